@@ -1,0 +1,111 @@
+#include "tests/support/golden.h"
+
+#include <QFile>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QRegularExpression>
+
+#include <stdexcept>
+
+namespace latent::test {
+
+QString data_path(const QString& relative) {
+  return QStringLiteral(LATENT_TEST_DATA "/") + relative;
+}
+
+torch::Tensor load_npy(const QString& path) {
+  QFile file(path);
+  if (!file.open(QIODevice::ReadOnly))
+    throw std::runtime_error("cannot open " + path.toStdString());
+  const QByteArray bytes = file.readAll();
+  if (bytes.size() < 10 || !bytes.startsWith("\x93NUMPY"))
+    throw std::runtime_error(path.toStdString() + " is not an .npy file");
+  const int major = static_cast<unsigned char>(bytes[6]);
+  qsizetype header_len = 0;
+  qsizetype offset = 0;
+  if (major == 1) {
+    header_len = static_cast<unsigned char>(bytes[8]) | (static_cast<unsigned char>(bytes[9]) << 8);
+    offset = 10;
+  } else {
+    header_len = 0;
+    for (int i = 3; i >= 0; --i) header_len = (header_len << 8) | static_cast<unsigned char>(bytes[8 + i]);
+    offset = 12;
+  }
+  const QString header = QString::fromLatin1(bytes.mid(offset, header_len));
+  const auto descr = QRegularExpression("'descr':\\s*'([^']+)'").match(header).captured(1);
+  if (header.contains("'fortran_order': True"))
+    throw std::runtime_error(path.toStdString() + ": Fortran order is not supported");
+  const QString shape_text = QRegularExpression("'shape':\\s*\\(([^)]*)\\)").match(header).captured(1);
+  std::vector<int64_t> shape;
+  for (const QString& part : shape_text.split(',', Qt::SkipEmptyParts))
+    if (!part.trimmed().isEmpty()) shape.push_back(part.trimmed().toLongLong());
+
+  torch::ScalarType type;
+  if (descr == "<f4") type = torch::kFloat32;
+  else if (descr == "<f8") type = torch::kFloat64;
+  else if (descr == "<i8") type = torch::kInt64;
+  else if (descr == "<i4") type = torch::kInt32;
+  else if (descr == "|u1") type = torch::kUInt8;
+  else if (descr == "|b1") type = torch::kBool;
+  else throw std::runtime_error(path.toStdString() + ": unsupported dtype " + descr.toStdString());
+
+  auto tensor = torch::empty(shape, torch::TensorOptions().dtype(type));
+  const qsizetype data_bytes = static_cast<qsizetype>(tensor.numel() * tensor.element_size());
+  if (bytes.size() - offset - header_len < data_bytes)
+    throw std::runtime_error(path.toStdString() + " is truncated");
+  std::memcpy(tensor.data_ptr(), bytes.constData() + offset + header_len, data_bytes);
+  return tensor;
+}
+
+QJsonObject golden_case(const QString& id) {
+  static const QJsonArray cases = [] {
+    QFile file(data_path("golden/index.json"));
+    if (!file.open(QIODevice::ReadOnly)) throw std::runtime_error("golden/index.json is missing");
+    return QJsonDocument::fromJson(file.readAll()).object().value("cases").toArray();
+  }();
+  for (const QJsonValue& value : cases)
+    if (value.toObject().value("id").toString() == id) return value.toObject();
+  throw std::runtime_error("no golden case " + id.toStdString());
+}
+
+torch::Tensor golden_tensor(const QString& relative) {
+  return load_npy(data_path("golden/" + relative));
+}
+
+Tolerance tolerance_of(const QJsonObject& golden) {
+  const QJsonObject tol = golden.value("tolerance").toObject();
+  Tolerance out;
+  out.atol = tol.value("atol").toDouble(out.atol);
+  out.rtol = tol.value("rtol").toDouble(out.rtol);
+  return out;
+}
+
+bool all_close(const torch::Tensor& actual_in, const torch::Tensor& expected_in, Tolerance tol,
+               QString* report) {
+  const auto actual = actual_in.detach().to(torch::kCPU, torch::kFloat64);
+  const auto expected = expected_in.detach().to(torch::kCPU, torch::kFloat64);
+  if (actual.sizes() != expected.sizes()) {
+    std::ostringstream s;
+    s << "shape " << actual.sizes() << " differs from expected " << expected.sizes();
+    *report = QString::fromStdString(s.str());
+    return false;
+  }
+  const auto diff = (actual - expected).abs();
+  const auto excess = diff - (tol.atol + tol.rtol * expected.abs());
+  if (!torch::isfinite(actual).all().item<bool>()) {
+    *report = "result holds NaN or Inf";
+    return false;
+  }
+  if (excess.numel() == 0 || excess.max().item<double>() <= 0) return true;
+  const int64_t worst = excess.flatten().argmax().item<int64_t>();
+  *report = QString("max |diff| %1 (atol %2, rtol %3); worst at flat index %4: got %5, expected %6")
+                .arg(diff.max().item<double>())
+                .arg(tol.atol)
+                .arg(tol.rtol)
+                .arg(worst)
+                .arg(actual.flatten()[worst].item<double>())
+                .arg(expected.flatten()[worst].item<double>());
+  return false;
+}
+
+}  // namespace latent::test

@@ -1,0 +1,44 @@
+#pragma once
+
+// Access to the golden data in tests/data (copied from the shared test data):
+// .npy arrays and the case descriptions of golden/index.json.
+
+#include <torch/torch.h>
+
+#include <QJsonObject>
+#include <QString>
+
+namespace latent::test {
+
+// Absolute path of a file under tests/data.
+QString data_path(const QString& relative);
+
+// Reads a little-endian, C-ordered .npy file (float32, float64, int64, int32, uint8).
+torch::Tensor load_npy(const QString& path);
+
+// The case with this id from golden/index.json (fails the test when absent).
+QJsonObject golden_case(const QString& id);
+
+// Loads an .npy file named relative to tests/data/golden.
+torch::Tensor golden_tensor(const QString& relative);
+
+struct Tolerance {
+  double atol = 1e-4;
+  double rtol = 1e-4;
+};
+Tolerance tolerance_of(const QJsonObject& golden);
+
+// True when |actual - expected| <= atol + rtol·|expected| everywhere; otherwise
+// `report` names the largest violation.
+bool all_close(const torch::Tensor& actual, const torch::Tensor& expected, Tolerance tol,
+               QString* report);
+
+}  // namespace latent::test
+
+// Compares inside a Qt Test function and fails it with the largest deviation.
+#define LATENT_COMPARE_CLOSE(actual, expected, tol)                                   \
+  do {                                                                                \
+    QString latent_report_;                                                           \
+    if (!latent::test::all_close((actual), (expected), (tol), &latent_report_))       \
+      QFAIL(qPrintable(latent_report_));                                              \
+  } while (false)
