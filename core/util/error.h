@@ -13,3 +13,14 @@ class Error : public std::runtime_error {
 };
 
 }  // namespace latent
+
+namespace latent {
+
+// Thrown when a cancellation token is set during long work; not an error the
+// user needs to be told about, so it is kept apart from latent::Error.
+class Cancelled : public std::exception {
+ public:
+  const char* what() const noexcept override { return "cancelled"; }
+};
+
+}  // namespace latent

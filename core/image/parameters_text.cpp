@@ -1,0 +1,200 @@
+#include "core/image/parameters_text.h"
+
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonValue>
+#include <QRegularExpression>
+#include <QString>
+#include <QStringList>
+
+#include <algorithm>
+#include <cstdio>
+
+namespace latent::image {
+namespace {
+
+struct SamplerName {
+  const char* ours;
+  const char* webui;
+  const char* schedule;
+};
+
+constexpr SamplerName kSamplers[] = {
+    {"euler", "Euler", ""},
+    {"euler_karras", "Euler", "Karras"},
+    {"euler_a", "Euler a", ""},
+    {"lms", "LMS", ""},
+    {"lms_karras", "LMS", "Karras"},
+    {"heun", "Heun", ""},
+    {"kdpm2", "DPM2", ""},
+    {"kdpm2_a", "DPM2 a", ""},
+    {"dpmpp_2m", "DPM++ 2M", ""},
+    {"dpmpp_2m_karras", "DPM++ 2M", "Karras"},
+    {"dpmpp_2m_sde", "DPM++ 2M SDE", ""},
+    {"dpmpp_sde", "DPM++ SDE", ""},
+    {"ddim", "DDIM", ""},
+    {"pndm", "PLMS", ""},
+    {"unipc", "UniPC", ""},
+};
+
+// Values holding separators are written JSON-quoted, as the web UI does.
+std::string quote_if_needed(const std::string& value) {
+  if (value.find_first_of(",:\n") == std::string::npos) return value;
+  const QJsonValue json(QString::fromStdString(value));
+  QByteArray text = QJsonDocument(QJsonArray{json}).toJson(QJsonDocument::Compact);
+  return text.mid(1, text.size() - 2).toStdString();  // strip the array brackets
+}
+
+std::string unquote(const QString& value) {
+  if (value.size() >= 2 && value.startsWith('"') && value.endsWith('"')) {
+    const QJsonDocument doc = QJsonDocument::fromJson(("[" + value + "]").toUtf8());
+    if (doc.isArray() && !doc.array().isEmpty()) return doc.array().at(0).toString().toStdString();
+  }
+  return value.toStdString();
+}
+
+std::string format_number(double value) {
+  char buffer[32];
+  std::snprintf(buffer, sizeof buffer, "%g", value);
+  return buffer;
+}
+
+}  // namespace
+
+std::pair<std::string, std::string> webui_sampler_name(const std::string& sampler) {
+  for (const auto& s : kSamplers)
+    if (sampler == s.ours) return {s.webui, s.schedule};
+  return {sampler, ""};
+}
+
+std::string sampler_from_webui(const std::string& sampler, const std::string& schedule) {
+  std::string name = sampler;
+  std::string sched = schedule == "Automatic" ? "" : schedule;
+  const std::string karras = " Karras";
+  if (name.size() > karras.size() && name.compare(name.size() - karras.size(), karras.size(), karras) == 0) {
+    name.resize(name.size() - karras.size());
+    sched = "Karras";
+  }
+  for (const auto& s : kSamplers)
+    if (name == s.webui && sched == s.schedule) return s.ours;
+  for (const auto& s : kSamplers)  // a schedule we lack: keep the sampler at least
+    if (name == s.webui) return s.ours;
+  return {};
+}
+
+std::string format_parameters(const pipeline::GenerationRequest& request, uint64_t seed,
+                              const ParametersExtras& extras) {
+  std::string text = request.prompt;
+  if (!request.negative_prompt.empty()) text += "\nNegative prompt: " + request.negative_prompt;
+  const auto [sampler, schedule] = webui_sampler_name(request.sampler);
+  std::vector<std::pair<std::string, std::string>> fields = {
+      {"Steps", std::to_string(request.steps)},
+      {"Sampler", sampler},
+      {"Schedule type", schedule},
+      {"CFG scale", format_number(request.guidance_scale)},
+      {"Seed", std::to_string(seed)},
+      {"Size", std::to_string(request.width) + "x" + std::to_string(request.height)},
+      {"Model hash", extras.model_hash},
+      {"Model", extras.model_name},
+      {"Clip skip", request.clip_skip > 0 ? std::to_string(request.clip_skip + 1) : ""},
+      {"RNG", "CPU"},
+  };
+  if (request.sampler == "ddim" && request.eta != 0) fields.push_back({"Eta", format_number(request.eta)});
+  for (const auto& extra : extras.more) fields.push_back(extra);
+  fields.push_back({"Version", std::string("Latent Studio ") + LATENT_VERSION});
+
+  std::string line;
+  for (const auto& [key, value] : fields) {
+    if (value.empty()) continue;
+    line += (line.empty() ? "" : ", ") + key + ": " + quote_if_needed(value);
+  }
+  return text + "\n" + line;
+}
+
+std::optional<std::string> ParsedParameters::field(const std::string& key) const {
+  for (const auto& [k, v] : fields)
+    if (k == key) return v;
+  return std::nullopt;
+}
+
+ParsedParameters parse_parameters(const std::string& text) {
+  static const QRegularExpression field_pattern(
+      R"re(\s*(\w[\w \-/]+):\s*("(?:\\.|[^\\"])+"|[^,]*)(?:,|$))re");
+  ParsedParameters out;
+  QStringList lines = QString::fromStdString(text).trimmed().split('\n');
+  if (!lines.isEmpty()) {
+    const QString last = lines.last();
+    int matches = 0;
+    for (auto it = field_pattern.globalMatch(last); it.hasNext(); it.next()) ++matches;
+    if (matches >= 3) {
+      for (auto it = field_pattern.globalMatch(last); it.hasNext();) {
+        const auto match = it.next();
+        out.fields.push_back({match.captured(1).trimmed().toStdString(),
+                              unquote(match.captured(2).trimmed())});
+      }
+      lines.removeLast();
+    }
+  }
+  QStringList prompt;
+  QStringList negative;
+  bool in_negative = false;
+  for (const QString& line : lines) {
+    if (!in_negative && line.startsWith("Negative prompt:")) {
+      in_negative = true;
+      negative << line.mid(QStringLiteral("Negative prompt:").size()).trimmed();
+    } else {
+      (in_negative ? negative : prompt) << line;
+    }
+  }
+  out.prompt = prompt.join('\n').trimmed().toStdString();
+  out.negative_prompt = negative.join('\n').trimmed().toStdString();
+  return out;
+}
+
+pipeline::GenerationRequest ParsedParameters::to_request(const pipeline::GenerationRequest& base) const {
+  pipeline::GenerationRequest r = base;
+  r.prompt = prompt;
+  r.negative_prompt = negative_prompt;
+  bool ok = false;
+  if (const auto v = field("Steps")) {
+    const int steps = QString::fromStdString(*v).toInt(&ok);
+    if (ok && steps > 0) r.steps = steps;
+  }
+  if (const auto v = field("CFG scale")) {
+    const double g = QString::fromStdString(*v).toDouble(&ok);
+    if (ok) r.guidance_scale = g;
+  }
+  if (const auto v = field("Seed")) {
+    const qulonglong seed = QString::fromStdString(*v).toULongLong(&ok);
+    if (ok) r.seed = seed;
+  }
+  if (const auto v = field("Size")) {
+    const QStringList wh = QString::fromStdString(*v).split('x');
+    int w = 0, h = 0;
+    bool ok_w = false, ok_h = false;
+    if (wh.size() == 2) {
+      w = wh[0].trimmed().toInt(&ok_w);
+      h = wh[1].trimmed().toInt(&ok_h);
+    }
+    if (ok_w && ok_h && w > 0 && h > 0) {
+      r.width = w;
+      r.height = h;
+    }
+  }
+  if (const auto v = field("Sampler")) {
+    const std::string name = sampler_from_webui(*v, field("Schedule type").value_or(""));
+    if (!name.empty()) r.sampler = name;
+  }
+  r.clip_skip = 0;
+  if (const auto v = field("Clip skip")) {
+    const int skip = QString::fromStdString(*v).toInt(&ok);
+    if (ok && skip > 1) r.clip_skip = skip - 1;
+  }
+  if (const auto v = field("Eta")) {
+    const double eta = QString::fromStdString(*v).toDouble(&ok);
+    if (ok) r.eta = eta;
+  }
+  return r;
+}
+
+}  // namespace latent::image

@@ -1,0 +1,48 @@
+#pragma once
+
+// The engine's public face: load a model once, then generate many times. Free of
+// LibTorch in its interface; the GUI's worker and the command-line tool use it.
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/pipeline/generation_request.h"
+
+namespace latent::pipeline {
+
+using ProgressCallback = std::function<void(const StepProgress&)>;
+
+class Engine {
+ public:
+  Engine();
+  ~Engine();
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  // Loads (or keeps, when the options are unchanged) the model. Throws latent::Error.
+  void load(const LoadOptions& options);
+  bool is_loaded() const;
+  const LoadOptions& load_options() const;
+  std::string model_name() const;
+
+  // Runs one request. `on_step` is called on the calling thread after each step;
+  // when `cancel` becomes true the run stops before the next step and throws
+  // latent::Cancelled. Bad parameters throw latent::Error before any work starts.
+  GenerationResult generate(const GenerationRequest& request, const ProgressCallback& on_step = {},
+                            const std::atomic<bool>* cancel = nullptr);
+
+  // Tokens the prompt will occupy (without start/end), for the GUI's counter.
+  int count_tokens(const std::string& prompt) const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// Names accepted as GenerationRequest::sampler.
+std::vector<std::string> sampler_names();
+
+}  // namespace latent::pipeline

@@ -1,0 +1,11 @@
+#!/bin/sh
+# Installs the Debian 12 packages Latent Studio builds and runs with.
+set -eu
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+$SUDO apt-get update
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y \
+  build-essential cmake ninja-build \
+  libtorch-dev libopenblas0-openmp \
+  qt6-base-dev \
+  libopencv-dev

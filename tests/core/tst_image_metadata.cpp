@@ -1,0 +1,146 @@
+#include <QtTest/QtTest>
+
+#include <opencv2/imgcodecs.hpp>
+
+#include <random>
+
+#include "core/image/parameters_text.h"
+#include "core/image/png_metadata.h"
+#include "core/util/error.h"
+
+using latent::pipeline::GenerationRequest;
+using latent::pipeline::Image;
+namespace img = latent::image;
+
+class TestImageMetadata : public QObject {
+  Q_OBJECT
+ private Q_SLOTS:
+  void formatsWebUiLayout();
+  void parsesWhatItWrites_data();
+  void parsesWhatItWrites();
+  void parsesOtherProgramsText();
+  void pngTextChunksRoundTrip();
+  void readsDamagedPngWithoutCrashing();
+  void failedWriteLeavesOldFile();
+};
+
+static Image checkerboard(int w, int h) {
+  Image image{w, h, std::vector<uint8_t>(static_cast<std::size_t>(w) * h * 3)};
+  for (int y = 0; y < h; ++y)
+    for (int x = 0; x < w; ++x)
+      for (int c = 0; c < 3; ++c) image.rgb[(y * w + x) * 3 + c] = ((x + y + c) % 2) ? 200 : 20;
+  return image;
+}
+
+void TestImageMetadata::formatsWebUiLayout() {
+  GenerationRequest r;
+  r.prompt = "an astronaut riding a horse";
+  r.negative_prompt = "blurry";
+  r.steps = 25;
+  r.sampler = "dpmpp_2m_karras";
+  r.guidance_scale = 7.5;
+  r.width = 512;
+  r.height = 768;
+  r.clip_skip = 1;
+  const std::string text = img::format_parameters(r, 32, {"v1-5", "6ce0161689", {}});
+  QCOMPARE(QString::fromStdString(text),
+           QString("an astronaut riding a horse\nNegative prompt: blurry\n"
+                   "Steps: 25, Sampler: DPM++ 2M, Schedule type: Karras, CFG scale: 7.5, Seed: 32, "
+                   "Size: 512x768, Model hash: 6ce0161689, Model: v1-5, Clip skip: 2, RNG: CPU, "
+                   "Version: Latent Studio " LATENT_VERSION));
+}
+
+void TestImageMetadata::parsesWhatItWrites_data() {
+  QTest::addColumn<QString>("sampler");
+  for (const char* s : {"euler", "euler_a", "lms", "lms_karras", "heun", "dpmpp_2m",
+                        "dpmpp_2m_karras", "ddim", "pndm", "unipc", "kdpm2_a"})
+    QTest::newRow(s) << QString(s);
+}
+
+void TestImageMetadata::parsesWhatItWrites() {
+  QFETCH(QString, sampler);
+  GenerationRequest r;
+  r.prompt = "a cat,\nsecond line: with colon";
+  r.negative_prompt = "ugly, \"quoted\"";
+  r.sampler = sampler.toStdString();
+  r.steps = 13;
+  r.guidance_scale = 4.5;
+  r.width = 320;
+  r.height = 256;
+  const std::string text = img::format_parameters(r, 18446744073709551615ull, {"my, model", "", {}});
+  const auto parsed = img::parse_parameters(text);
+  const auto back = parsed.to_request(GenerationRequest{});
+  QCOMPARE(QString::fromStdString(back.prompt), QString::fromStdString(r.prompt));
+  QCOMPARE(QString::fromStdString(back.negative_prompt), QString::fromStdString(r.negative_prompt));
+  QCOMPARE(QString::fromStdString(back.sampler), sampler);
+  QCOMPARE(back.steps, 13);
+  QCOMPARE(back.guidance_scale, 4.5);
+  QCOMPARE(back.seed, 18446744073709551615ull);
+  QCOMPARE(back.width, 320);
+  QCOMPARE(back.height, 256);
+  QCOMPARE(QString::fromStdString(parsed.field("Model").value_or("")), QString("my, model"));
+}
+
+void TestImageMetadata::parsesOtherProgramsText() {
+  const std::string text =
+      "masterpiece, (best quality:1.2)\nsecond line\nNegative prompt: lowres\n"
+      "Steps: 30, Sampler: DPM++ 2M Karras, CFG scale: 6, Seed: 123, Size: 512x768, "
+      "Model hash: abc, Clip skip: 2, Lora hashes: \"foo: 0123456789ab, bar: ba9876543210\"";
+  const auto parsed = img::parse_parameters(text);
+  QCOMPARE(QString::fromStdString(parsed.prompt), QString("masterpiece, (best quality:1.2)\nsecond line"));
+  QCOMPARE(QString::fromStdString(parsed.negative_prompt), QString("lowres"));
+  QCOMPARE(QString::fromStdString(parsed.field("Lora hashes").value_or("")),
+           QString("foo: 0123456789ab, bar: ba9876543210"));
+  const auto r = parsed.to_request(GenerationRequest{});
+  QCOMPARE(QString::fromStdString(r.sampler), QString("dpmpp_2m_karras"));
+  QCOMPARE(r.clip_skip, 1);
+  QCOMPARE(r.width, 512);
+  QCOMPARE(r.height, 768);
+  // A prompt alone, without a parameter line, stays the prompt.
+  QCOMPARE(QString::fromStdString(img::parse_parameters("just a prompt").prompt), QString("just a prompt"));
+}
+
+void TestImageMetadata::pngTextChunksRoundTrip() {
+  const img::TextChunks texts = {{"parameters", "plain ascii\nSteps: 1"},
+                                 {"latentstudio", "{\"prompt\":\"caf\xc3\xa9 \xe7\x8c\xab\"}"}};
+  const auto bytes = img::encode_png(checkerboard(16, 8), texts);
+  const auto back = img::read_png_text(bytes);
+  QCOMPARE(back.size(), std::size_t(2));
+  QCOMPARE(QString::fromStdString(back[0].second), QString::fromStdString(texts[0].second));
+  QCOMPARE(QString::fromStdString(back[1].second), QString::fromStdString(texts[1].second));
+  // The file is still an ordinary PNG.
+  QTemporaryDir dir;
+  const std::string path = (dir.path() + "/a.png").toStdString();
+  img::write_file_atomically(path, bytes);
+  const cv::Mat image = cv::imread(path, cv::IMREAD_COLOR);
+  QCOMPARE(image.cols, 16);
+  QCOMPARE(image.rows, 8);
+  QCOMPARE(img::read_png_text_file(path).size(), std::size_t(2));
+}
+
+void TestImageMetadata::readsDamagedPngWithoutCrashing() {
+  const auto bytes = img::encode_png(checkerboard(8, 8), {{"parameters", "x"}});
+  std::mt19937 rng(7);
+  for (int round = 0; round < 2000; ++round) {
+    auto damaged = bytes;
+    damaged.resize(rng() % (bytes.size() + 1));
+    for (int flips = rng() % 4; flips > 0 && !damaged.empty(); --flips)
+      damaged[rng() % damaged.size()] ^= static_cast<unsigned char>(1 + rng() % 255);
+    (void)img::read_png_text(damaged);
+  }
+  QVERIFY(img::read_png_text({}).empty());
+}
+
+void TestImageMetadata::failedWriteLeavesOldFile() {
+  QTemporaryDir dir;
+  const std::string path = (dir.path() + "/keep.png").toStdString();
+  img::write_file_atomically(path, {1, 2, 3});
+  QVERIFY_THROWS_EXCEPTION(latent::Error,
+                           img::write_file_atomically(dir.path().toStdString() + "/missing/x.png", {1}));
+  QFile kept(QString::fromStdString(path));
+  QVERIFY(kept.open(QIODevice::ReadOnly));
+  QCOMPARE(kept.readAll().size(), 3);
+}
+
+QTEST_GUILESS_MAIN(TestImageMetadata)
+#include "tst_image_metadata.moc"
