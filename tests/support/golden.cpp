@@ -61,7 +61,15 @@ QJsonObject golden_case(const QString& id) {
   static const QJsonArray cases = [] {
     QFile file(data_path("golden/index.json"));
     if (!file.open(QIODevice::ReadOnly)) throw std::runtime_error("golden/index.json is missing");
-    return QJsonDocument::fromJson(file.readAll()).object().value("cases").toArray();
+    // Python's json writes -Infinity/Infinity/NaN, which QJsonDocument rejects: read them as strings.
+    const QString text = QString::fromUtf8(file.readAll()).replace(
+        QRegularExpression("([:\\[,]\\s*)(-?Infinity|NaN)(?=\\s*[,\\]}])"), "\\1\"\\2\"");
+    QJsonParseError error{};
+    const QJsonDocument doc = QJsonDocument::fromJson(text.toUtf8(), &error);
+    if (error.error != QJsonParseError::NoError)
+      throw std::runtime_error("golden/index.json: " + error.errorString().toStdString() + " at offset " +
+                               std::to_string(error.offset));
+    return doc.object().value("cases").toArray();
   }();
   for (const QJsonValue& value : cases)
     if (value.toObject().value("id").toString() == id) return value.toObject();
