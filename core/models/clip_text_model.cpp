@@ -1,0 +1,202 @@
+// Reference: transformers 4.48 models/clip/modeling_clip.py (CLIPTextModel, eager attention).
+#include "core/models/clip_text_model.h"
+
+#include <cmath>
+#include <limits>
+
+#include "core/models/config_json.h"
+#include "core/models/norms.h"
+#include "core/util/error.h"
+
+namespace latent::models {
+namespace {
+
+bool is_half(const torch::Tensor& t) {
+  return t.scalar_type() == torch::kHalf || t.scalar_type() == torch::kBFloat16;
+}
+
+// Additive mask that hides later tokens: 0 on and below the diagonal, -inf above.
+torch::Tensor causal_mask(int64_t n, const torch::TensorOptions& options) {
+  return torch::full({n, n}, -std::numeric_limits<float>::infinity(), options).triu_(1);  // [N, N]
+}
+
+}  // namespace
+
+CLIPTextConfig CLIPTextConfig::from_json(const QJsonObject& json, const std::string& source) {
+  namespace cj = config_json;
+  CLIPTextConfig c;
+  c.vocab_size = cj::get_int(json, "vocab_size", c.vocab_size, source);
+  c.hidden_size = cj::get_int(json, "hidden_size", c.hidden_size, source);
+  c.intermediate_size = cj::get_int(json, "intermediate_size", c.intermediate_size, source);
+  c.num_hidden_layers = cj::get_int(json, "num_hidden_layers", c.num_hidden_layers, source);
+  c.num_attention_heads = cj::get_int(json, "num_attention_heads", c.num_attention_heads, source);
+  c.max_position_embeddings =
+      cj::get_int(json, "max_position_embeddings", c.max_position_embeddings, source);
+  c.layer_norm_eps = cj::get_double(json, "layer_norm_eps", c.layer_norm_eps, source);
+  c.eos_token_id = cj::get_int(json, "eos_token_id", c.eos_token_id, source);
+  const std::string act = cj::get_string(json, "hidden_act", "quick_gelu", source);
+  if (act == "quick_gelu")
+    c.hidden_act = CLIPActivation::QuickGelu;
+  else if (act == "gelu")
+    c.hidden_act = CLIPActivation::Gelu;
+  else
+    throw Error(source + ": hidden_act \"" + act +
+                "\" is not supported (expected quick_gelu or gelu)");
+
+  if (c.vocab_size <= 0 || c.hidden_size <= 0 || c.intermediate_size <= 0 ||
+      c.num_hidden_layers <= 0 || c.num_attention_heads <= 0 || c.max_position_embeddings <= 0)
+    throw Error(source + ": CLIP text config sizes must be positive");
+  if (c.hidden_size % c.num_attention_heads != 0)
+    throw Error(source + ": hidden_size " + std::to_string(c.hidden_size) +
+                " is not a multiple of num_attention_heads " +
+                std::to_string(c.num_attention_heads));
+  return c;
+}
+
+CLIPTextConfig CLIPTextConfig::from_file(const std::string& path) {
+  return from_json(config_json::read_file(path), path);
+}
+
+CLIPAttentionImpl::CLIPAttentionImpl(int64_t embed_dim, int64_t heads) : num_heads(heads) {
+  q_proj = register_module("q_proj", torch::nn::Linear(embed_dim, embed_dim));
+  k_proj = register_module("k_proj", torch::nn::Linear(embed_dim, embed_dim));
+  v_proj = register_module("v_proj", torch::nn::Linear(embed_dim, embed_dim));
+  out_proj = register_module("out_proj", torch::nn::Linear(embed_dim, embed_dim));
+}
+
+torch::Tensor CLIPAttentionImpl::forward(const torch::Tensor& x, const torch::Tensor& mask) {
+  const int64_t b = x.size(0), n = x.size(1), d = x.size(2);
+  const int64_t head_dim = d / num_heads;
+  const double scale = 1.0 / std::sqrt(static_cast<double>(head_dim));
+  auto split = [&](const torch::Tensor& t) {
+    return t.view({b, n, num_heads, head_dim}).transpose(1, 2);  // [B, h, N, d]
+  };
+  // transformers scales the query before the product.
+  const auto q = split(q_proj(x) * scale);
+  const auto k = split(k_proj(x));
+  const auto v = split(v_proj(x));
+  auto scores = torch::matmul(q, k.transpose(-1, -2)) + mask;  // [B, h, N, N]
+  if (is_half(scores))
+    scores = torch::softmax(scores, -1, torch::kFloat32).to(v.scalar_type());
+  else
+    scores = torch::softmax(scores, -1);
+  const auto out = torch::matmul(scores, v).transpose(1, 2).reshape({b, n, d});  // [B, N, D]
+  return out_proj(out);
+}
+
+CLIPMLPImpl::CLIPMLPImpl(const CLIPTextConfig& config) : activation(config.hidden_act) {
+  fc1 = register_module("fc1", torch::nn::Linear(config.hidden_size, config.intermediate_size));
+  fc2 = register_module("fc2", torch::nn::Linear(config.intermediate_size, config.hidden_size));
+}
+
+torch::Tensor CLIPMLPImpl::forward(const torch::Tensor& x) {
+  auto h = fc1(x);  // [B, N, I]
+  if (activation == CLIPActivation::QuickGelu)
+    h = h * torch::sigmoid(h * 1.702);
+  else
+    h = torch::gelu(h);
+  return fc2(h);
+}
+
+CLIPEncoderLayerImpl::CLIPEncoderLayerImpl(const CLIPTextConfig& config) {
+  const auto norm_options =
+      torch::nn::LayerNormOptions({config.hidden_size}).eps(config.layer_norm_eps);
+  self_attn =
+      register_module("self_attn", CLIPAttention(config.hidden_size, config.num_attention_heads));
+  layer_norm1 = register_module("layer_norm1", torch::nn::LayerNorm(norm_options));
+  mlp = register_module("mlp", CLIPMLP(config));
+  layer_norm2 = register_module("layer_norm2", torch::nn::LayerNorm(norm_options));
+}
+
+torch::Tensor CLIPEncoderLayerImpl::forward(const torch::Tensor& x, const torch::Tensor& mask) {
+  auto h = x + self_attn(layer_norm(layer_norm1, x), mask);
+  return h + mlp(layer_norm(layer_norm2, h));
+}
+
+CLIPTextEmbeddingsImpl::CLIPTextEmbeddingsImpl(const CLIPTextConfig& config) {
+  token_embedding = register_module("token_embedding",
+                                    torch::nn::Embedding(config.vocab_size, config.hidden_size));
+  position_embedding =
+      register_module("position_embedding",
+                      torch::nn::Embedding(config.max_position_embeddings, config.hidden_size));
+}
+
+torch::Tensor CLIPTextEmbeddingsImpl::forward(const torch::Tensor& input_ids) {
+  const int64_t n = input_ids.size(1);
+  const auto positions = position_embedding->weight.narrow(0, 0, n);  // [N, D]
+  return token_embedding(input_ids) + positions;                      // [B, N, D]
+}
+
+CLIPEncoderImpl::CLIPEncoderImpl(const CLIPTextConfig& config) {
+  layers = register_module("layers", torch::nn::ModuleList());
+  for (int64_t i = 0; i < config.num_hidden_layers; ++i)
+    layers->push_back(CLIPEncoderLayer(config));
+}
+
+CLIPTextTransformerImpl::CLIPTextTransformerImpl(const CLIPTextConfig& config) {
+  embeddings = register_module("embeddings", CLIPTextEmbeddings(config));
+  encoder = register_module("encoder", CLIPEncoder(config));
+  final_layer_norm = register_module(
+      "final_layer_norm",
+      torch::nn::LayerNorm(
+          torch::nn::LayerNormOptions({config.hidden_size}).eps(config.layer_norm_eps)));
+}
+
+CLIPTextModelImpl::CLIPTextModelImpl(const CLIPTextConfig& config) : config_(config) {
+  text_model = register_module("text_model", CLIPTextTransformer(config));
+}
+
+torch::Tensor CLIPTextModelImpl::run_layers(const torch::Tensor& input_ids, int64_t num_layers,
+                                            std::vector<torch::Tensor>* hidden_states) {
+  if (input_ids.dim() != 2)
+    throw Error("CLIP text model: input_ids must be [batch, tokens], got " +
+                std::to_string(input_ids.dim()) + " dimensions");
+  if (input_ids.size(1) < 1 || input_ids.size(1) > config_.max_position_embeddings)
+    throw Error("CLIP text model: " + std::to_string(input_ids.size(1)) +
+                " tokens given, expected 1 to " + std::to_string(config_.max_position_embeddings));
+  const auto ids =
+      input_ids.to(text_model->embeddings->token_embedding->weight.device(), torch::kLong);
+  if (ids.numel() > 0 &&
+      (ids.min().item<int64_t>() < 0 || ids.max().item<int64_t>() >= config_.vocab_size))
+    throw Error("CLIP text model: token ids must lie in [0, " + std::to_string(config_.vocab_size) +
+                ")");
+
+  auto h = text_model->embeddings(ids);  // [B, N, D]
+  if (hidden_states) hidden_states->push_back(h);
+  const auto mask = causal_mask(ids.size(1), h.options());  // [N, N]
+  auto& layers = *text_model->encoder->layers;
+  for (int64_t i = 0; i < num_layers; ++i) {
+    h = layers[i]->as<CLIPEncoderLayer>()->forward(h, mask);
+    if (hidden_states) hidden_states->push_back(h);
+  }
+  return h;
+}
+
+torch::Tensor CLIPTextModelImpl::forward(const torch::Tensor& input_ids, int64_t clip_skip) {
+  const int64_t layers = config_.num_hidden_layers;
+  if (clip_skip < 0 || clip_skip > layers)
+    throw Error("CLIP text model: clip_skip " + std::to_string(clip_skip) + " is outside 0.." +
+                std::to_string(layers));
+  const auto h = run_layers(input_ids, layers - clip_skip, nullptr);
+  return layer_norm(text_model->final_layer_norm, h);  // [B, N, D]
+}
+
+CLIPTextOutput CLIPTextModelImpl::forward_full(const torch::Tensor& input_ids,
+                                               bool output_hidden_states) {
+  CLIPTextOutput out;
+  const auto h = run_layers(input_ids, config_.num_hidden_layers,
+                            output_hidden_states ? &out.hidden_states : nullptr);
+  out.last_hidden_state = layer_norm(text_model->final_layer_norm, h);  // [B, N, D]
+
+  // transformers' legacy configs (eos_token_id == 2) pool at the largest id, which is
+  // <|endoftext|> in the CLIP vocabulary; newer ones pool at the first eos token.
+  const auto ids = input_ids.to(out.last_hidden_state.device(), torch::kLong);
+  const auto eos_index = config_.eos_token_id == 2
+                             ? ids.argmax(-1)
+                             : (ids == config_.eos_token_id).to(torch::kInt).argmax(-1);
+  const auto rows = torch::arange(ids.size(0), ids.options());
+  out.pooler_output = out.last_hidden_state.index({rows, eos_index});  // [B, D]
+  return out;
+}
+
+}  // namespace latent::models

@@ -1,0 +1,139 @@
+// diffusers models/transformers/transformer_2d.py Transformer2DModel (continuous input) with
+// attention.py BasicTransformerBlock (layer_norm, GEGLU) and attention_processor.py Attention.
+#include "core/models/transformer_2d.h"
+
+#include "core/models/attention.h"
+#include "core/models/norms.h"
+#include "core/util/error.h"
+
+namespace latent::models {
+
+namespace nn = torch::nn;
+
+CrossAttentionImpl::CrossAttentionImpl(int64_t query_dim, int64_t context_dim, int64_t heads_,
+                                       int64_t head_dim_, bool upcast)
+    : heads(heads_), head_dim(head_dim_), upcast_attention(upcast) {
+  const int64_t inner = heads * head_dim;
+  to_q = register_module("to_q", nn::Linear(nn::LinearOptions(query_dim, inner).bias(false)));
+  to_k = register_module("to_k", nn::Linear(nn::LinearOptions(context_dim, inner).bias(false)));
+  to_v = register_module("to_v", nn::Linear(nn::LinearOptions(context_dim, inner).bias(false)));
+  to_out_0 = nn::Linear(inner, query_dim);
+  to_out = register_module("to_out", nn::ModuleList());
+  to_out->push_back(to_out_0);
+}
+
+torch::Tensor CrossAttentionImpl::forward(const torch::Tensor& x, const torch::Tensor& context) {
+  const auto& kv = context.defined() ? context : x;
+  const int64_t batch = x.size(0);
+  // [B, N, h·d] -> [B, h, N, d] as strided views; matmul copes with the strides.
+  auto split = [&](const torch::Tensor& t) {
+    return t.view({batch, t.size(1), heads, head_dim}).transpose(1, 2);
+  };
+  auto q = split(to_q->forward(x));
+  auto k = split(to_k->forward(kv));
+  auto v = split(to_v->forward(kv));
+  torch::Tensor out;
+  if (upcast_attention && q.scalar_type() != torch::kFloat32 &&
+      q.scalar_type() != torch::kFloat64) {
+    out = attention(q.to(torch::kFloat32), k.to(torch::kFloat32), v.to(torch::kFloat32))
+              .to(q.scalar_type());
+  } else {
+    out = attention(q, k, v);  // [B, h, N, d]
+  }
+  out = out.transpose(1, 2).reshape({batch, x.size(1), heads * head_dim});  // [B, N, h·d]
+  return to_out_0->forward(out);
+}
+
+GEGLUImpl::GEGLUImpl(int64_t dim_in, int64_t dim_out) {
+  proj = register_module("proj", nn::Linear(dim_in, dim_out * 2));
+}
+
+torch::Tensor GEGLUImpl::forward(const torch::Tensor& x) {
+  const auto h = proj->forward(x);  // [B, N, 2·inner]
+  const auto parts = h.chunk(2, -1);
+  return parts[0] * torch::gelu(parts[1]);
+}
+
+FeedForwardImpl::FeedForwardImpl(int64_t dim, int64_t inner_dim) {
+  geglu = GEGLU(dim, inner_dim);
+  out = nn::Linear(inner_dim, dim);
+  net = register_module("net", nn::ModuleList());
+  net->push_back(geglu);
+  net->push_back(nn::Dropout(0.0));
+  net->push_back(out);
+}
+
+torch::Tensor FeedForwardImpl::forward(const torch::Tensor& x) {
+  return out->forward(geglu->forward(x));
+}
+
+BasicTransformerBlockImpl::BasicTransformerBlockImpl(int64_t dim, int64_t heads, int64_t head_dim,
+                                                     int64_t cross_attention_dim, bool only_cross,
+                                                     bool upcast)
+    : only_cross_attention(only_cross) {
+  auto ln = [&] { return nn::LayerNorm(nn::LayerNormOptions({dim}).eps(1e-5)); };
+  norm1 = register_module("norm1", ln());
+  attn1 = register_module("attn1", CrossAttention(dim, only_cross ? cross_attention_dim : dim,
+                                                  heads, head_dim, upcast));
+  norm2 = register_module("norm2", ln());
+  attn2 =
+      register_module("attn2", CrossAttention(dim, cross_attention_dim, heads, head_dim, upcast));
+  norm3 = register_module("norm3", ln());
+  ff = register_module("ff", FeedForward(dim, dim * 4));
+}
+
+torch::Tensor BasicTransformerBlockImpl::forward(const torch::Tensor& x,
+                                                 const torch::Tensor& context) {
+  auto h = attn1->forward(layer_norm(norm1, x), only_cross_attention ? context : torch::Tensor());
+  h.add_(x);
+  h = attn2->forward(layer_norm(norm2, h), context).add_(h);
+  return ff->forward(layer_norm(norm3, h)).add_(h);
+}
+
+Transformer2DModelImpl::Transformer2DModelImpl(const Transformer2DOptions& o) : options(o) {
+  const int64_t inner = o.heads * o.head_dim;
+  if (o.heads <= 0 || o.head_dim <= 0 || o.num_layers <= 0)
+    throw Error("Transformer2DModel: heads, head dimension and layers must be positive");
+  norm = register_module(
+      "norm", nn::GroupNorm(nn::GroupNormOptions(o.norm_num_groups, o.in_channels).eps(1e-6)));
+  if (o.use_linear_projection)
+    proj_in_linear = register_module("proj_in", nn::Linear(o.in_channels, inner));
+  else
+    proj_in_conv =
+        register_module("proj_in", nn::Conv2d(nn::Conv2dOptions(o.in_channels, inner, 1)));
+  transformer_blocks = register_module("transformer_blocks", nn::ModuleList());
+  for (int64_t i = 0; i < o.num_layers; ++i) {
+    blocks.emplace_back(inner, o.heads, o.head_dim, o.cross_attention_dim, o.only_cross_attention,
+                        o.upcast_attention);
+    transformer_blocks->push_back(blocks.back());
+  }
+  if (o.use_linear_projection)
+    proj_out_linear = register_module("proj_out", nn::Linear(inner, o.in_channels));
+  else
+    proj_out_conv =
+        register_module("proj_out", nn::Conv2d(nn::Conv2dOptions(inner, o.in_channels, 1)));
+}
+
+torch::Tensor Transformer2DModelImpl::forward(const torch::Tensor& x,
+                                              const torch::Tensor& context) {
+  const int64_t b = x.size(0), height = x.size(2), width = x.size(3);
+  auto h = group_norm(norm, x);  // [B, C, H, W]
+  if (proj_in_conv) {
+    h = proj_in_conv->forward(h);                                         // [B, inner, H, W]
+    h = h.permute({0, 2, 3, 1}).reshape({b, height * width, h.size(1)});  // [B, HW, inner]
+  } else {
+    h = h.permute({0, 2, 3, 1}).reshape({b, height * width, h.size(1)});  // [B, HW, C]
+    h = proj_in_linear->forward(h);                                       // [B, HW, inner]
+  }
+  for (auto& block : blocks) h = block->forward(h, context);
+  if (proj_out_conv) {
+    h = h.reshape({b, height, width, h.size(2)}).permute({0, 3, 1, 2}).contiguous();
+    h = proj_out_conv->forward(h);  // [B, C, H, W]
+  } else {
+    h = proj_out_linear->forward(h);  // [B, HW, C]
+    h = h.reshape({b, height, width, h.size(2)}).permute({0, 3, 1, 2}).contiguous();
+  }
+  return h.add_(x);
+}
+
+}  // namespace latent::models

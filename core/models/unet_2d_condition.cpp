@@ -1,0 +1,381 @@
+// diffusers models/unets/unet_2d_condition.py UNet2DConditionModel (SD 1.x/2.x subset) and
+// models/embeddings.py get_timestep_embedding / TimestepEmbedding.
+#include "core/models/unet_2d_condition.h"
+
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonValue>
+#include <cmath>
+
+#include "core/models/config_json.h"
+#include "core/models/norms.h"
+#include "core/util/error.h"
+
+namespace latent::models {
+namespace {
+
+namespace cj = config_json;
+
+std::string describe(const QJsonValue& value) {
+  if (value.isString()) return "\"" + value.toString().toStdString() + "\"";
+  if (value.isBool()) return value.toBool() ? "true" : "false";
+  if (value.isDouble()) return QString::number(value.toDouble()).toStdString();
+  if (value.isArray())
+    return QJsonDocument(value.toArray()).toJson(QJsonDocument::Compact).toStdString();
+  if (value.isObject())
+    return QJsonDocument(value.toObject()).toJson(QJsonDocument::Compact).toStdString();
+  return "null";
+}
+
+[[noreturn]] void unsupported(const std::string& source, const char* key, const QJsonValue& value,
+                              const std::string& expected) {
+  throw Error(source + ": \"" + key + "\" = " + describe(value) +
+              " is not supported by this UNet (expected " + expected + ")");
+}
+
+bool is_set(const QJsonObject& json, const char* key) {
+  const QJsonValue v = json.value(QLatin1String(key));
+  return !v.isUndefined() && !v.isNull();
+}
+
+// Features of diffusers' UNet2DConditionModel that SD 1.x/2.x never use.
+void refuse_unsupported(const QJsonObject& json, const std::string& source) {
+  for (const char* key :
+       {"class_embed_type", "num_class_embeds", "addition_embed_type", "time_cond_proj_dim",
+        "encoder_hid_dim", "encoder_hid_dim_type", "timestep_post_act", "time_embedding_act_fn",
+        "cross_attention_norm", "reverse_transformer_layers_per_block"}) {
+    if (is_set(json, key)) unsupported(source, key, json.value(QLatin1String(key)), "null");
+  }
+  const std::pair<const char*, const char*> fixed_strings[] = {
+      {"act_fn", "silu"},
+      {"time_embedding_type", "positional"},
+      {"resnet_time_scale_shift", "default"},
+      {"attention_type", "default"},
+      {"_class_name", "UNet2DConditionModel"}};
+  for (const auto& [key, expected] : fixed_strings) {
+    if (cj::get_string(json, key, expected, source) != expected)
+      unsupported(source, key, json.value(QLatin1String(key)), std::string("\"") + expected + "\"");
+  }
+  for (const char* key : {"dual_cross_attention", "resnet_skip_time_act"}) {
+    if (cj::get_bool(json, key, false, source))
+      unsupported(source, key, json.value(QLatin1String(key)), "false");
+  }
+}
+
+// A value that is either one number for every block or a list with one per block.
+std::vector<int64_t> per_block_ints(const QJsonObject& json, const char* key,
+                                    const std::vector<int64_t>& fallback, size_t blocks,
+                                    const std::string& source) {
+  const QJsonValue v = json.value(QLatin1String(key));
+  std::vector<int64_t> out;
+  if (v.isUndefined() || v.isNull()) {
+    out = fallback.size() == blocks ? fallback : std::vector<int64_t>(blocks, fallback.front());
+  } else if (v.isArray()) {
+    for (const QJsonValue& item : v.toArray()) {
+      if (item.isArray()) unsupported(source, key, v, "an integer or a list of integers");
+    }
+    out = cj::get_int_list(json, key, fallback, source);
+    if (out.size() != blocks)
+      throw Error(source + ": \"" + key + "\" = " + describe(v) +
+                  " must have one entry per down block (" + std::to_string(blocks) + ")");
+  } else {
+    out.assign(blocks, cj::get_int(json, key, fallback.front(), source));
+  }
+  for (int64_t x : out) {
+    if (x <= 0) throw Error(source + ": \"" + key + "\" = " + describe(v) + " must be positive");
+  }
+  return out;
+}
+
+std::vector<bool> per_block_bools(const QJsonObject& json, const char* key, size_t blocks,
+                                  const std::string& source) {
+  const QJsonValue v = json.value(QLatin1String(key));
+  if (!v.isArray()) return std::vector<bool>(blocks, cj::get_bool(json, key, false, source));
+  std::vector<bool> out;
+  for (const QJsonValue& item : v.toArray()) {
+    if (!item.isBool())
+      throw Error(source + ": \"" + key + "\" must be true, false or a list of them");
+    out.push_back(item.toBool());
+  }
+  if (out.size() != blocks)
+    throw Error(source + ": \"" + key + "\" = " + describe(v) +
+                " must have one entry per down block (" + std::to_string(blocks) + ")");
+  return out;
+}
+
+torch::Tensor to_compute(const torch::Tensor& t, const torch::Tensor& like) {
+  return t.to(like.device(), like.scalar_type());
+}
+
+}  // namespace
+
+UNet2DConditionConfig UNet2DConditionConfig::from_json(const QJsonObject& json,
+                                                       const std::string& source) {
+  refuse_unsupported(json, source);
+  UNet2DConditionConfig c;
+  c.in_channels = cj::get_int(json, "in_channels", c.in_channels, source);
+  c.out_channels = cj::get_int(json, "out_channels", c.out_channels, source);
+  c.sample_size = cj::get_int(json, "sample_size", c.sample_size, source);
+  c.center_input_sample = cj::get_bool(json, "center_input_sample", c.center_input_sample, source);
+  c.flip_sin_to_cos = cj::get_bool(json, "flip_sin_to_cos", c.flip_sin_to_cos, source);
+  c.freq_shift = cj::get_double(json, "freq_shift", c.freq_shift, source);
+  c.downsample_padding = cj::get_int(json, "downsample_padding", c.downsample_padding, source);
+  c.mid_block_scale_factor =
+      cj::get_double(json, "mid_block_scale_factor", c.mid_block_scale_factor, source);
+  c.resnet_out_scale_factor =
+      cj::get_double(json, "resnet_out_scale_factor", c.resnet_out_scale_factor, source);
+  c.norm_eps = cj::get_double(json, "norm_eps", c.norm_eps, source);
+  c.use_linear_projection =
+      cj::get_bool(json, "use_linear_projection", c.use_linear_projection, source);
+  c.upcast_attention = cj::get_bool(json, "upcast_attention", c.upcast_attention, source);
+  c.conv_in_kernel = cj::get_int(json, "conv_in_kernel", c.conv_in_kernel, source);
+  c.conv_out_kernel = cj::get_int(json, "conv_out_kernel", c.conv_out_kernel, source);
+  c.time_embedding_dim = cj::get_int(json, "time_embedding_dim", c.time_embedding_dim, source);
+
+  const QJsonValue groups = json.value(QLatin1String("norm_num_groups"));
+  if (groups.isNull()) unsupported(source, "norm_num_groups", groups, "a number of groups");
+  c.norm_num_groups = cj::get_int(json, "norm_num_groups", c.norm_num_groups, source);
+
+  const QJsonValue mid = json.value(QLatin1String("mid_block_type"));
+  if (mid.isNull()) {
+    c.has_mid_block = false;
+  } else if (cj::get_string(json, "mid_block_type", "UNetMidBlock2DCrossAttn", source) !=
+             "UNetMidBlock2DCrossAttn") {
+    unsupported(source, "mid_block_type", mid, "\"UNetMidBlock2DCrossAttn\" or null");
+  }
+
+  if (is_set(json, "down_block_types")) {
+    c.down_block_types.clear();
+    for (const auto& name : cj::get_string_list(json, "down_block_types", {}, source)) {
+      if (name == "CrossAttnDownBlock2D")
+        c.down_block_types.push_back(UNetDownBlockType::CrossAttnDownBlock2D);
+      else if (name == "DownBlock2D")
+        c.down_block_types.push_back(UNetDownBlockType::DownBlock2D);
+      else
+        unsupported(source, "down_block_types", QJsonValue(QString::fromStdString(name)),
+                    "\"CrossAttnDownBlock2D\" or \"DownBlock2D\"");
+    }
+  }
+  if (is_set(json, "up_block_types")) {
+    c.up_block_types.clear();
+    for (const auto& name : cj::get_string_list(json, "up_block_types", {}, source)) {
+      if (name == "CrossAttnUpBlock2D")
+        c.up_block_types.push_back(UNetUpBlockType::CrossAttnUpBlock2D);
+      else if (name == "UpBlock2D")
+        c.up_block_types.push_back(UNetUpBlockType::UpBlock2D);
+      else
+        unsupported(source, "up_block_types", QJsonValue(QString::fromStdString(name)),
+                    "\"CrossAttnUpBlock2D\" or \"UpBlock2D\"");
+    }
+  }
+  c.block_out_channels = cj::get_int_list(json, "block_out_channels", c.block_out_channels, source);
+  const size_t n = c.down_block_types.size();
+  if (n == 0) throw Error(source + ": \"down_block_types\" must not be empty");
+  if (c.up_block_types.size() != n || c.block_out_channels.size() != n)
+    throw Error(source +
+                ": \"down_block_types\", \"up_block_types\" and \"block_out_channels\" must "
+                "have the same length (" +
+                std::to_string(n) + ", " + std::to_string(c.up_block_types.size()) + ", " +
+                std::to_string(c.block_out_channels.size()) + ")");
+
+  c.layers_per_block = per_block_ints(json, "layers_per_block", {2}, n, source);
+  c.transformer_layers_per_block =
+      per_block_ints(json, "transformer_layers_per_block", {1}, n, source);
+  c.cross_attention_dim = per_block_ints(json, "cross_attention_dim", {768}, n, source);
+  // diffusers: num_attention_heads = num_attention_heads or attention_head_dim.
+  c.num_attention_heads = is_set(json, "num_attention_heads")
+                              ? per_block_ints(json, "num_attention_heads", {8}, n, source)
+                              : per_block_ints(json, "attention_head_dim", {8}, n, source);
+  c.only_cross_attention = per_block_bools(json, "only_cross_attention", n, source);
+
+  for (size_t i = 0; i < n; ++i) {
+    const int64_t ch = c.block_out_channels[i];
+    if (ch <= 0 || c.norm_num_groups <= 0 || ch % c.norm_num_groups != 0)
+      throw Error(source + ": \"block_out_channels\" entry " + std::to_string(ch) +
+                  " must be a positive multiple of \"norm_num_groups\" (" +
+                  std::to_string(c.norm_num_groups) + ")");
+    if (c.num_attention_heads[i] > ch)
+      throw Error(source + ": " + std::to_string(c.num_attention_heads[i]) +
+                  " attention heads do not fit " + std::to_string(ch) + " channels");
+  }
+  for (const auto& [key, k] : {std::pair<const char*, int64_t>{"conv_in_kernel", c.conv_in_kernel},
+                               {"conv_out_kernel", c.conv_out_kernel}}) {
+    if (k <= 0 || k % 2 == 0)
+      throw Error(source + ": \"" + key + "\" = " + std::to_string(k) +
+                  " must be a positive odd number");
+  }
+  for (const auto& [key, v] : {std::pair<const char*, int64_t>{"in_channels", c.in_channels},
+                               {"out_channels", c.out_channels}}) {
+    if (v <= 0) throw Error(source + ": \"" + key + "\" must be positive");
+  }
+  if (c.time_embedding_dim < 0) throw Error(source + ": \"time_embedding_dim\" must be positive");
+  if (c.downsample_padding < 0) throw Error(source + ": \"downsample_padding\" must be 0 or more");
+  return c;
+}
+
+UNet2DConditionConfig UNet2DConditionConfig::from_file(const std::string& path) {
+  return from_json(cj::read_file(path), path);
+}
+
+torch::Tensor timestep_embedding(const torch::Tensor& timesteps, int64_t dim, bool flip_sin_to_cos,
+                                 double freq_shift, int64_t max_period) {
+  const int64_t half = dim / 2;
+  const auto opts = torch::TensorOptions().dtype(torch::kFloat32).device(timesteps.device());
+  auto exponent = torch::arange(0, half, opts) * (-std::log(static_cast<double>(max_period)));
+  exponent = exponent / (static_cast<double>(half) - freq_shift);
+  const auto freqs = torch::exp(exponent);                                            // [half]
+  const auto args = timesteps.to(torch::kFloat32).unsqueeze(1) * freqs.unsqueeze(0);  // [B, half]
+  auto emb = flip_sin_to_cos ? torch::cat({torch::cos(args), torch::sin(args)}, -1)
+                             : torch::cat({torch::sin(args), torch::cos(args)}, -1);  // [B, 2·half]
+  if (dim % 2 == 1)
+    emb = torch::nn::functional::pad(emb, torch::nn::functional::PadFuncOptions({0, 1}));
+  return emb;
+}
+
+TimestepEmbeddingImpl::TimestepEmbeddingImpl(int64_t in_channels, int64_t time_embed_dim) {
+  linear_1 = register_module("linear_1", torch::nn::Linear(in_channels, time_embed_dim));
+  linear_2 = register_module("linear_2", torch::nn::Linear(time_embed_dim, time_embed_dim));
+}
+
+torch::Tensor TimestepEmbeddingImpl::forward(const torch::Tensor& x) {
+  return linear_2->forward(torch::silu(linear_1->forward(x)));
+}
+
+UNet2DConditionModelImpl::UNet2DConditionModelImpl(const UNet2DConditionConfig& c) : config(c) {
+  namespace nn = torch::nn;
+  const size_t n = c.block_out_channels.size();
+  if (n == 0 || c.down_block_types.size() != n || c.up_block_types.size() != n ||
+      c.layers_per_block.size() != n || c.transformer_layers_per_block.size() != n ||
+      c.num_attention_heads.size() != n || c.cross_attention_dim.size() != n ||
+      c.only_cross_attention.size() != n)
+    throw Error("UNet2DConditionModel: every per-block config list needs one entry per block (" +
+                std::to_string(n) + ")");
+  const int64_t ch0 = c.block_out_channels[0];
+  const int64_t time_embed_dim = c.time_embedding_dim > 0 ? c.time_embedding_dim : ch0 * 4;
+
+  conv_in =
+      register_module("conv_in", nn::Conv2d(nn::Conv2dOptions(c.in_channels, ch0, c.conv_in_kernel)
+                                                .padding((c.conv_in_kernel - 1) / 2)));
+  time_embedding = register_module("time_embedding", TimestepEmbedding(ch0, time_embed_dim));
+
+  UNetBlockOptions base;
+  base.temb_channels = time_embed_dim;
+  base.resnet_eps = c.norm_eps;
+  base.resnet_groups = c.norm_num_groups;
+  base.output_scale_factor = c.resnet_out_scale_factor;
+  base.downsample_padding = c.downsample_padding;
+  base.use_linear_projection = c.use_linear_projection;
+  base.upcast_attention = c.upcast_attention;
+
+  auto down_list = register_module("down_blocks", nn::ModuleList());
+  int64_t out_ch = ch0;
+  for (size_t i = 0; i < n; ++i) {
+    UNetBlockOptions o = base;
+    o.in_channels = out_ch;
+    out_ch = c.block_out_channels[i];
+    o.out_channels = out_ch;
+    o.num_layers = c.layers_per_block[i];
+    o.add_sampler = i + 1 < n;
+    o.transformer_layers = c.transformer_layers_per_block[i];
+    o.num_heads = c.num_attention_heads[i];
+    o.cross_attention_dim = c.cross_attention_dim[i];
+    o.only_cross_attention = c.only_cross_attention[i];
+    std::shared_ptr<UNetDownBlock> block;
+    if (c.down_block_types[i] == UNetDownBlockType::CrossAttnDownBlock2D)
+      block = std::make_shared<CrossAttnDownBlock2D>(o);
+    else
+      block = std::make_shared<DownBlock2D>(o);
+    down_list->push_back(block);
+    down_blocks.push_back(block);
+  }
+
+  if (c.has_mid_block) {
+    UNetBlockOptions o = base;
+    o.in_channels = o.out_channels = c.block_out_channels.back();
+    o.num_layers = 1;
+    o.output_scale_factor = c.mid_block_scale_factor;
+    o.transformer_layers = c.transformer_layers_per_block.back();
+    o.num_heads = c.num_attention_heads.back();
+    o.cross_attention_dim = c.cross_attention_dim.back();
+    mid_block = register_module("mid_block", std::make_shared<UNetMidBlock2DCrossAttn>(o));
+  }
+
+  auto up_list = register_module("up_blocks", nn::ModuleList());
+  out_ch = c.block_out_channels.back();
+  for (size_t i = 0; i < n; ++i) {
+    const size_t r = n - 1 - i;  // the down block this up block mirrors
+    UNetBlockOptions o = base;
+    o.prev_output_channels = out_ch;
+    out_ch = c.block_out_channels[r];
+    o.out_channels = out_ch;
+    o.in_channels = c.block_out_channels[r == 0 ? 0 : r - 1];
+    o.num_layers = c.layers_per_block[r] + 1;
+    o.add_sampler = i + 1 < n;
+    o.transformer_layers = c.transformer_layers_per_block[r];
+    o.num_heads = c.num_attention_heads[r];
+    o.cross_attention_dim = c.cross_attention_dim[r];
+    o.only_cross_attention = c.only_cross_attention[r];
+    std::shared_ptr<UNetUpBlock> block;
+    if (c.up_block_types[i] == UNetUpBlockType::CrossAttnUpBlock2D)
+      block = std::make_shared<CrossAttnUpBlock2D>(o);
+    else
+      block = std::make_shared<UpBlock2D>(o);
+    up_list->push_back(block);
+    up_blocks.push_back(block);
+    if (o.add_sampler) ++num_upsamplers;
+  }
+
+  conv_norm_out = register_module(
+      "conv_norm_out", nn::GroupNorm(nn::GroupNormOptions(c.norm_num_groups, ch0).eps(c.norm_eps)));
+  conv_out = register_module("conv_out",
+                             nn::Conv2d(nn::Conv2dOptions(ch0, c.out_channels, c.conv_out_kernel)
+                                            .padding((c.conv_out_kernel - 1) / 2)));
+}
+
+torch::Tensor UNet2DConditionModelImpl::forward(const torch::Tensor& sample,
+                                                const torch::Tensor& timestep,
+                                                const torch::Tensor& encoder_hidden_states) {
+  if (sample.dim() != 4 || sample.size(1) != config.in_channels)
+    throw Error("UNet: sample must be [B, " + std::to_string(config.in_channels) + ", H, W], got " +
+                c10::str(sample.sizes()));
+  const int64_t batch = sample.size(0);
+  if (encoder_hidden_states.dim() != 3 || encoder_hidden_states.size(0) != batch)
+    throw Error("UNet: encoder_hidden_states must be [" + std::to_string(batch) + ", N, D], got " +
+                c10::str(encoder_hidden_states.sizes()));
+  if (timestep.numel() != 1 && !(timestep.dim() == 1 && timestep.size(0) == batch))
+    throw Error("UNet: timestep must be one value or one per sample (" + std::to_string(batch) +
+                "), got " + c10::str(timestep.sizes()));
+
+  const auto& w = conv_in->weight;  // compute dtype and device
+  auto x = to_compute(sample, w);
+  const auto context = to_compute(encoder_hidden_states, w);
+  if (config.center_input_sample) x = x * 2.0 - 1.0;
+
+  // Odd latent sizes: the upsamplers must reproduce the skip tensors' sizes.
+  const int64_t factor = int64_t{1} << num_upsamplers;
+  const bool forward_upsample_size = x.size(2) % factor != 0 || x.size(3) % factor != 0;
+
+  const auto t = timestep.to(w.device(), torch::kFloat32).reshape({-1}).expand({batch});  // [B]
+  const auto t_emb = timestep_embedding(t, config.block_out_channels[0], config.flip_sin_to_cos,
+                                        config.freq_shift);              // [B, C0]
+  const auto temb = time_embedding->forward(t_emb.to(w.scalar_type()));  // [B, 4·C0]
+
+  auto h = conv_in->forward(x);  // [B, C0, H, W]
+  std::vector<torch::Tensor> skips{h};
+  for (auto& block : down_blocks) h = block->forward(h, temb, context, skips);
+  if (mid_block) h = mid_block->forward(h, temb, context);
+  for (size_t i = 0; i < up_blocks.size(); ++i) {
+    auto& block = up_blocks[i];
+    std::optional<std::vector<int64_t>> upsample_size;
+    const auto remaining = static_cast<int64_t>(skips.size()) - block->num_resnets();
+    if (forward_upsample_size && i + 1 < up_blocks.size() && remaining >= 1) {
+      const auto& skip = skips[remaining - 1];
+      upsample_size = std::vector<int64_t>{skip.size(2), skip.size(3)};
+    }
+    h = block->forward(h, temb, context, skips, upsample_size);
+  }
+  h = conv_out->forward(torch::silu(group_norm(conv_norm_out, h)));  // [B, out, H, W]
+  return h.scalar_type() == sample.scalar_type() ? h : h.to(sample.scalar_type());
+}
+
+}  // namespace latent::models

@@ -1,0 +1,100 @@
+#pragma once
+
+// diffusers models/unets/unet_2d_condition.py UNet2DConditionModel, in the SD 1.x/2.x subset:
+// positional time embedding, no class/addition embeddings, cross-attention down/mid/up blocks.
+
+#include <torch/torch.h>
+
+#include <QJsonObject>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/models/unet_blocks.h"
+
+namespace latent::models {
+
+enum class UNetDownBlockType { CrossAttnDownBlock2D, DownBlock2D };
+enum class UNetUpBlockType { UpBlock2D, CrossAttnUpBlock2D };
+
+// unet/config.json; the defaults are SD 1.5's. Per-block lists have one entry per down
+// block, in down-block order (up blocks use them reversed, as diffusers does).
+struct UNet2DConditionConfig {
+  int64_t in_channels = 4;
+  int64_t out_channels = 4;
+  int64_t sample_size = 64;
+  bool center_input_sample = false;
+  bool flip_sin_to_cos = true;
+  double freq_shift = 0.0;
+  std::vector<UNetDownBlockType> down_block_types = {
+      UNetDownBlockType::CrossAttnDownBlock2D, UNetDownBlockType::CrossAttnDownBlock2D,
+      UNetDownBlockType::CrossAttnDownBlock2D, UNetDownBlockType::DownBlock2D};
+  bool has_mid_block = true;  // UNetMidBlock2DCrossAttn, or none (mid_block_type null)
+  std::vector<UNetUpBlockType> up_block_types = {
+      UNetUpBlockType::UpBlock2D, UNetUpBlockType::CrossAttnUpBlock2D,
+      UNetUpBlockType::CrossAttnUpBlock2D, UNetUpBlockType::CrossAttnUpBlock2D};
+  std::vector<int64_t> block_out_channels = {320, 640, 1280, 1280};
+  std::vector<int64_t> layers_per_block = {2, 2, 2, 2};
+  std::vector<int64_t> transformer_layers_per_block = {1, 1, 1, 1};
+  // Heads per block: num_attention_heads, or attention_head_dim when that is null (the SD 1.x
+  // legacy meaning of attention_head_dim is the number of heads).
+  std::vector<int64_t> num_attention_heads = {8, 8, 8, 8};
+  std::vector<int64_t> cross_attention_dim = {768, 768, 768, 768};
+  std::vector<bool> only_cross_attention = {false, false, false, false};
+  int64_t downsample_padding = 1;
+  double mid_block_scale_factor = 1.0;
+  double resnet_out_scale_factor = 1.0;
+  int64_t norm_num_groups = 32;
+  double norm_eps = 1e-5;
+  bool use_linear_projection = false;
+  bool upcast_attention = false;
+  int64_t conv_in_kernel = 3;
+  int64_t conv_out_kernel = 3;
+  int64_t time_embedding_dim = 0;  // 0: 4 × block_out_channels[0]
+
+  // Missing keys keep their defaults; features this model does not implement (class or
+  // addition embeddings, other block types, ...) throw latent::Error naming `source`, the
+  // key and its value.
+  static UNet2DConditionConfig from_json(const QJsonObject& json,
+                                         const std::string& source = "config.json");
+  static UNet2DConditionConfig from_file(const std::string& path);
+};
+
+// Sinusoidal timestep embedding (diffusers embeddings.py get_timestep_embedding):
+// timesteps [B] float32 -> [B, dim] float32, [sin, cos] or [cos, sin] when flipped.
+torch::Tensor timestep_embedding(const torch::Tensor& timesteps, int64_t dim, bool flip_sin_to_cos,
+                                 double freq_shift, int64_t max_period = 10000);
+
+// linear_1 -> SiLU -> linear_2.
+struct TimestepEmbeddingImpl : torch::nn::Module {
+  TimestepEmbeddingImpl(int64_t in_channels, int64_t time_embed_dim);
+  torch::Tensor forward(const torch::Tensor& x);  // [B, in] -> [B, time_embed_dim]
+
+  torch::nn::Linear linear_1{nullptr};
+  torch::nn::Linear linear_2{nullptr};
+};
+TORCH_MODULE(TimestepEmbedding);
+
+struct UNet2DConditionModelImpl : torch::nn::Module {
+  explicit UNet2DConditionModelImpl(const UNet2DConditionConfig& config);
+
+  // sample [B, in_channels, H, W]; timestep 0-dim, [1] or [B], any real or integer dtype;
+  // encoder_hidden_states [B, N, cross_attention_dim]. Computes in the dtype and on the
+  // device of the weights; returns the noise prediction [B, out_channels, H, W] in the
+  // dtype of `sample`.
+  torch::Tensor forward(const torch::Tensor& sample, const torch::Tensor& timestep,
+                        const torch::Tensor& encoder_hidden_states);
+
+  UNet2DConditionConfig config;
+  int64_t num_upsamplers = 0;
+  torch::nn::Conv2d conv_in{nullptr};
+  TimestepEmbedding time_embedding{nullptr};
+  std::vector<std::shared_ptr<UNetDownBlock>> down_blocks;  // registered as down_blocks.N
+  std::shared_ptr<UNetMidBlock2DCrossAttn> mid_block;       // null without a mid block
+  std::vector<std::shared_ptr<UNetUpBlock>> up_blocks;      // registered as up_blocks.N
+  torch::nn::GroupNorm conv_norm_out{nullptr};
+  torch::nn::Conv2d conv_out{nullptr};
+};
+TORCH_MODULE(UNet2DConditionModel);
+
+}  // namespace latent::models
