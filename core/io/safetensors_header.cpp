@@ -36,6 +36,15 @@ constexpr DTypeEntry kDTypes[] = {
   fail(file, "tensor '" + tensor + "': " + what);
 }
 
+// A JSON value as it would appear in the header, for messages.
+std::string json_text(const QJsonValue& value) {
+  if (value.isDouble()) return QString::number(value.toDouble(), 'g', 17).toStdString();
+  if (value.isString()) return "\"" + value.toString().toStdString() + "\"";
+  if (value.isBool()) return value.toBool() ? "true" : "false";
+  if (value.isNull()) return "null";
+  return value.isArray() ? "a list" : "an object";
+}
+
 // JSON numbers arrive as doubles; accept only exact non-negative integers.
 bool to_uint(const QJsonValue& value, uint64_t& out) {
   if (!value.isDouble()) return false;
@@ -61,12 +70,20 @@ TensorInfo parse_entry(const std::string& file, const std::string& name, const Q
   const QJsonValue shape = entry.value("shape");
   if (!shape.isArray()) fail_tensor(file, name, "missing or malformed 'shape'");
   uint64_t elements = 1;
+  uint64_t nonzero_elements = 1;  // bounded too, so that empty tensors stay allocatable
   for (const QJsonValue& dim : shape.toArray()) {
     uint64_t d = 0;
-    if (!to_uint(dim, d)) fail_tensor(file, name, "shape holds a value that is not a size");
+    if (!to_uint(dim, d))
+      fail_tensor(file, name,
+                  "shape holds " + json_text(dim) +
+                      ", which is not a size (a non-negative integer)");
     if (d != 0 && elements > std::numeric_limits<uint64_t>::max() / d)
       fail_tensor(file, name, "shape is too large");
+    constexpr auto kMaxElements = static_cast<uint64_t>(std::numeric_limits<int64_t>::max());
+    if (d != 0 && nonzero_elements > kMaxElements / d)
+      fail_tensor(file, name, "shape is too large");
     elements *= d;
+    if (d != 0) nonzero_elements *= d;
     info.shape.push_back(static_cast<int64_t>(d));
   }
 
@@ -107,6 +124,7 @@ int64_t TensorInfo::numel() const {
 
 SafetensorsHeader parse_safetensors_header(const unsigned char* bytes, std::size_t file_size,
                                            const std::string& file) {
+  if (file_size == 0) fail(file, "the file is empty (0 bytes)");
   if (file_size < 8) fail(file, "the file is too short to hold a header (" +
                                     std::to_string(file_size) + " bytes)");
   uint64_t header_len = 0;
@@ -143,13 +161,7 @@ SafetensorsHeader parse_safetensors_header(const unsigned char* bytes, std::size
       }
       continue;
     }
-    TensorInfo info = parse_entry(file, name, it.value());
-    if (info.data_end > data_size)
-      fail_tensor(file, name,
-                  "data offsets [" + std::to_string(info.data_begin) + ", " +
-                      std::to_string(info.data_end) + ") lie outside the data area of " +
-                      std::to_string(data_size) + " bytes");
-    header.tensors.push_back(std::move(info));
+    header.tensors.push_back(parse_entry(file, name, it.value()));
   }
 
   std::sort(header.tensors.begin(), header.tensors.end(),
@@ -157,12 +169,31 @@ SafetensorsHeader parse_safetensors_header(const unsigned char* bytes, std::size
               return a.data_begin != b.data_begin ? a.data_begin < b.data_begin
                                                   : a.data_end < b.data_end;
             });
-  for (std::size_t i = 1; i < header.tensors.size(); ++i) {
-    const TensorInfo& prev = header.tensors[i - 1];
-    const TensorInfo& cur = header.tensors[i];
-    // Empty tensors occupy no bytes and cannot overlap anything.
-    if (cur.data_begin < prev.data_end && cur.data_end > cur.data_begin)
-      fail_tensor(file, cur.name, "its data overlaps tensor '" + prev.name + "'");
+  // Compare each tensor with the furthest-reaching one before it, so that an empty
+  // tensor in between cannot hide an overlap. Empty tensors overlap nothing.
+  const TensorInfo* furthest = nullptr;
+  bool contiguous = true;  // laid end to end from offset 0, as writers do
+  for (const TensorInfo& cur : header.tensors) {
+    if (cur.data_end == cur.data_begin) continue;
+    if (furthest && cur.data_begin < furthest->data_end)
+      fail_tensor(file, cur.name, "its data overlaps tensor '" + furthest->name + "'");
+    contiguous = contiguous && cur.data_begin == (furthest ? furthest->data_end : 0);
+    furthest = &cur;
+  }
+  const uint64_t needed = furthest ? furthest->data_end : 0;
+  const bool outside = std::any_of(header.tensors.begin(), header.tensors.end(),
+                                   [&](const TensorInfo& t) { return t.data_end > data_size; });
+  if (outside) {
+    if (contiguous && needed > data_size)
+      fail(file, "the file is truncated: its header describes " + std::to_string(needed) +
+                     " bytes of tensor data but only " + std::to_string(data_size) +
+                     " follow the header (an incomplete download or copy?)");
+    for (const TensorInfo& info : header.tensors)
+      if (info.data_end > data_size)
+        fail_tensor(file, info.name,
+                    "data offsets [" + std::to_string(info.data_begin) + ", " +
+                        std::to_string(info.data_end) + ") lie outside the data area of " +
+                        std::to_string(data_size) + " bytes");
   }
   return header;
 }
