@@ -6,9 +6,9 @@
 
 namespace latent::util {
 
-// The resources folder. For now this is the source tree's resources/ (the
-// LATENT_SOURCE_RESOURCES compile definition); an installed program will also
-// search its install prefix here. Throws latent::Error when none is found.
+// The resources folder, searched in order: $LATENT_RESOURCES_DIR, <prefix>/share/latentstudio
+// beside the running executable (an installed program), and the source tree's resources/
+// (a build tree). Throws latent::Error listing the places searched when none is found.
 std::string resources_dir();
 
 // `relative` inside the resources folder (the path is not checked).
