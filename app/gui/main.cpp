@@ -1,13 +1,32 @@
 // The Latent Studio desktop application.
 #include <QApplication>
-#include <QLabel>
+#include <QCommandLineParser>
+#include <QIcon>
+
+#include "ui/main_window.h"
+#include "ui/model_picker.h"
+#include "ui/settings_store.h"
 
 int main(int argc, char** argv) {
   QApplication app(argc, argv);
-  QApplication::setApplicationName("Latent Studio");
-  QLabel window("Latent Studio");
-  window.setMinimumSize(640, 480);
-  window.setAlignment(Qt::AlignCenter);
+  QApplication::setOrganizationName(QStringLiteral("LatentStudio"));
+  QApplication::setApplicationName(QStringLiteral("latentstudio"));
+  QApplication::setApplicationDisplayName(QStringLiteral("Latent Studio"));
+  QApplication::setApplicationVersion(QStringLiteral(LATENT_VERSION));
+  QApplication::setDesktopFileName(QStringLiteral("latentstudio"));
+
+  QCommandLineParser parser;
+  parser.setApplicationDescription(QStringLiteral("Stable Diffusion on your own computer"));
+  parser.addHelpOption();
+  parser.addVersionOption();
+  parser.addPositionalArgument(QStringLiteral("model"), QStringLiteral("A checkpoint or diffusers folder to open"),
+                               QStringLiteral("[model]"));
+  parser.process(app);
+
+  latent::ui::SettingsStore settings;
+  latent::ui::MainWindow window(&settings);
+  if (!parser.positionalArguments().isEmpty())
+    window.modelPicker()->setModelPath(parser.positionalArguments().first());
   window.show();
   return app.exec();
 }

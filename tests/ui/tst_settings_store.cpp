@@ -1,0 +1,158 @@
+// Settings persist: the store round-trips every field, and a new window comes back as the old one was left.
+#include <QtTest/QtTest>
+
+#include <QComboBox>
+#include <QDoubleSpinBox>
+#include <QLineEdit>
+#include <QSpinBox>
+#include <QSplitter>
+
+#include "ui/main_window.h"
+#include "ui/model_picker.h"
+#include "ui/parameters_panel.h"
+#include "ui/prompt_panel.h"
+#include "ui/settings_store.h"
+#include "ui_test_support.h"
+
+using latent::ui::GenerationSettings;
+using latent::ui::MainWindow;
+using latent::ui::SettingsStore;
+
+class TestSettingsStore : public QObject {
+  Q_OBJECT
+
+ private Q_SLOTS:
+  void initTestCase() { QStandardPaths::setTestModeEnabled(true); }
+  void defaultsAreSensible();
+  void roundTripsEverySetting();
+  void recentModelsAreMostRecentFirstAndCapped();
+  void windowComesBackAsItWasLeft();
+};
+
+void TestSettingsStore::defaultsAreSensible() {
+  QTemporaryDir dir;
+  SettingsStore store(dir.filePath("settings.ini"));
+  const GenerationSettings s = store.generation();
+  QCOMPARE(s.request.steps, 25);
+  QCOMPARE(s.request.guidance_scale, 7.5);
+  QCOMPARE(s.request.width, 512);
+  QCOMPARE(s.request.height, 512);
+  QCOMPARE(s.request.sampler, std::string("euler_a"));
+  QCOMPARE(s.model.device, std::string("cpu"));
+  QCOMPARE(s.model.dtype, std::string("fp32"));
+  QCOMPARE(s.batchCount, 1);
+  QVERIFY(store.outputDir().endsWith(QStringLiteral("Latent Studio")));
+  QVERIFY(store.recentModels().isEmpty());
+}
+
+void TestSettingsStore::roundTripsEverySetting() {
+  QTemporaryDir dir;
+  GenerationSettings s;
+  s.request.prompt = "a line\nand another, with ünïcode";
+  s.request.negative_prompt = "ugly";
+  s.request.width = 768;
+  s.request.height = 512;
+  s.request.steps = 42;
+  s.request.guidance_scale = 11.5;
+  s.request.seed = 18446744073709551615ull;
+  s.request.sampler = "dpmpp_2m_karras";
+  s.request.batch_size = 3;
+  s.request.clip_skip = 1;
+  s.request.approximate_preview = false;
+  s.request.vae_preview_every = 0;
+  s.model.model_path = "/models/v1-5.safetensors";
+  s.model.device = "cuda";
+  s.model.dtype = "fp16";
+  s.seedLocked = true;
+  s.batchCount = 4;
+  {
+    SettingsStore store(dir.filePath("settings.ini"));
+    store.setGeneration(s);
+    store.setOutputDir(QStringLiteral("/pictures/out"));
+    store.setLayout(QStringLiteral("geometry"), QByteArray("\x01\x02\x00\x03", 4));
+  }
+  SettingsStore store(dir.filePath("settings.ini"));
+  const GenerationSettings r = store.generation();
+  QCOMPARE(r.request.prompt, s.request.prompt);
+  QCOMPARE(r.request.negative_prompt, s.request.negative_prompt);
+  QCOMPARE(r.request.width, 768);
+  QCOMPARE(r.request.height, 512);
+  QCOMPARE(r.request.steps, 42);
+  QCOMPARE(r.request.guidance_scale, 11.5);
+  QCOMPARE(r.request.seed, s.request.seed);
+  QCOMPARE(r.request.sampler, s.request.sampler);
+  QCOMPARE(r.request.batch_size, 3);
+  QCOMPARE(r.request.clip_skip, 1);
+  QCOMPARE(r.request.approximate_preview, false);
+  QCOMPARE(r.request.vae_preview_every, 0);
+  QVERIFY(r.model == s.model);
+  QCOMPARE(r.seedLocked, true);
+  QCOMPARE(r.batchCount, 4);
+  QCOMPARE(store.outputDir(), QStringLiteral("/pictures/out"));
+  QCOMPARE(store.layout(QStringLiteral("geometry")), QByteArray("\x01\x02\x00\x03", 4));
+}
+
+void TestSettingsStore::recentModelsAreMostRecentFirstAndCapped() {
+  QTemporaryDir dir;
+  SettingsStore store(dir.filePath("settings.ini"));
+  for (int i = 0; i < 15; ++i) store.addRecentModel(QStringLiteral("/models/m%1").arg(i));
+  store.addRecentModel(QStringLiteral("/models/m10"));
+  const QStringList recent = store.recentModels();
+  QCOMPARE(recent.size(), SettingsStore::kMaxRecentModels);
+  QCOMPARE(recent.first(), QStringLiteral("/models/m10"));
+  QCOMPARE(recent.at(1), QStringLiteral("/models/m14"));
+  QCOMPARE(recent.count(QStringLiteral("/models/m10")), 1);
+}
+
+void TestSettingsStore::windowComesBackAsItWasLeft() {
+  QTemporaryDir dir;
+  const QString ini = dir.filePath("settings.ini");
+  const QString out = dir.filePath("images");
+  QByteArray splitterState;
+  {
+    SettingsStore store(ini);
+    store.setOutputDir(out);
+    MainWindow window(&store);
+    window.show();
+    window.promptPanel()->setPrompt(QStringLiteral("a cabin in the woods"));
+    window.promptPanel()->setNegativePrompt(QStringLiteral("people"));
+    window.parametersPanel()->stepsSpin()->setValue(17);
+    window.parametersPanel()->guidanceSpin()->setValue(5.5);
+    window.parametersPanel()->seedEdit()->setText(QStringLiteral("777"));
+    window.parametersPanel()->setSeedLocked(true);
+    window.parametersPanel()->widthSpin()->setValue(640);
+    window.parametersPanel()->heightSpin()->setValue(384);
+    window.parametersPanel()->samplerCombo()->setCurrentIndex(
+        window.parametersPanel()->samplerCombo()->findData(QStringLiteral("heun")));
+    window.parametersPanel()->previewCombo()->setCurrentIndex(window.parametersPanel()->previewCombo()->count() - 1);
+    window.modelPicker()->setModelPath(latent::test::tinyModelPath());
+    window.modelPicker()->precisionCombo()->setCurrentIndex(1);
+    window.resize(1111, 777);
+    auto* splitter = window.findChild<QSplitter*>(QStringLiteral("mainSplitter"));
+    splitter->setSizes({300, 500, 311});
+    splitterState = splitter->saveState();
+    window.close();  // saves
+  }
+  SettingsStore store(ini);
+  MainWindow window(&store);
+  const GenerationSettings s = window.formSettings();
+  QCOMPARE(s.request.prompt, std::string("a cabin in the woods"));
+  QCOMPARE(s.request.negative_prompt, std::string("people"));
+  QCOMPARE(s.request.steps, 17);
+  QCOMPARE(s.request.guidance_scale, 5.5);
+  QCOMPARE(s.request.seed, uint64_t(777));
+  QVERIFY(s.seedLocked);
+  QCOMPARE(s.request.width, 640);
+  QCOMPARE(s.request.height, 384);
+  QCOMPARE(s.request.sampler, std::string("heun"));
+  QCOMPARE(s.request.approximate_preview, false);
+  QCOMPARE(s.request.vae_preview_every, 0);
+  QCOMPARE(s.model.model_path, latent::test::tinyModelPath().toStdString());
+  QCOMPARE(s.model.dtype, std::string("bf16"));
+  QCOMPARE(window.outputDir(), out);
+  QCOMPARE(window.size(), QSize(1111, 777));
+  QCOMPARE(window.findChild<QSplitter*>(QStringLiteral("mainSplitter"))->saveState(), splitterState);
+}
+
+QTEST_MAIN(TestSettingsStore)
+#include "tst_settings_store.moc"

@@ -1,0 +1,77 @@
+#include "ui/gallery_view.h"
+
+#include <QItemSelectionModel>
+#include <QLineEdit>
+#include <QListView>
+#include <QSortFilterProxyModel>
+#include <QSplitter>
+#include <QVBoxLayout>
+
+#include "ui/gallery_model.h"
+#include "ui/image_details.h"
+
+namespace latent::ui {
+
+GalleryView::GalleryView(GalleryModel* model, QWidget* parent)
+    : QWidget(parent),
+      m_model(model),
+      m_filter(new QSortFilterProxyModel(this)),
+      m_filterEdit(new QLineEdit(this)),
+      m_list(new QListView(this)),
+      m_details(new ImageDetails(this)),
+      m_splitter(new QSplitter(Qt::Vertical, this)) {
+  setObjectName(QStringLiteral("gallery"));
+  m_filter->setSourceModel(m_model);
+  m_filter->setFilterRole(GalleryModel::SearchTextRole);
+  m_filter->setFilterCaseSensitivity(Qt::CaseInsensitive);
+  m_filter->setDynamicSortFilter(true);
+
+  m_filterEdit->setObjectName(QStringLiteral("galleryFilter"));
+  m_filterEdit->setPlaceholderText(tr("Filter by prompt"));
+  m_filterEdit->setClearButtonEnabled(true);
+  connect(m_filterEdit, &QLineEdit::textChanged, m_filter, &QSortFilterProxyModel::setFilterFixedString);
+
+  const int cell = GalleryModel::kThumbnailSize * 5 / 8;
+  m_list->setObjectName(QStringLiteral("galleryList"));
+  m_list->setModel(m_filter);
+  m_list->setViewMode(QListView::IconMode);
+  m_list->setIconSize(QSize(cell, cell));
+  m_list->setGridSize(QSize(cell + 8, cell + 8));
+  m_list->setResizeMode(QListView::Adjust);
+  m_list->setMovement(QListView::Static);
+  m_list->setUniformItemSizes(true);
+  m_list->setSelectionMode(QAbstractItemView::SingleSelection);
+  m_list->setSpacing(2);
+
+  connect(m_list->selectionModel(), &QItemSelectionModel::currentChanged, this, [this](const QModelIndex& current) {
+    const QString path = current.data(GalleryModel::PathRole).toString();
+    m_details->showImage(path);
+    Q_EMIT currentPathChanged(path);
+  });
+  connect(m_details, &ImageDetails::useSettingsRequested, this, &GalleryView::useSettingsRequested);
+
+  auto* top = new QWidget(this);
+  auto* topLayout = new QVBoxLayout(top);
+  topLayout->setContentsMargins(0, 0, 0, 0);
+  topLayout->addWidget(m_filterEdit);
+  topLayout->addWidget(m_list);
+  m_splitter->setObjectName(QStringLiteral("gallerySplitter"));
+  m_splitter->addWidget(top);
+  m_splitter->addWidget(m_details);
+  m_splitter->setStretchFactor(0, 1);
+  m_splitter->setStretchFactor(1, 1);
+  auto* layout = new QVBoxLayout(this);
+  layout->setContentsMargins(0, 0, 0, 0);
+  layout->addWidget(m_splitter);
+}
+
+void GalleryView::selectPath(const QString& path) {
+  const int row = m_model->rowOfPath(path);
+  if (row < 0) return;
+  const QModelIndex index = m_filter->mapFromSource(m_model->index(row));
+  if (index.isValid()) m_list->setCurrentIndex(index);
+}
+
+QString GalleryView::currentPath() const { return m_details->path(); }
+
+}  // namespace latent::ui

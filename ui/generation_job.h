@@ -1,0 +1,47 @@
+#pragma once
+
+// The values that travel between the GUI thread and the generation worker. All of
+// them are plain copies, so queued signals can carry them across threads.
+
+#include <QList>
+#include <QImage>
+#include <QMetaType>
+#include <QString>
+#include <QStringList>
+
+#include "core/pipeline/generation_request.h"
+
+namespace latent::ui {
+
+struct GenerationJob {
+  quint64 id = 0;
+  pipeline::LoadOptions model;
+  pipeline::GenerationRequest request;
+  QString outputDir;  // results are saved here at once; empty = not saved
+};
+
+struct GenerationProgress {
+  int step = 0;
+  int totalSteps = 0;
+  double secondsElapsed = 0;
+  double secondsPerStep = 0;
+  double secondsLeft = 0;
+  QList<QImage> previews;  // one per batch item; empty when none was made this step
+  bool previewsAreVaeDecodes = false;
+};
+
+struct GenerationOutput {
+  pipeline::GenerationRequest request;
+  QList<QImage> images;
+  QStringList savedPaths;  // parallel to images when saving succeeded
+  QString saveError;       // why saving failed; the images are still here
+  QString modelName;
+  double secondsTotal = 0;
+  double secondsInPreviews = 0;
+};
+
+}  // namespace latent::ui
+
+Q_DECLARE_METATYPE(latent::ui::GenerationJob)
+Q_DECLARE_METATYPE(latent::ui::GenerationProgress)
+Q_DECLARE_METATYPE(latent::ui::GenerationOutput)

@@ -1,0 +1,103 @@
+#include "ui/generation_worker.h"
+
+#include <QFileInfo>
+
+#include <exception>
+#include <new>
+
+#include "core/pipeline/engine.h"
+#include "core/util/error.h"
+#include "ui/image_conversion.h"
+#include "ui/image_saver.h"
+
+namespace latent::ui {
+namespace {
+
+// LibTorch's messages carry a C++ backtrace after the useful first part.
+QString errorMessage(const std::exception& error) {
+  QString text = QString::fromUtf8(error.what());
+  const int trace = text.indexOf(QStringLiteral("Exception raised from"));
+  if (trace > 0) text.truncate(trace);
+  return text.trimmed();
+}
+
+GenerationProgress toProgress(const pipeline::StepProgress& step) {
+  GenerationProgress out;
+  out.step = step.step;
+  out.totalSteps = step.total_steps;
+  out.secondsElapsed = step.seconds_elapsed;
+  out.secondsPerStep = step.seconds_per_step;
+  out.secondsLeft = step.seconds_left;
+  out.previewsAreVaeDecodes = step.previews_are_vae_decodes;
+  for (const pipeline::Image& image : step.previews) out.previews.append(toQImage(image));
+  return out;
+}
+
+}  // namespace
+
+GenerationWorker::GenerationWorker(QObject* parent) : QObject(parent) {}
+
+GenerationWorker::~GenerationWorker() = default;
+
+void GenerationWorker::cancel(quint64 jobId) {
+  quint64 through = m_cancelThrough.load();
+  while (through < jobId && !m_cancelThrough.compare_exchange_weak(through, jobId)) {
+  }
+  const quint64 running = m_runningJob.load();
+  if (running != 0 && running <= jobId) m_cancel.store(true);
+}
+
+void GenerationWorker::run(const GenerationJob& job) {
+  m_cancel.store(false);
+  m_runningJob.store(job.id);
+  if (m_cancelThrough.load() >= job.id) m_cancel.store(true);  // cancelled before it began
+  Q_EMIT started(job.id);
+  try {
+    if (m_cancel.load()) throw Cancelled();
+    generate(job);
+  } catch (const Cancelled&) {
+    Q_EMIT cancelled(job.id);
+  } catch (const std::bad_alloc&) {
+    Q_EMIT failed(job.id, tr("Out of memory. Try a smaller size, a smaller batch or a lower precision."));
+  } catch (const std::exception& error) {
+    const QString message = errorMessage(error);
+    Q_EMIT failed(job.id, message.isEmpty() ? tr("Generation failed.") : message);
+  } catch (...) {
+    Q_EMIT failed(job.id, tr("Generation failed with an unknown error."));
+  }
+  m_runningJob.store(0);
+}
+
+void GenerationWorker::generate(const GenerationJob& job) {
+  if (job.model.model_path.empty())
+    throw Error("no model chosen: pick a diffusers folder or a .safetensors checkpoint");
+  if (!m_engine) m_engine = std::make_unique<pipeline::Engine>();
+  if (!m_engine->is_loaded() || m_engine->load_options() != job.model) {
+    Q_EMIT loadingModel(job.id, QString::fromStdString(job.model.model_path));
+    m_engine->load(job.model);
+    Q_EMIT modelLoaded(job.id, QString::fromStdString(m_engine->model_name()));
+  }
+  if (m_cancel.load()) throw Cancelled();
+
+  const quint64 id = job.id;
+  const auto onStep = [this, id](const pipeline::StepProgress& step) { Q_EMIT progress(id, toProgress(step)); };
+  const pipeline::GenerationResult result = m_engine->generate(job.request, onStep, &m_cancel);
+
+  GenerationOutput output;
+  output.request = result.request;
+  output.modelName = QString::fromStdString(result.model_name);
+  output.secondsTotal = result.seconds_total;
+  output.secondsInPreviews = result.seconds_in_previews;
+  for (const pipeline::Image& image : result.images) output.images.append(toQImage(image));
+  if (!job.outputDir.isEmpty()) {
+    try {
+      for (int i = 0; i < static_cast<int>(result.images.size()); ++i)
+        output.savedPaths.append(saveResultImage(job.outputDir, result, i, job.model));
+    } catch (const std::exception& error) {
+      output.saveError = errorMessage(error);
+    }
+  }
+  Q_EMIT finished(job.id, output);
+}
+
+}  // namespace latent::ui

@@ -1,0 +1,38 @@
+#include "ui/image_saver.h"
+
+#include <QDir>
+#include <QFileInfo>
+#include <QRegularExpression>
+
+#include "core/image/png_metadata.h"
+#include "core/util/error.h"
+#include "ui/image_metadata.h"
+
+namespace latent::ui {
+
+QString uniqueImagePath(const QString& dir, uint64_t seed) {
+  static const QRegularExpression numbered(QStringLiteral("^(\\d+)-"));
+  int highest = 0;
+  const QStringList names = QDir(dir).entryList(QDir::Files | QDir::NoDotAndDotDot);
+  for (const QString& name : names) {
+    const auto match = numbered.match(name);
+    if (match.hasMatch()) highest = std::max(highest, match.captured(1).toInt());
+  }
+  for (int number = highest + 1;; ++number) {
+    const QString path = QDir(dir).filePath(
+        QStringLiteral("%1-%2.png").arg(number, 5, 10, QLatin1Char('0')).arg(seed));
+    if (!QFileInfo::exists(path)) return path;
+  }
+}
+
+QString saveResultImage(const QString& dir, const pipeline::GenerationResult& result, int index,
+                        const pipeline::LoadOptions& model) {
+  if (!QDir().mkpath(dir)) throw Error("cannot create the output folder '" + dir.toStdString() + "'");
+  const uint64_t seed = index < static_cast<int>(result.seeds.size()) ? result.seeds[index] : result.request.seed;
+  const QString path = uniqueImagePath(dir, seed);
+  const auto bytes = image::encode_png(result.images.at(index), metadataChunks(result, index, model));
+  image::write_file_atomically(path.toStdString(), bytes);
+  return path;
+}
+
+}  // namespace latent::ui

@@ -1,0 +1,21 @@
+#pragma once
+
+// Saving results into the output folder: fresh numbered names that never replace
+// an existing file, PNG with metadata, written through a temporary file.
+
+#include <QString>
+
+#include "core/pipeline/generation_request.h"
+
+namespace latent::ui {
+
+// A path in `dir` named "<number>-<seed>.png" that no file has yet; the number is one
+// past the highest already used there.
+QString uniqueImagePath(const QString& dir, uint64_t seed);
+
+// Saves image `index` of `result` and returns its path. Creates `dir` when needed.
+// Throws latent::Error naming the folder or file on failure.
+QString saveResultImage(const QString& dir, const pipeline::GenerationResult& result, int index,
+                        const pipeline::LoadOptions& model);
+
+}  // namespace latent::ui

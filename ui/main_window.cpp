@@ -1,0 +1,449 @@
+#include "ui/main_window.h"
+
+#include <QAction>
+#include <QApplication>
+#include <QClipboard>
+#include <QCloseEvent>
+#include <QDir>
+#include <QFile>
+#include <QFileDialog>
+#include <QFileInfo>
+#include <QHBoxLayout>
+#include <QImageWriter>
+#include <QLabel>
+#include <QMenuBar>
+#include <QProgressBar>
+#include <QPushButton>
+#include <QScrollArea>
+#include <QScrollBar>
+#include <QSplitter>
+#include <QStatusBar>
+#include <QTimer>
+#include <QVBoxLayout>
+
+#include "ui/gallery_model.h"
+#include "ui/gallery_view.h"
+#include "ui/generation_queue.h"
+#include "ui/image_details.h"
+#include "ui/model_picker.h"
+#include "ui/parameters_panel.h"
+#include "ui/preview_view.h"
+#include "ui/prompt_panel.h"
+#include "ui/settings_store.h"
+
+// Resources of a static library must be registered by hand, outside any namespace.
+static void initResources() { Q_INIT_RESOURCE(latentstudio); }
+
+namespace latent::ui {
+namespace {
+
+QString formatSeconds(double seconds) {
+  if (seconds < 10) return QObject::tr("%1 s").arg(seconds, 0, 'f', 1);
+  if (seconds < 120) return QObject::tr("%1 s").arg(qRound(seconds));
+  return QObject::tr("%1 min %2 s").arg(int(seconds) / 60).arg(int(seconds) % 60);
+}
+
+}  // namespace
+
+MainWindow::MainWindow(SettingsStore* settings, QWidget* parent)
+    : QMainWindow(parent),
+      m_settings(settings),
+      m_queue(new GenerationQueue(this)),
+      m_galleryModel(new GalleryModel(this)),
+      m_saveTimer(new QTimer(this)) {
+  initResources();
+  setObjectName(QStringLiteral("mainWindow"));
+  setWindowTitle(tr("Latent Studio"));
+  setWindowIcon(QIcon(QStringLiteral(":/icons/latentstudio.png")));
+
+  m_gallery = new GalleryView(m_galleryModel, this);
+  m_splitter = new QSplitter(Qt::Horizontal, this);
+  m_splitter->setObjectName(QStringLiteral("mainSplitter"));
+  m_splitter->addWidget(buildControls());
+  m_splitter->addWidget(buildPreviewPane());
+  m_splitter->addWidget(m_gallery);
+  m_splitter->setStretchFactor(0, 0);
+  m_splitter->setStretchFactor(1, 1);
+  m_splitter->setStretchFactor(2, 0);
+  m_splitter->setSizes({400, 600, 400});
+  setCentralWidget(m_splitter);
+  buildActions();
+  connectQueue();
+
+  connect(m_gallery, &GalleryView::useSettingsRequested, this, &MainWindow::applyImageSettings);
+  connect(m_gallery, &GalleryView::currentPathChanged, this, [this](const QString& path) {
+    if (!path.isEmpty()) setCurrentImage(path, QImage());
+  });
+  connect(m_gallery->details(), &ImageDetails::message, this, &MainWindow::setStatus);
+  connect(m_gallery->details(), &ImageDetails::trashed, m_galleryModel, &GalleryModel::refresh);
+
+  // Choices persist as they are made, written out a moment after the last change.
+  m_saveTimer->setSingleShot(true);
+  m_saveTimer->setInterval(1000);
+  connect(m_saveTimer, &QTimer::timeout, this, &MainWindow::saveSettings);
+  const auto scheduleSave = [this] { m_saveTimer->start(); };
+  connect(m_prompt, &PromptPanel::changed, this, scheduleSave);
+  connect(m_parameters, &ParametersPanel::changed, this, scheduleSave);
+  connect(m_model, &ModelPicker::changed, this, scheduleSave);
+  connect(m_model, &ModelPicker::modelChosen, this, [this](const QString& path) {
+    m_settings->addRecentModel(path);
+    m_model->setRecentModels(m_settings->recentModels());
+  });
+
+  restoreState();
+}
+
+MainWindow::~MainWindow() = default;
+
+QWidget* MainWindow::buildControls() {
+  m_model = new ModelPicker(this);
+  m_prompt = new PromptPanel(this);
+  m_parameters = new ParametersPanel(this);
+  m_generateButton = new QPushButton(tr("&Generate"), this);
+  m_generateButton->setObjectName(QStringLiteral("generate"));
+  m_generateButton->setDefault(true);
+  m_generateButton->setToolTip(tr("Generate (Ctrl+Enter). While busy, the request waits its turn."));
+  m_generateButton->setMinimumHeight(36);
+  m_cancelButton = new QPushButton(tr("Cancel"), this);
+  m_cancelButton->setObjectName(QStringLiteral("cancel"));
+  m_cancelButton->setToolTip(tr("Stop the running generation and drop the waiting ones (Esc)"));
+  m_cancelButton->setEnabled(false);
+  m_cancelButton->setMinimumHeight(36);
+  m_queueLabel = new QLabel(this);
+  m_queueLabel->setObjectName(QStringLiteral("queueLabel"));
+  m_queueLabel->setSizePolicy(QSizePolicy::Ignored, QSizePolicy::Preferred);
+  connect(m_generateButton, &QPushButton::clicked, this, &MainWindow::generate);
+  connect(m_cancelButton, &QPushButton::clicked, this, &MainWindow::cancel);
+  connect(m_prompt, &PromptPanel::generateRequested, this, &MainWindow::generate);
+
+  auto* buttons = new QHBoxLayout;
+  buttons->addWidget(m_generateButton, 2);
+  buttons->addWidget(m_cancelButton, 1);
+  auto* panel = new QWidget;
+  auto* layout = new QVBoxLayout(panel);
+  layout->addWidget(m_model);
+  layout->addWidget(m_prompt, 1);
+  layout->addWidget(m_parameters);
+  layout->addLayout(buttons);
+  layout->addWidget(m_queueLabel);
+  auto* scroll = new QScrollArea(this);
+  scroll->setWidget(panel);
+  scroll->setWidgetResizable(true);
+  scroll->setFrameShape(QFrame::NoFrame);
+  scroll->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
+  scroll->setMinimumWidth(panel->minimumSizeHint().width() + scroll->verticalScrollBar()->sizeHint().width());
+  return scroll;
+}
+
+QWidget* MainWindow::buildPreviewPane() {
+  m_error = new QLabel(this);
+  m_error->setObjectName(QStringLiteral("errorLabel"));
+  m_error->setWordWrap(true);
+  m_error->setTextInteractionFlags(Qt::TextSelectableByMouse);
+  m_error->setStyleSheet(QStringLiteral("background: #f8d7da; color: #721c24; padding: 6px; border-radius: 4px;"));
+  m_error->hide();
+  m_preview = new PreviewView(this);
+  m_status = new QLabel(this);
+  m_status->setObjectName(QStringLiteral("statusLabel"));
+  // Changing text must not change the window's minimum size.
+  m_status->setSizePolicy(QSizePolicy::Ignored, QSizePolicy::Preferred);
+  m_progress = new QProgressBar(this);
+  m_progress->setObjectName(QStringLiteral("progress"));
+  m_progress->setRange(0, 1);
+  m_progress->setValue(0);
+  m_progress->setFormat(QStringLiteral("%v/%m"));
+  auto* pane = new QWidget(this);
+  auto* layout = new QVBoxLayout(pane);
+  layout->addWidget(m_error);
+  layout->addWidget(m_preview, 1);
+  layout->addWidget(m_progress);
+  layout->addWidget(m_status);
+  return pane;
+}
+
+void MainWindow::buildActions() {
+  QMenu* file = menuBar()->addMenu(tr("&File"));
+  file->addAction(tr("Open &model file…"), QKeySequence::Open, m_model, &ModelPicker::chooseFile);
+  file->addAction(tr("Open model &folder…"), m_model, &ModelPicker::chooseFolder);
+  file->addSeparator();
+  file->addAction(tr("&Save image as…"), QKeySequence::Save, this, &MainWindow::saveImageAs);
+  file->addAction(tr("&Copy image"), QKeySequence(tr("Ctrl+Shift+C")), this, &MainWindow::copyImage);
+  file->addAction(tr("Output &folder…"), this, &MainWindow::chooseOutputDir);
+  file->addSeparator();
+  file->addAction(tr("&Quit"), QKeySequence::Quit, this, &QWidget::close);
+
+  QMenu* edit = menuBar()->addMenu(tr("&Edit"));
+  edit->addAction(tr("&Paste parameters"), QKeySequence(tr("Ctrl+Shift+V")), this, &MainWindow::pasteParameters);
+  edit->addAction(tr("&Load settings from image…"), this, &MainWindow::loadSettingsFromImage);
+
+  QMenu* run = menuBar()->addMenu(tr("&Generate"));
+  m_generateAction = run->addAction(tr("&Generate"), this, &MainWindow::generate);
+  m_generateAction->setShortcuts({QKeySequence(Qt::CTRL | Qt::Key_Return), QKeySequence(Qt::CTRL | Qt::Key_Enter)});
+  m_cancelAction = run->addAction(tr("&Cancel"), this, &MainWindow::cancel);
+  m_cancelAction->setShortcut(QKeySequence(Qt::Key_Escape));
+  m_cancelAction->setEnabled(false);
+}
+
+void MainWindow::connectQueue() {
+  connect(m_queue, &GenerationQueue::jobStarted, this, [this](quint64) {
+    setStatus(tr("Starting…"));
+    m_progress->setRange(0, 0);
+  });
+  connect(m_queue, &GenerationQueue::loadingModel, this, [this](quint64, const QString& path) {
+    setStatus(tr("Loading model %1…").arg(QFileInfo(path).fileName()));
+    m_progress->setRange(0, 0);
+  });
+  connect(m_queue, &GenerationQueue::modelLoaded, this,
+          [this](quint64, const QString& name) { setStatus(tr("Model %1 loaded; encoding the prompt…").arg(name)); });
+  connect(m_queue, &GenerationQueue::progress, this, &MainWindow::showProgress);
+  connect(m_queue, &GenerationQueue::jobFinished, this, &MainWindow::showResult);
+  connect(m_queue, &GenerationQueue::jobFailed, this, [this](quint64, const QString& message) {
+    showError(message);
+    setStatus(tr("Failed"));
+    m_progress->setRange(0, 1);
+    m_progress->setValue(0);
+  });
+  connect(m_queue, &GenerationQueue::jobCancelled, this, [this](quint64) {
+    setStatus(tr("Cancelled"));
+    m_progress->setRange(0, 1);
+    m_progress->setValue(0);
+  });
+  connect(m_queue, &GenerationQueue::pendingChanged, this, &MainWindow::updateQueueLabel);
+  connect(m_queue, &GenerationQueue::busyChanged, this, [this](bool busy) {
+    m_cancelButton->setEnabled(busy);
+    m_cancelAction->setEnabled(busy);
+    updateQueueLabel();
+  });
+}
+
+void MainWindow::restoreState() {
+  m_model->setRecentModels(m_settings->recentModels());
+  applySettings(m_settings->generation());
+  setOutputDir(m_settings->outputDir());
+  const QByteArray geometry = m_settings->layout(QStringLiteral("geometry"));
+  if (!geometry.isEmpty()) {
+    restoreGeometry(geometry);
+  } else {
+    resize(1320, 820);
+  }
+  m_splitter->restoreState(m_settings->layout(QStringLiteral("mainSplitter")));
+  m_gallery->splitter()->restoreState(m_settings->layout(QStringLiteral("gallerySplitter")));
+}
+
+void MainWindow::saveSettings() {
+  m_saveTimer->stop();
+  m_settings->setGeneration(formSettings());
+  m_settings->setOutputDir(m_outputDir);
+  m_settings->setLayout(QStringLiteral("geometry"), saveGeometry());
+  m_settings->setLayout(QStringLiteral("mainSplitter"), m_splitter->saveState());
+  m_settings->setLayout(QStringLiteral("gallerySplitter"), m_gallery->splitter()->saveState());
+  m_settings->sync();
+}
+
+void MainWindow::closeEvent(QCloseEvent* event) {
+  saveSettings();
+  m_queue->cancelAll();
+  QMainWindow::closeEvent(event);
+}
+
+GenerationSettings MainWindow::formSettings() const {
+  GenerationSettings s;
+  s.request.prompt = m_prompt->prompt().toStdString();
+  s.request.negative_prompt = m_prompt->negativePrompt().toStdString();
+  s.request = m_parameters->request(s.request);
+  s.model = m_model->options();
+  s.seedLocked = m_parameters->seedLocked();
+  s.batchCount = m_parameters->batchCount();
+  return s;
+}
+
+void MainWindow::applySettings(const GenerationSettings& settings) {
+  m_prompt->setPrompt(QString::fromStdString(settings.request.prompt));
+  m_prompt->setNegativePrompt(QString::fromStdString(settings.request.negative_prompt));
+  m_parameters->setRequest(settings.request);
+  m_parameters->setSeedLocked(settings.seedLocked);
+  m_parameters->setBatchCount(settings.batchCount);
+  m_model->setOptions(settings.model);
+}
+
+bool MainWindow::applyRestored(const RestoredSettings& restored) {
+  if (!restored.found) return false;
+  m_prompt->setPrompt(QString::fromStdString(restored.request.prompt));
+  m_prompt->setNegativePrompt(QString::fromStdString(restored.request.negative_prompt));
+  m_parameters->setRequest(restored.request);
+  m_parameters->setSeedLocked(true);  // the point of restoring is to get the same picture
+  QString model;
+  if (!restored.modelPath.isEmpty() && QFileInfo::exists(restored.modelPath)) {
+    model = restored.modelPath;
+  } else if (!restored.modelName.isEmpty()) {
+    // Other programs record only a name: look for it among the models used before.
+    for (const QString& recent : m_settings->recentModels()) {
+      const QFileInfo info(recent);
+      if (info.fileName() == restored.modelName || info.completeBaseName() == restored.modelName) model = recent;
+      if (!model.isEmpty()) break;
+    }
+    if (model.isEmpty()) setStatus(tr("Settings restored; the model \"%1\" is not among the recent models.").arg(restored.modelName));
+  }
+  if (!model.isEmpty()) m_model->setModelPath(model);
+  m_saveTimer->start();
+  return true;
+}
+
+bool MainWindow::applyImageSettings(const QString& path) {
+  const bool ok = applyRestored(readImageSettings(path, formSettings().request));
+  if (!ok) setStatus(tr("%1 carries no generation settings.").arg(QFileInfo(path).fileName()));
+  return ok;
+}
+
+bool MainWindow::applyParametersText(const QString& text) {
+  return applyRestored(settingsFromParametersText(text, formSettings().request));
+}
+
+void MainWindow::pasteParameters() {
+  if (!applyParametersText(QApplication::clipboard()->text()))
+    setStatus(tr("The clipboard holds no generation parameters."));
+}
+
+void MainWindow::loadSettingsFromImage() {
+  const QString path = QFileDialog::getOpenFileName(this, tr("Load settings from an image"), m_outputDir,
+                                                    tr("PNG images (*.png);;All files (*)"));
+  if (!path.isEmpty()) applyImageSettings(path);
+}
+
+void MainWindow::setOutputDir(const QString& dir) {
+  m_outputDir = dir;
+  QDir().mkpath(dir);
+  m_galleryModel->setFolder(dir);
+  statusBar()->showMessage(tr("Saving to %1").arg(QDir::toNativeSeparators(dir)));
+}
+
+void MainWindow::chooseOutputDir() {
+  const QString dir = QFileDialog::getExistingDirectory(this, tr("Output folder"), m_outputDir);
+  if (dir.isEmpty()) return;
+  setOutputDir(dir);
+  saveSettings();
+}
+
+void MainWindow::generate() {
+  clearError();
+  GenerationSettings s = formSettings();
+  const uint64_t seed = m_parameters->takeSeed();
+  for (int i = 0; i < s.batchCount; ++i) {
+    GenerationJob job;
+    job.model = s.model;
+    job.request = s.request;
+    job.request.seed = seed + static_cast<uint64_t>(i);
+    job.outputDir = m_outputDir;
+    m_queue->enqueue(job);
+  }
+  const QString model = QString::fromStdString(s.model.model_path);
+  if (!model.isEmpty()) {
+    m_settings->addRecentModel(model);
+    m_model->setRecentModels(m_settings->recentModels());
+  }
+  saveSettings();
+  updateQueueLabel();
+}
+
+void MainWindow::cancel() {
+  if (!m_queue->isBusy()) return;
+  m_queue->cancelAll();
+  setStatus(tr("Cancelling…"));
+}
+
+void MainWindow::showProgress(quint64 jobId, const GenerationProgress& p) {
+  if (jobId != m_queue->currentJob()) return;  // a late report of an earlier job
+  if (!p.previews.isEmpty()) m_preview->setImages(p.previews);
+  m_progress->setRange(0, p.totalSteps);
+  m_progress->setValue(p.step);
+  setStatus(tr("Step %1/%2 · %3 s/step · %4 left%5")
+                .arg(p.step)
+                .arg(p.totalSteps)
+                .arg(p.secondsPerStep, 0, 'f', p.secondsPerStep < 1 ? 2 : 1)
+                .arg(formatSeconds(p.secondsLeft))
+                .arg(p.previewsAreVaeDecodes ? tr(" · full preview") : QString()));
+}
+
+void MainWindow::showResult(quint64, const GenerationOutput& output) {
+  m_preview->setImages(output.images);
+  m_progress->setRange(0, output.request.steps > 0 ? output.request.steps : 1);
+  m_progress->setValue(m_progress->maximum());
+  m_lastSaved = output.savedPaths;
+  const double previewShare = output.secondsTotal > 0 ? 100.0 * output.secondsInPreviews / output.secondsTotal : 0;
+  setStatus(tr("Done in %1 (previews %2%)").arg(formatSeconds(output.secondsTotal)).arg(previewShare, 0, 'f', 0));
+  if (!output.saveError.isEmpty()) showError(tr("The image was not saved: %1").arg(output.saveError));
+  if (!output.images.isEmpty())
+    setCurrentImage(output.savedPaths.isEmpty() ? QString() : output.savedPaths.first(), output.images.first());
+  if (!output.savedPaths.isEmpty()) m_galleryModel->refresh();
+}
+
+void MainWindow::updateQueueLabel() {
+  const int waiting = m_queue->pendingCount();
+  m_queueLabel->setText(waiting > 0 ? tr("%n waiting in the queue", nullptr, waiting) : QString());
+}
+
+void MainWindow::setCurrentImage(const QString& path, const QImage& image) {
+  m_currentImagePath = path;
+  m_currentImage = image;
+}
+
+void MainWindow::saveImageAs() {
+  QImage image = m_currentImage;
+  if (image.isNull() && !m_currentImagePath.isEmpty()) image.load(m_currentImagePath);
+  if (image.isNull()) {
+    setStatus(tr("There is no image to save yet."));
+    return;
+  }
+  QStringList filters{tr("PNG image with parameters (*.png)"), tr("JPEG image (*.jpg *.jpeg)")};
+  if (QImageWriter::supportedImageFormats().contains("webp")) filters << tr("WebP image (*.webp)");
+  QString selected;
+  const QString start = m_currentImagePath.isEmpty() ? m_outputDir : m_currentImagePath;
+  QString target = QFileDialog::getSaveFileName(this, tr("Save image as"), start, filters.join(QStringLiteral(";;")), &selected);
+  if (target.isEmpty()) return;
+  if (QFileInfo(target).suffix().isEmpty()) {
+    target += selected.contains(QStringLiteral("*.jpg")) ? QStringLiteral(".jpg")
+              : selected.contains(QStringLiteral("*.webp")) ? QStringLiteral(".webp")
+                                                              : QStringLiteral(".png");
+  }
+  const QString suffix = QFileInfo(target).suffix().toLower();
+  bool ok = false;
+  if (suffix == QLatin1String("png") && !m_currentImagePath.isEmpty()) {
+    // A copy of the saved file keeps its metadata.
+    if (QFileInfo(target).absoluteFilePath() == QFileInfo(m_currentImagePath).absoluteFilePath()) return;
+    QFile::remove(target);
+    ok = QFile::copy(m_currentImagePath, target);
+  } else {
+    ok = image.save(target, nullptr, 95);
+  }
+  if (ok) {
+    setStatus(tr("Saved %1").arg(QDir::toNativeSeparators(target)));
+  } else {
+    showError(tr("Could not save %1.").arg(QDir::toNativeSeparators(target)));
+  }
+}
+
+void MainWindow::copyImage() {
+  QImage image = m_currentImage;
+  if (image.isNull() && !m_currentImagePath.isEmpty()) image.load(m_currentImagePath);
+  if (image.isNull()) return;
+  QApplication::clipboard()->setImage(image);
+  setStatus(tr("Image copied"));
+}
+
+void MainWindow::showError(const QString& message) {
+  m_error->setText(message);
+  m_error->show();
+}
+
+void MainWindow::clearError() {
+  m_error->clear();
+  m_error->hide();
+}
+
+void MainWindow::setStatus(const QString& text) { m_status->setText(text); }
+
+QString MainWindow::errorText() const { return m_error->text(); }
+QString MainWindow::statusText() const { return m_status->text(); }
+QString MainWindow::queueText() const { return m_queueLabel->text(); }
+
+}  // namespace latent::ui

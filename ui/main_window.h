@@ -1,0 +1,122 @@
+#pragma once
+
+// The application window: model, prompts and parameters on the left, the live
+// preview in the middle, the gallery of the output folder on the right.
+
+#include <QImage>
+#include <QMainWindow>
+#include <QStringList>
+
+#include "ui/generation_job.h"
+#include "ui/generation_settings.h"
+#include "ui/image_metadata.h"
+
+class QAction;
+class QLabel;
+class QProgressBar;
+class QPushButton;
+class QSplitter;
+class QTimer;
+
+namespace latent::ui {
+
+class GalleryModel;
+class GalleryView;
+class GenerationQueue;
+class ModelPicker;
+class ParametersPanel;
+class PreviewView;
+class PromptPanel;
+class SettingsStore;
+
+class MainWindow : public QMainWindow {
+  Q_OBJECT
+
+ public:
+  // `settings` must outlive the window.
+  explicit MainWindow(SettingsStore* settings, QWidget* parent = nullptr);
+  ~MainWindow() override;
+
+  GenerationSettings formSettings() const;
+  void applySettings(const GenerationSettings& settings);
+  // Restores what an image file records (prompt, negative prompt, seed, steps, guidance,
+  // sampler, size and model). False when the file says nothing we can use.
+  bool applyImageSettings(const QString& path);
+  // The same from a `parameters` text as other Stable Diffusion programs write it.
+  bool applyParametersText(const QString& text);
+
+  QString outputDir() const { return m_outputDir; }
+  void setOutputDir(const QString& dir);
+
+  QStringList lastSavedPaths() const { return m_lastSaved; }
+  QString errorText() const;
+  QString statusText() const;
+  QString queueText() const;
+
+  PromptPanel* promptPanel() const { return m_prompt; }
+  ParametersPanel* parametersPanel() const { return m_parameters; }
+  ModelPicker* modelPicker() const { return m_model; }
+  PreviewView* previewView() const { return m_preview; }
+  GalleryView* galleryView() const { return m_gallery; }
+  GalleryModel* galleryModel() const { return m_galleryModel; }
+  GenerationQueue* generationQueue() const { return m_queue; }
+  QPushButton* generateButton() const { return m_generateButton; }
+  QPushButton* cancelButton() const { return m_cancelButton; }
+  QProgressBar* progressBar() const { return m_progress; }
+
+ public Q_SLOTS:
+  void generate();
+  void cancel();
+  void saveImageAs();
+  void copyImage();
+  void chooseOutputDir();
+  void pasteParameters();
+  void loadSettingsFromImage();
+  void saveSettings();
+
+ protected:
+  void closeEvent(QCloseEvent* event) override;
+
+ private:
+  void buildActions();
+  QWidget* buildControls();
+  QWidget* buildPreviewPane();
+  void connectQueue();
+  void restoreState();
+  void showError(const QString& message);
+  void clearError();
+  void setStatus(const QString& text);
+  void showProgress(quint64 jobId, const GenerationProgress& progress);
+  void showResult(quint64 jobId, const GenerationOutput& output);
+  void updateQueueLabel();
+  void setCurrentImage(const QString& path, const QImage& image);
+  bool applyRestored(const RestoredSettings& restored);
+
+  SettingsStore* m_settings;
+  GenerationQueue* m_queue;
+  GalleryModel* m_galleryModel;
+
+  ModelPicker* m_model;
+  PromptPanel* m_prompt;
+  ParametersPanel* m_parameters;
+  QPushButton* m_generateButton;
+  QPushButton* m_cancelButton;
+  QLabel* m_queueLabel;
+  QLabel* m_error;
+  QLabel* m_status;
+  QProgressBar* m_progress;
+  PreviewView* m_preview;
+  GalleryView* m_gallery;
+  QSplitter* m_splitter;
+  QTimer* m_saveTimer;
+
+  QAction* m_generateAction = nullptr;
+  QAction* m_cancelAction = nullptr;
+
+  QString m_outputDir;
+  QStringList m_lastSaved;
+  QString m_currentImagePath;
+  QImage m_currentImage;
+};
+
+}  // namespace latent::ui

@@ -1,0 +1,264 @@
+#include "ui/parameters_panel.h"
+
+#include <QComboBox>
+#include <QDoubleSpinBox>
+#include <QFormLayout>
+#include <QLabel>
+#include <QHBoxLayout>
+#include <QLineEdit>
+#include <QRandomGenerator>
+#include <QRegularExpressionValidator>
+#include <QSignalBlocker>
+#include <QSlider>
+#include <QSpinBox>
+#include <QStyle>
+#include <QToolButton>
+
+#include <cmath>
+
+#include "core/image/parameters_text.h"
+#include "core/pipeline/engine.h"
+
+namespace latent::ui {
+namespace {
+
+// Image sides must be multiples of 8 (the VAE's downscale): others are rounded on leaving the field.
+class MultipleOfEightSpinBox : public QSpinBox {
+ public:
+  using QSpinBox::QSpinBox;
+
+ protected:
+  QValidator::State validate(QString& text, int& pos) const override {
+    const QValidator::State state = QSpinBox::validate(text, pos);
+    if (state == QValidator::Acceptable && valueFromText(text) % 8 != 0) return QValidator::Intermediate;
+    return state;
+  }
+  void fixup(QString& text) const override {
+    bool ok = false;
+    const int value = locale().toInt(text, &ok);
+    if (ok) text = textFromValue(qBound(minimum(), (value + 4) / 8 * 8, maximum()));
+  }
+};
+
+constexpr int kGuidanceSliderScale = 2;  // the slider moves in steps of 0.5
+
+struct SizePreset {
+  int width;
+  int height;
+  const char* note;
+};
+constexpr SizePreset kSizePresets[] = {
+    {512, 512, "square"}, {512, 768, "portrait"}, {768, 512, "landscape"}, {640, 640, "square"},
+    {768, 768, "square"}, {384, 384, "quick"},    {256, 256, "quick"},
+};
+
+struct PreviewChoice {
+  const char* label;
+  bool approximate;
+  int vaeEvery;
+};
+constexpr PreviewChoice kPreviewChoices[] = {
+    {QT_TRANSLATE_NOOP("ParametersPanel", "Automatic (about a tenth of the time)"), true, -1},
+    {QT_TRANSLATE_NOOP("ParametersPanel", "Full decode every step"), true, 1},
+    {QT_TRANSLATE_NOOP("ParametersPanel", "Full decode every 5 steps"), true, 5},
+    {QT_TRANSLATE_NOOP("ParametersPanel", "Full decode every 10 steps"), true, 10},
+    {QT_TRANSLATE_NOOP("ParametersPanel", "Approximation only"), true, 0},
+    {QT_TRANSLATE_NOOP("ParametersPanel", "Off"), false, 0},
+};
+
+QString samplerLabel(const std::string& name) {
+  const auto [webui, schedule] = image::webui_sampler_name(name);
+  return schedule.empty() ? QString::fromStdString(webui)
+                          : QStringLiteral("%1 %2").arg(QString::fromStdString(webui), QString::fromStdString(schedule));
+}
+
+}  // namespace
+
+ParametersPanel::ParametersPanel(QWidget* parent)
+    : QWidget(parent),
+      m_stepsSlider(new QSlider(Qt::Horizontal, this)),
+      m_steps(new QSpinBox(this)),
+      m_guidanceSlider(new QSlider(Qt::Horizontal, this)),
+      m_guidance(new QDoubleSpinBox(this)),
+      m_seed(new QLineEdit(this)),
+      m_randomSeed(new QToolButton(this)),
+      m_seedLock(new QToolButton(this)),
+      m_sizePreset(new QComboBox(this)),
+      m_width(new MultipleOfEightSpinBox(this)),
+      m_height(new MultipleOfEightSpinBox(this)),
+      m_sampler(new QComboBox(this)),
+      m_batchCount(new QSpinBox(this)),
+      m_batchSize(new QSpinBox(this)),
+      m_preview(new QComboBox(this)) {
+  m_steps->setObjectName(QStringLiteral("steps"));
+  m_guidance->setObjectName(QStringLiteral("guidance"));
+  m_seed->setObjectName(QStringLiteral("seed"));
+  m_sampler->setObjectName(QStringLiteral("sampler"));
+  m_width->setObjectName(QStringLiteral("width"));
+  m_height->setObjectName(QStringLiteral("height"));
+  m_batchCount->setObjectName(QStringLiteral("batchCount"));
+  m_batchSize->setObjectName(QStringLiteral("batchSize"));
+  m_preview->setObjectName(QStringLiteral("previewCadence"));
+  m_seedLock->setObjectName(QStringLiteral("seedLock"));
+  m_randomSeed->setObjectName(QStringLiteral("randomSeed"));
+
+  m_stepsSlider->setRange(1, 150);
+  m_steps->setRange(1, 150);
+  m_guidanceSlider->setRange(1 * kGuidanceSliderScale, 30 * kGuidanceSliderScale);
+  m_guidance->setRange(1.0, 30.0);
+  m_guidance->setSingleStep(0.5);
+  m_guidance->setDecimals(2);
+  connect(m_stepsSlider, &QSlider::valueChanged, m_steps, &QSpinBox::setValue);
+  connect(m_steps, qOverload<int>(&QSpinBox::valueChanged), m_stepsSlider, &QSlider::setValue);
+  connect(m_guidanceSlider, &QSlider::valueChanged, this, [this](int v) {
+    if (std::lround(m_guidance->value() * kGuidanceSliderScale) != v)
+      m_guidance->setValue(double(v) / kGuidanceSliderScale);
+  });
+  connect(m_guidance, qOverload<double>(&QDoubleSpinBox::valueChanged), this, [this](double v) {
+    const QSignalBlocker block(m_guidanceSlider);
+    m_guidanceSlider->setValue(int(std::lround(v * kGuidanceSliderScale)));
+  });
+
+  m_seed->setValidator(new QRegularExpressionValidator(QRegularExpression(QStringLiteral("\\d{1,20}")), m_seed));
+  m_randomSeed->setText(tr("Random"));
+  m_randomSeed->setToolTip(tr("Draw a new random seed"));
+  m_randomSeed->setIcon(QIcon(QStringLiteral(":/icons/dice.png")));
+  m_seedLock->setCheckable(true);
+  m_seedLock->setText(tr("Lock"));
+  m_seedLock->setIcon(QIcon(QStringLiteral(":/icons/lock.png")));
+  m_seedLock->setToolTip(tr("Locked: keep this seed. Unlocked: a new random seed for every generation."));
+  connect(m_randomSeed, &QToolButton::clicked, this, &ParametersPanel::randomizeSeed);
+
+  for (QSpinBox* side : {m_width, m_height}) {
+    side->setRange(64, 2048);
+    side->setSingleStep(8);
+    side->setSuffix(QStringLiteral(" px"));
+    connect(side, qOverload<int>(&QSpinBox::valueChanged), this, &ParametersPanel::syncPresetToSize);
+  }
+  buildSizePresets();
+
+  for (const std::string& name : pipeline::sampler_names())
+    m_sampler->addItem(samplerLabel(name), QString::fromStdString(name));
+
+  m_batchCount->setRange(1, 100);
+  m_batchCount->setToolTip(tr("Images made one after another, with seeds seed, seed+1, ..."));
+  m_batchSize->setRange(1, 16);
+  m_batchSize->setToolTip(tr("Images made together in one run (needs more memory)"));
+  for (const PreviewChoice& choice : kPreviewChoices)
+    m_preview->addItem(tr(choice.label), QVariantList{choice.approximate, choice.vaeEvery});
+
+  auto* layout = new QFormLayout(this);
+  layout->setContentsMargins(0, 0, 0, 0);
+  auto row = [this](std::initializer_list<QWidget*> widgets) {
+    auto* box = new QWidget(this);
+    auto* h = new QHBoxLayout(box);
+    h->setContentsMargins(0, 0, 0, 0);
+    for (QWidget* w : widgets) h->addWidget(w, qobject_cast<QSlider*>(w) || qobject_cast<QLineEdit*>(w) ? 1 : 0);
+    return box;
+  };
+  layout->addRow(tr("S&teps"), row({m_stepsSlider, m_steps}));
+  layout->addRow(tr("&Guidance"), row({m_guidanceSlider, m_guidance}));
+  layout->addRow(tr("S&eed"), row({m_seed, m_randomSeed, m_seedLock}));
+  layout->addRow(tr("Si&ze"), m_sizePreset);
+  auto* times = new QLabel(QStringLiteral("×"), this);
+  layout->addRow(QString(), row({m_width, times, m_height}));
+  layout->addRow(tr("Sa&mpler"), m_sampler);
+  layout->addRow(tr("&Batch"), row({m_batchCount, new QLabel(tr("runs of"), this), m_batchSize, new QLabel(tr("images"), this)}));
+  layout->addRow(tr("Pre&view"), m_preview);
+
+  setRequest(pipeline::GenerationRequest{});
+  setSeed(QRandomGenerator::global()->bounded(quint64(1) << 32));
+
+  const auto emitChanged = [this] { Q_EMIT changed(); };
+  connect(m_steps, qOverload<int>(&QSpinBox::valueChanged), this, emitChanged);
+  connect(m_guidance, qOverload<double>(&QDoubleSpinBox::valueChanged), this, emitChanged);
+  connect(m_seed, &QLineEdit::textChanged, this, emitChanged);
+  connect(m_seedLock, &QToolButton::toggled, this, emitChanged);
+  connect(m_width, qOverload<int>(&QSpinBox::valueChanged), this, emitChanged);
+  connect(m_height, qOverload<int>(&QSpinBox::valueChanged), this, emitChanged);
+  connect(m_sampler, qOverload<int>(&QComboBox::currentIndexChanged), this, emitChanged);
+  connect(m_batchCount, qOverload<int>(&QSpinBox::valueChanged), this, emitChanged);
+  connect(m_batchSize, qOverload<int>(&QSpinBox::valueChanged), this, emitChanged);
+  connect(m_preview, qOverload<int>(&QComboBox::currentIndexChanged), this, emitChanged);
+}
+
+void ParametersPanel::buildSizePresets() {
+  for (const SizePreset& preset : kSizePresets)
+    m_sizePreset->addItem(tr("%1 × %2 (%3)").arg(preset.width).arg(preset.height).arg(tr(preset.note)),
+                          QSize(preset.width, preset.height));
+  m_sizePreset->addItem(tr("Custom"), QSize());
+  m_sizePreset->setObjectName(QStringLiteral("sizePreset"));
+  connect(m_sizePreset, qOverload<int>(&QComboBox::activated), this, [this](int index) {
+    const QSize size = m_sizePreset->itemData(index).toSize();
+    if (!size.isValid()) return;
+    m_width->setValue(size.width());
+    m_height->setValue(size.height());
+  });
+}
+
+void ParametersPanel::syncPresetToSize() {
+  const int index = m_sizePreset->findData(QSize(m_width->value(), m_height->value()));
+  m_sizePreset->setCurrentIndex(index >= 0 ? index : m_sizePreset->count() - 1);
+}
+
+void ParametersPanel::selectPreview(bool approximate, int vaeEvery) {
+  if (!approximate && vaeEvery != 0) approximate = false;
+  const QVariantList wanted{approximate, vaeEvery};
+  int index = m_preview->findData(wanted);
+  if (index < 0) {
+    m_preview->addItem(tr("Full decode every %1 steps").arg(vaeEvery), wanted);
+    index = m_preview->count() - 1;
+  }
+  m_preview->setCurrentIndex(index);
+}
+
+pipeline::GenerationRequest ParametersPanel::request(const pipeline::GenerationRequest& base) const {
+  pipeline::GenerationRequest r = base;
+  r.steps = m_steps->value();
+  r.guidance_scale = m_guidance->value();
+  r.seed = seed();
+  r.width = m_width->value();
+  r.height = m_height->value();
+  r.sampler = m_sampler->currentData().toString().toStdString();
+  r.batch_size = m_batchSize->value();
+  const QVariantList preview = m_preview->currentData().toList();
+  if (preview.size() == 2) {
+    r.approximate_preview = preview[0].toBool();
+    r.vae_preview_every = preview[1].toInt();
+  }
+  return r;
+}
+
+void ParametersPanel::setRequest(const pipeline::GenerationRequest& r) {
+  m_steps->setValue(r.steps);
+  m_guidance->setValue(r.guidance_scale);
+  setSeed(r.seed);
+  m_width->setValue(r.width - r.width % 8);
+  m_height->setValue(r.height - r.height % 8);
+  syncPresetToSize();
+  const int sampler = m_sampler->findData(QString::fromStdString(r.sampler));
+  if (sampler >= 0) m_sampler->setCurrentIndex(sampler);
+  m_batchSize->setValue(r.batch_size);
+  selectPreview(r.approximate_preview, r.vae_preview_every);
+}
+
+uint64_t ParametersPanel::seed() const { return m_seed->text().toULongLong(); }
+
+void ParametersPanel::setSeed(uint64_t seed) { m_seed->setText(QString::number(seed)); }
+
+bool ParametersPanel::seedLocked() const { return m_seedLock->isChecked(); }
+
+void ParametersPanel::setSeedLocked(bool locked) { m_seedLock->setChecked(locked); }
+
+uint64_t ParametersPanel::takeSeed() {
+  if (!seedLocked() || m_seed->text().isEmpty()) randomizeSeed();
+  return seed();
+}
+
+void ParametersPanel::randomizeSeed() { setSeed(QRandomGenerator::global()->bounded(quint64(1) << 32)); }
+
+int ParametersPanel::batchCount() const { return m_batchCount->value(); }
+
+void ParametersPanel::setBatchCount(int count) { m_batchCount->setValue(count); }
+
+}  // namespace latent::ui

@@ -1,0 +1,75 @@
+#pragma once
+
+// Steps, guidance, seed, size, sampler, batch and preview cadence: every number of a
+// request except the prompts and the model.
+
+#include <QWidget>
+
+#include "core/pipeline/generation_request.h"
+
+class QCheckBox;
+class QComboBox;
+class QDoubleSpinBox;
+class QLineEdit;
+class QSlider;
+class QSpinBox;
+class QToolButton;
+
+namespace latent::ui {
+
+class ParametersPanel : public QWidget {
+  Q_OBJECT
+
+ public:
+  explicit ParametersPanel(QWidget* parent = nullptr);
+
+  // `base` with this panel's fields filled in.
+  pipeline::GenerationRequest request(const pipeline::GenerationRequest& base) const;
+  void setRequest(const pipeline::GenerationRequest& request);
+
+  uint64_t seed() const;
+  void setSeed(uint64_t seed);
+  bool seedLocked() const;
+  void setSeedLocked(bool locked);
+  // The seed for the next generation: when unlocked, a fresh random one, shown in the field.
+  uint64_t takeSeed();
+  void randomizeSeed();
+
+  int batchCount() const;
+  void setBatchCount(int count);
+
+  QSpinBox* stepsSpin() const { return m_steps; }
+  QSlider* stepsSlider() const { return m_stepsSlider; }
+  QDoubleSpinBox* guidanceSpin() const { return m_guidance; }
+  QSlider* guidanceSlider() const { return m_guidanceSlider; }
+  QLineEdit* seedEdit() const { return m_seed; }
+  QComboBox* samplerCombo() const { return m_sampler; }
+  QSpinBox* widthSpin() const { return m_width; }
+  QSpinBox* heightSpin() const { return m_height; }
+  QComboBox* previewCombo() const { return m_preview; }
+
+ Q_SIGNALS:
+  void changed();
+
+ private:
+  void buildSizePresets();
+  void syncPresetToSize();
+  void selectPreview(bool approximate, int vaeEvery);
+
+  QSlider* m_stepsSlider;
+  QSpinBox* m_steps;
+  QSlider* m_guidanceSlider;
+  QDoubleSpinBox* m_guidance;
+  QLineEdit* m_seed;
+  QToolButton* m_randomSeed;
+  QToolButton* m_seedLock;
+  QComboBox* m_sizePreset;
+  QSpinBox* m_width;
+  QSpinBox* m_height;
+  QComboBox* m_sampler;
+  QSpinBox* m_batchCount;
+  QSpinBox* m_batchSize;
+  QComboBox* m_preview;
+};
+
+}  // namespace latent::ui

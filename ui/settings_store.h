@@ -1,0 +1,47 @@
+#pragma once
+
+// Persistent settings: the form, the recent models, the output folder and the
+// window layout. Backed by QSettings; tests give it a file of their own.
+
+#include <QByteArray>
+#include <QString>
+#include <QStringList>
+
+#include <memory>
+
+#include "ui/generation_settings.h"
+
+class QSettings;
+
+namespace latent::ui {
+
+class SettingsStore {
+ public:
+  SettingsStore();                                  // the application's own settings
+  explicit SettingsStore(const QString& iniFile);  // a settings file of its own
+  ~SettingsStore();
+  SettingsStore(const SettingsStore&) = delete;
+  SettingsStore& operator=(const SettingsStore&) = delete;
+
+  GenerationSettings generation() const;
+  void setGeneration(const GenerationSettings& settings);
+
+  QStringList recentModels() const;  // most recent first
+  void addRecentModel(const QString& path);
+
+  QString outputDir() const;
+  void setOutputDir(const QString& dir);
+  static QString defaultOutputDir();
+
+  QByteArray layout(const QString& key) const;
+  void setLayout(const QString& key, const QByteArray& state);
+
+  void sync();
+
+  static constexpr int kMaxRecentModels = 10;
+
+ private:
+  std::unique_ptr<QSettings> m_settings;
+};
+
+}  // namespace latent::ui
