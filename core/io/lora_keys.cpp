@@ -197,6 +197,13 @@ std::optional<LoraKeyTarget> LoraKeyMap::translate(const std::string& lora_modul
     return found(Component::UNet, find_unet(lora_module.substr(5)));
   if (starts_with(lora_module, "text_encoder."))
     return found(Component::TextEncoder, find_text_encoder(lora_module.substr(13)));
+  // A bare PEFT adapter names paths inside whichever model it was made for.
+  const std::string peft = "base_model.model.";
+  if (starts_with(lora_module, peft)) {
+    const std::string rest = lora_module.substr(peft.size());
+    if (const auto unet = find_unet(rest)) return LoraKeyTarget{Component::UNet, *unet};
+    return found(Component::TextEncoder, find_text_encoder(rest));
+  }
   // diffusers' save_attn_procs wrote UNet paths without a prefix.
   return found(Component::UNet, find_unet(lora_module));
 }

@@ -1,0 +1,158 @@
+#include "core/pipeline/lora_set.h"
+
+#include <QDateTime>
+#include <QFileInfo>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <set>
+
+#include "core/text/lora_prompt.h"
+#include "core/util/error.h"
+
+namespace latent::pipeline {
+namespace {
+
+// Parsed files kept for switching back and forth; they are views of mapped files, so
+// a cached file costs address space, not memory.
+constexpr std::size_t kCachedFiles = 32;
+
+std::string slot_key(const models::LoraLayer& layer) {
+  return std::string(io::component_name(layer.component)) + "/" + layer.module;
+}
+
+}  // namespace
+
+LoraSet::LoraSet(ModelBundle& model)
+    : targets_(models::lora_targets(model.unet, model.text_encoder)) {}
+
+LoraSet::~LoraSet() {
+  try {
+    clear();
+  } catch (...) {
+    // Only a failing copy between tensors of one shape could get here; nothing to add.
+  }
+}
+
+std::shared_ptr<const models::LoraFile> LoraSet::file(const std::string& path) {
+  const QFileInfo info(QString::fromStdString(path));
+  const std::string key = info.absoluteFilePath().toStdString();
+  const auto found = files_.find(key);
+  if (found != files_.end() && info.exists() && found->second->file_size == info.size() &&
+      found->second->modified_ms == info.lastModified().toMSecsSinceEpoch())
+    return found->second;
+  auto parsed = std::make_shared<const models::LoraFile>(models::read_lora_file(path, targets_));
+  if (files_.size() >= kCachedFiles) {
+    for (auto it = files_.begin(); it != files_.end();) {
+      const bool active = std::any_of(active_.begin(), active_.end(),
+                                      [&](const auto& file) { return file == it->second; });
+      it = active ? std::next(it) : files_.erase(it);
+    }
+  }
+  files_[key] = parsed;
+  return parsed;
+}
+
+std::vector<AppliedLora> LoraSet::apply(const std::vector<LoraUse>& loras, bool allow_partial) {
+  torch::NoGradGuard no_grad;
+  // Read and check everything first: a file that does not fit changes nothing.
+  std::vector<std::shared_ptr<const models::LoraFile>> files;
+  std::vector<AppliedLora> applied;
+  std::map<std::string, std::vector<Contribution>> wanted;
+  for (const auto& use : loras) {
+    if (!std::isfinite(use.multiplier))
+      throw Error("the multiplier of LoRA '" + use.path + "' is not a finite number");
+    auto lora = file(use.path);
+    AppliedLora entry;
+    entry.name = lora->name;
+    entry.path = use.path;
+    entry.multiplier = use.multiplier;
+    entry.hash = lora->hash;
+    entry.from_prompt = use.from_prompt;
+    entry.warning = models::check_lora_fit(*lora, allow_partial);
+    applied.push_back(std::move(entry));
+    files.push_back(lora);
+    if (use.multiplier == 0) continue;  // leaves the weights exactly as they are
+    for (const auto& layer : lora->layers) wanted[slot_key(layer)].emplace_back(&layer, use.multiplier * layer.scale);
+  }
+
+  const auto start = std::chrono::steady_clock::now();
+  std::set<std::string> keys;
+  for (const auto& entry : wanted) keys.insert(entry.first);
+  for (const auto& entry : slots_) keys.insert(entry.first);
+  try {
+    for (const auto& key : keys) {
+      const auto want = wanted.find(key);
+      auto slot = slots_.find(key);
+      if (want == wanted.end()) {  // no LoRA touches it any more: back to the base value
+        slot->second.weight.copy_(slot->second.original);
+        slots_.erase(slot);
+        continue;
+      }
+      if (slot == slots_.end()) {
+        const models::LoraLayer& layer = *want->second.front().first;
+        const torch::Tensor* weight = targets_.weight(layer.component, layer.module);
+        Slot fresh;
+        fresh.weight = *weight;
+        // A GPU's memory is scarcer than the host's: keep the base copy on the CPU there.
+        fresh.original = weight->detach().to(torch::kCPU, weight->scalar_type(), false, /*copy=*/true).contiguous();
+        slot = slots_.emplace(key, std::move(fresh)).first;
+      }
+      Slot& s = slot->second;
+      if (s.applied == want->second) continue;
+      const int64_t rows = s.weight.size(0);
+      if (s.weight.scalar_type() == torch::kFloat32 && s.weight.is_contiguous() &&
+          s.weight.device() == s.original.device()) {
+        // Straight from the base copy into the weight: no temporary the size of the weight.
+        torch::Tensor out = s.weight.view({rows, -1});
+        models::merge_lora_deltas(s.original.view({rows, -1}), want->second, out);
+      } else {
+        torch::Tensor merged =
+            s.original.to(s.weight.device(), torch::kFloat32, false, /*copy=*/true).view({rows, -1});
+        models::merge_lora_deltas(merged, want->second, merged);
+        s.weight.copy_(merged.view(s.weight.sizes()));
+      }
+      s.applied = want->second;
+    }
+  } catch (const c10::Error& e) {
+    clear();
+    throw Error(std::string("applying the LoRAs failed, so none is applied: ") + e.what_without_backtrace());
+  } catch (...) {
+    clear();
+    throw;
+  }
+  active_ = std::move(files);
+  last_apply_seconds_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return applied;
+}
+
+void LoraSet::clear() {
+  torch::NoGradGuard no_grad;
+  for (auto& entry : slots_) entry.second.weight.copy_(entry.second.original);
+  slots_.clear();
+  active_.clear();
+}
+
+std::pair<GenerationRequest, std::vector<AppliedLora>> LoraSet::apply_request(const GenerationRequest& request) {
+  GenerationRequest run = request;
+  std::vector<LoraUse> uses;
+  for (const auto& spec : request.loras) {
+    LoraUse use{spec.path, spec.multiplier, false};
+    // A bare name (as a LoRA panel or restored settings may give) is looked up in the folder.
+    const QFileInfo info(QString::fromStdString(spec.path));
+    if (!info.exists() && !request.lora_dir.empty() && spec.path.find('/') == std::string::npos)
+      use.path = text::find_lora_file(request.lora_dir, spec.path);
+    uses.push_back(use);
+  }
+  if (!request.lora_dir.empty()) {
+    const text::LoraPrompt tagged = text::extract_lora_tags(request.prompt);
+    run.prompt = tagged.text;
+    for (const auto& lora : tagged.loras)
+      uses.push_back({text::find_lora_file(request.lora_dir, lora.name), lora.multiplier, true});
+  }
+  auto applied = apply(uses, request.lora_partial);
+  return {std::move(run), std::move(applied)};
+}
+
+}  // namespace latent::pipeline
