@@ -1,0 +1,39 @@
+#pragma once
+
+// A request that starts from a picture, from files to finished images: the picture and
+// mask are loaded, the canvas grown for outpainting, the mask feathered, the picture
+// fitted to the working size (or, for "inpaint only the masked area", the region around
+// the mask cut out and scaled to it), image_to_image run, and the result pasted back
+// over the original with the feathered mask as its edge.
+
+#include <atomic>
+#include <string>
+#include <vector>
+
+#include "core/pipeline/generation_request.h"
+#include "core/pipeline/image_request_validation.h"
+#include "core/pipeline/image_to_image.h"
+#include "core/pipeline/model_bundle.h"
+
+namespace latent::pipeline {
+
+struct ImageRequestOutput {
+  ImageMode mode = ImageMode::image_to_image;
+  std::vector<Image> images;          // final pictures, pasted back where a mask was given
+  std::vector<std::string> warnings;  // e.g. a mask of another size that was resized
+  std::string init_image_hash;        // image::pixel_hash of the picture as loaded
+  std::string mask_hash;              // and of the mask; empty without one
+};
+
+// True for a model whose UNet takes the inpainting channels (mask and masked picture).
+bool is_inpainting_model(const ModelBundle& model);
+
+// Runs a request with has_init_image(request); also a text-only request for an
+// inpainting model (a blank picture, all repainted, at strength 1). Observer and cancel
+// as text_to_image. Throws latent::Error for bad input (an unreadable picture, an empty
+// mask, a working size whose VAE pass would not fit in free memory) before the work.
+ImageRequestOutput run_image_request(ModelBundle& model, const GenerationRequest& request,
+                                     const StepObserver& observer = {},
+                                     const std::atomic<bool>* cancel = nullptr);
+
+}  // namespace latent::pipeline

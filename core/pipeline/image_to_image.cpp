@@ -1,0 +1,189 @@
+// Image to image and inpainting, after diffusers' StableDiffusionImg2ImgPipeline and
+// StableDiffusionInpaintPipeline (pipelines/stable_diffusion/).
+#include "core/pipeline/image_to_image.h"
+
+#include <ATen/CPUGeneratorImpl.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+
+#include "core/image/image_prep.h"
+#include "core/pipeline/denoise_loop.h"
+#include "core/util/error.h"
+
+namespace latent::pipeline {
+namespace {
+
+// "0.75", "1.5", "nan": the value as the user wrote it, not std::to_string's six decimals.
+std::string strength_text(double strength) {
+  char buffer[32];
+  std::snprintf(buffer, sizeof buffer, "%g", strength);
+  return buffer;
+}
+
+void check_strength(double strength) {
+  if (!(strength >= 0.0 && strength <= 1.0))
+    throw Error("strength " + strength_text(strength) + " is out of range: use 0 to 1");
+}
+
+// Pixels → [1,3,H,W] float32 in [-1,1] as diffusers' VaeImageProcessor: x/255, then 2x−1.
+torch::Tensor image_tensor(const cv::Mat& rgb, int width, int height) {
+  const cv::Mat fitted = image::resize_lanczos(rgb, width, height);
+  const auto hwc = torch::from_blob(fitted.data, {height, width, 3}, torch::kUInt8).clone();
+  const auto unit = hwc.permute({2, 0, 1}).unsqueeze(0).to(torch::kFloat32).div(255.0);
+  return (unit * 2.0 - 1.0).contiguous();  // [1,3,H,W]
+}
+
+// Mask → [1,1,H,W] float32 of 0 and 1: x/255 binarised at 0.5 (diffusers' mask processor).
+torch::Tensor mask_tensor(const cv::Mat& grey, int width, int height) {
+  const cv::Mat fitted = image::resize_lanczos(grey, width, height);
+  const auto hw = torch::from_blob(fitted.data, {height, width}, torch::kUInt8).clone();
+  const auto unit = hw.to(torch::kFloat32).div(255.0);
+  return (unit >= 0.5).to(torch::kFloat32).view({1, 1, height, width});
+}
+
+// scaling_factor · (mean + std·ε), ε the generator's next draw.
+torch::Tensor encode_sample(ModelBundle& model, const torch::Tensor& image, at::Generator& generator) {
+  const auto dist = model.vae->encode(image.to(model.device, model.dtype));
+  return dist.sample(generator).to(torch::kFloat32) * model.vae->scaling_factor();
+}
+
+void check_images(const ImageToImageParams& p) {
+  if (p.init_image.empty()) throw Error("image to image needs a starting picture");
+  if (p.init_image.depth() != CV_8U || p.init_image.channels() != 3)
+    throw Error("the starting picture must be 8-bit RGB");
+  if (!p.mask.empty() && (p.mask.depth() != CV_8U || p.mask.channels() != 1))
+    throw Error("the mask must be one 8-bit channel");
+}
+
+}  // namespace
+
+ImageToImageParams ImageToImageParams::from_request(const GenerationRequest& request) {
+  ImageToImageParams p;
+  static_cast<TextToImageParams&>(p) = TextToImageParams::from_request(request);
+  p.strength = request.strength;
+  return p;
+}
+
+std::string image_mode_name(ImageMode mode) {
+  switch (mode) {
+    case ImageMode::inpaint_blend: return "inpaint (blend)";
+    case ImageMode::inpaint_model: return "inpaint (inpainting model)";
+    default: return "image to image";
+  }
+}
+
+int denoising_steps(int steps, double strength) {
+  check_strength(strength);
+  return std::min(static_cast<int>(steps * strength), steps);
+}
+
+ImageToImageOutput image_to_image(ModelBundle& model, const ImageToImageParams& p,
+                                  const StepObserver& observer, const std::atomic<bool>* cancel) {
+  torch::InferenceMode inference_mode;
+  validate_params(model, p);
+  check_strength(p.strength);
+  check_images(p);
+  const int64_t in_channels = model.unet->config.in_channels;
+  const int64_t latent_channels = model.vae->config().latent_channels;
+  if (in_channels != latent_channels && in_channels != 2 * latent_channels + 1)
+    throw Error("the UNet takes " + std::to_string(in_channels) + " input channels: expected " +
+                std::to_string(latent_channels) + " (ordinary) or " + std::to_string(2 * latent_channels + 1) +
+                " (inpainting)");
+  const bool inpainting_unet = in_channels != latent_channels;
+  const int64_t factor = model.vae->config().downscale_factor();
+  if (p.width % factor != 0 || p.height % factor != 0)
+    throw Error("width and height must be multiples of " + std::to_string(factor));
+
+  ImageToImageOutput out;
+  out.mode = inpainting_unet ? ImageMode::inpaint_model
+             : p.mask.empty() ? ImageMode::image_to_image
+                              : ImageMode::inpaint_blend;
+  const bool inpaint = out.mode != ImageMode::image_to_image;
+
+  auto scheduler = make_params_scheduler(model, p);
+  const int steps_run = denoising_steps(p.steps, p.strength);
+  const int t_start = std::max(p.steps - steps_run, 0);
+  out.begin_index = std::min(t_start * scheduler->order(), scheduler->num_calls());
+  scheduler->set_begin_index(out.begin_index);
+  const bool runs = out.begin_index < scheduler->num_calls();
+  // Only the inpainting pipeline starts from pure noise at full strength (an exact compare,
+  // as diffusers makes it); image to image always adds the picture's latents.
+  const bool strength_is_max = inpaint && p.strength == 1.0;
+
+  out.prompt_embeds = prompt_embeddings(model, p);
+  throw_if_cancelled(cancel);
+
+  const int64_t batch = static_cast<int64_t>(p.prompts.size()) * p.images_per_prompt;
+  const int64_t h = p.height / factor;
+  const int64_t w = p.width / factor;
+  auto generator = at::detail::createCPUGenerator(p.seed);
+  out.init_image = image_tensor(p.init_image, p.width, p.height);
+
+  // Generator draws, in diffusers' order: the picture's latent sample (skipped by an
+  // inpainting UNet at full strength), the noise, then the masked picture's sample.
+  if (!(inpainting_unet && strength_is_max)) out.image_latents = encode_sample(model, out.init_image, generator);
+  throw_if_cancelled(cancel);
+  out.noise = at::randn({batch, latent_channels, h, w}, generator);  // float32, CPU
+  const auto noise = out.noise.to(model.device);
+  const auto image_latents =
+      out.image_latents.defined() ? out.image_latents.repeat({batch, 1, 1, 1}) : torch::Tensor();
+  if (strength_is_max)
+    out.latents_init = noise * scheduler->init_noise_sigma();
+  else if (runs)
+    out.latents_init = scheduler->add_noise(image_latents, noise, out.begin_index);
+  else
+    out.latents_init = image_latents;  // strength 0: nothing to denoise
+
+  torch::Tensor mask_latent;
+  if (inpaint) {
+    const cv::Mat mask = p.mask.empty() ? cv::Mat(p.init_image.size(), CV_8UC1, cv::Scalar(255)) : p.mask;
+    out.mask = mask_tensor(mask, p.width, p.height);
+    out.masked_image = out.init_image * (out.mask < 0.5);
+    out.masked_image_latents = encode_sample(model, out.masked_image, generator);
+    // F.interpolate(mode="nearest") to the latent size picks each cell's top-left pixel.
+    out.mask_latent = out.mask.slice(2, 0, p.height, factor).slice(3, 0, p.width, factor).contiguous();
+    mask_latent = out.mask_latent.to(model.device).repeat({batch, 1, 1, 1});  // [B,1,h,w]
+  }
+  throw_if_cancelled(cancel);
+
+  DenoiseSpec spec;
+  spec.embeds = out.prompt_embeds;
+  spec.guidance_scale = p.guidance_scale;
+  spec.begin = out.begin_index;
+  if (inpainting_unet) {
+    auto extra = torch::cat({mask_latent, out.masked_image_latents.to(model.device).repeat({batch, 1, 1, 1})}, 1);
+    spec.extra_channels = p.guidance_scale > 1.0 ? torch::cat({extra, extra}) : extra;  // [(2)B,5,h,w]
+  } else if (inpaint) {
+    const int last = scheduler->num_calls() - 1;
+    auto& sched = *scheduler;
+    spec.after_step = [&, last](int call, const torch::Tensor& latents) {
+      // The known region, noised to the next call's level (clean after the last call).
+      const auto proper = call < last ? sched.add_noise(image_latents, noise, call + 1) : image_latents;
+      return (1 - mask_latent) * proper + mask_latent * latents;
+    };
+  }
+  if (inpaint && image_latents.defined())
+    spec.preview = [&](const torch::Tensor& denoised) {
+      return (1 - mask_latent) * image_latents + mask_latent * denoised;
+    };
+
+  auto latents = out.latents_init.to(model.device);
+  if (runs)
+    latents = denoise(model, *scheduler, latents, spec, generator, observer, cancel, &out.timesteps);
+  out.latents = latents.to(torch::kFloat32);
+  out.images = decode_latents(model, out.latents);
+  return out;
+}
+
+double vae_encode_memory_estimate_bytes(const ModelBundle& model, int width, int height) {
+  const auto& blocks = model.vae->config().block_out_channels;
+  const double channels = blocks.empty() ? 128.0 : static_cast<double>(blocks.front());
+  const double bytes = model.dtype == torch::kFloat32 ? 4.0 : 2.0;
+  // The encoder's first level holds about four full-size activations at once (input,
+  // normalised copy, convolution output, residual).
+  return 4.0 * channels * width * height * bytes;
+}
+
+}  // namespace latent::pipeline
