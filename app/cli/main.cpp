@@ -1,16 +1,63 @@
 // latentstudio-cli: everything the engine can do, without a display.
 #include <QCoreApplication>
+#include <QStringList>
 
 #include <cstdio>
-#include <cstring>
-#include <string>
+#include <exception>
+
+#include "commands.h"
+#include "core/util/error.h"
+
+namespace {
+
+void printUsage() {
+  std::fprintf(stderr,
+               "usage: latentstudio-cli COMMAND [OPTIONS]\n\n"
+               "commands:\n"
+               "  generate            draw images from a prompt\n"
+               "  info                describe a model file or folder\n"
+               "  make-random-model   write a full-size SD 1.5 folder with random weights\n"
+               "  bench               measure speed and memory of a model on this machine\n"
+               "  prompt              show how a prompt is read: weights, tokens, chunks\n"
+               "  --version           print the version\n\n"
+               "`latentstudio-cli COMMAND --help` lists a command's options.\n");
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   QCoreApplication app(argc, argv);
-  if (argc > 1 && std::strcmp(argv[1], "--version") == 0) {
-    std::printf("latentstudio-cli %s\n", LATENT_VERSION);
-    return 0;
+  QCoreApplication::setApplicationName("latentstudio-cli");
+  QCoreApplication::setApplicationVersion(LATENT_VERSION);
+  QStringList arguments = QCoreApplication::arguments();
+  if (arguments.size() < 2) {
+    printUsage();
+    return 2;
   }
-  std::fprintf(stderr, "usage: latentstudio-cli --version\n");
-  return 2;
+  const QString command = arguments.at(1);
+  arguments.removeAt(1);  // the rest keeps argv[0] for QCommandLineParser
+  try {
+    if (command == "--version" || command == "version") {
+      std::printf("latentstudio-cli %s\n", LATENT_VERSION);
+      return 0;
+    }
+    if (command == "generate") return runGenerate(arguments);
+    if (command == "info") return runInfo(arguments);
+    if (command == "make-random-model") return runMakeRandomModel(arguments);
+    if (command == "bench") return runBench(arguments);
+    if (command == "prompt") return runPrompt(arguments);
+    if (command == "--help" || command == "help") {
+      printUsage();
+      return 0;
+    }
+    std::fprintf(stderr, "latentstudio-cli: unknown command '%s'\n\n", qPrintable(command));
+    printUsage();
+    return 2;
+  } catch (const latent::Error& error) {
+    std::fprintf(stderr, "\nerror: %s\n", error.what());
+    return 1;
+  } catch (const std::exception& error) {
+    std::fprintf(stderr, "\ninternal error: %s\n", error.what());
+    return 3;
+  }
 }

@@ -100,6 +100,25 @@ std::string format_parameters(const pipeline::GenerationRequest& request, uint64
       {"RNG", "CPU"},
   };
   if (request.sampler == "ddim" && request.eta != 0) fields.push_back({"Eta", format_number(request.eta)});
+  if (pipeline::has_init_image(request) || !request.init_image_hash.empty()) {
+    // Image to image: the web UI's "Denoising strength" and "Mask blur", our own hashes.
+    fields.push_back({"Denoising strength", format_number(request.strength)});
+    fields.push_back({"Init image hash", request.init_image_hash});
+    if (request.resize_mode != "resize") fields.push_back({"Resize mode", request.resize_mode});
+    const bool masked = !request.mask_image.empty() || request.mask_pixels || !request.mask_hash.empty();
+    if (masked) {
+      fields.push_back({"Mask blur", std::to_string(request.mask_blur)});
+      fields.push_back({"Mask hash", request.mask_hash});
+      if (request.inpaint_full_res) {
+        fields.push_back({"Inpaint area", "Only masked"});
+        fields.push_back({"Masked area padding", std::to_string(request.inpaint_full_res_padding)});
+      }
+    }
+    if (request.outpaint_left || request.outpaint_top || request.outpaint_right || request.outpaint_bottom)
+      fields.push_back({"Outpaint", std::to_string(request.outpaint_left) + "," + std::to_string(request.outpaint_top) +
+                                        "," + std::to_string(request.outpaint_right) + "," +
+                                        std::to_string(request.outpaint_bottom)});
+  }
   for (const auto& extra : extras.more) fields.push_back(extra);
   fields.push_back({"Version", std::string("Latent Studio ") + LATENT_VERSION});
 
@@ -109,6 +128,18 @@ std::string format_parameters(const pipeline::GenerationRequest& request, uint64
     line += (line.empty() ? "" : ", ") + key + ": " + quote_if_needed(value);
   }
   return text + "\n" + line;
+}
+
+std::string lora_hashes_text(const std::vector<pipeline::AppliedLora>& loras) {
+  std::string text;
+  for (const auto& lora : loras) {
+    std::string name = lora.name;
+    name.erase(std::remove_if(name.begin(), name.end(), [](char c) { return c == ':' || c == ','; }), name.end());
+    const std::string entry = name + ": " + lora.hash;
+    if (text.find(entry) != std::string::npos) continue;  // one file named twice
+    text += (text.empty() ? "" : ", ") + entry;
+  }
+  return text;
 }
 
 std::optional<std::string> ParsedParameters::field(const std::string& key) const {
@@ -193,6 +224,39 @@ pipeline::GenerationRequest ParsedParameters::to_request(const pipeline::Generat
   if (const auto v = field("Eta")) {
     const double eta = QString::fromStdString(*v).toDouble(&ok);
     if (ok) r.eta = eta;
+  }
+  if (const auto v = field("Denoising strength")) {
+    const double strength = QString::fromStdString(*v).toDouble(&ok);
+    if (ok && strength >= 0 && strength <= 1) r.strength = strength;
+  }
+  if (const auto v = field("Init image hash")) r.init_image_hash = *v;
+  if (const auto v = field("Mask hash")) r.mask_hash = *v;
+  if (const auto v = field("Resize mode")) {
+    if (*v == "resize" || *v == "crop" || *v == "pad") r.resize_mode = *v;
+  }
+  if (const auto v = field("Mask blur")) {
+    const int blur = QString::fromStdString(*v).toInt(&ok);
+    if (ok && blur >= 0) r.mask_blur = blur;
+  }
+  if (const auto v = field("Inpaint area")) r.inpaint_full_res = *v == "Only masked";
+  if (const auto v = field("Masked area padding")) {
+    const int padding = QString::fromStdString(*v).toInt(&ok);
+    if (ok && padding >= 0) r.inpaint_full_res_padding = padding;
+  }
+  if (const auto v = field("Outpaint")) {
+    const QStringList sides = QString::fromStdString(*v).split(',');
+    int values[4] = {0, 0, 0, 0};
+    bool all = sides.size() == 4;
+    for (int k = 0; all && k < 4; ++k) {
+      values[k] = sides[k].trimmed().toInt(&ok);
+      all = ok && values[k] >= 0;
+    }
+    if (all) {
+      r.outpaint_left = values[0];
+      r.outpaint_top = values[1];
+      r.outpaint_right = values[2];
+      r.outpaint_bottom = values[3];
+    }
   }
   return r;
 }

@@ -30,6 +30,11 @@ struct ParametersExtras {
 std::string format_parameters(const pipeline::GenerationRequest& request, uint64_t seed,
                               const ParametersExtras& extras);
 
+// The web UI's "Lora hashes" value, "name: 0123456789ab, other: ba9876543210" (names
+// lose ':' and ',' as the web UI does); "" without LoRAs. Add it to ParametersExtras::more
+// as {"Lora hashes", ...}.
+std::string lora_hashes_text(const std::vector<pipeline::AppliedLora>& loras);
+
 struct ParsedParameters {
   std::string prompt;
   std::string negative_prompt;

@@ -6,11 +6,16 @@
 
 namespace latent::image {
 
+torch::Tensor decoded_to_unit_nhwc(const torch::Tensor& decoded) {
+  if (!decoded.defined() || decoded.dim() != 4)
+    throw Error("a decoded image must be [batch, channels, height, width]");
+  const auto x = decoded.detach().to(torch::kCPU, torch::kFloat32);
+  return (x / 2 + 0.5).clamp(0, 1).permute({0, 2, 3, 1}).contiguous();  // [B,H,W,3]
+}
+
 torch::Tensor decoded_to_uint8(const torch::Tensor& decoded) {
-  auto x = decoded.detach().to(torch::kCPU, torch::kFloat32);
-  x = (x / 2 + 0.5).clamp(0, 1).permute({0, 2, 3, 1});  // [B,H,W,3]
   // torch::round rounds half to even, as numpy's round does.
-  return torch::round(x * 255).to(torch::kUInt8).contiguous();
+  return torch::round(decoded_to_unit_nhwc(decoded) * 255).to(torch::kUInt8);
 }
 
 std::vector<pipeline::Image> uint8_to_images(const torch::Tensor& nhwc) {

@@ -10,8 +10,11 @@
 
 namespace latent::image {
 
-// VAE output [B,3,H,W] roughly in [-1,1] → [B,H,W,3] uint8 exactly as diffusers:
-// (x/2+0.5).clamp(0,1), ×255, rounded half to even.
+// VAE output [B,3,H,W] roughly in [-1,1] → (x/2+0.5).clamp(0,1) as float32 [B,H,W,3] on the CPU.
+torch::Tensor decoded_to_unit_nhwc(const torch::Tensor& decoded);
+
+// VAE output → [B,H,W,3] uint8 exactly as diffusers' image processor: round(unit·255)
+// with ties to even, as numpy rounds.
 torch::Tensor decoded_to_uint8(const torch::Tensor& decoded);
 
 // [B,H,W,3] uint8 → one Image per batch item.

@@ -53,10 +53,7 @@ const char* const kResaveHint =
 
 [[noreturn]] void refuse_pickle(const std::string& path, const std::string& context = "",
                                 const char* hint = kConvertHint) {
-  throw Error(context + "'" + path +
-              "' is a PyTorch pickle file. Latent Studio never opens pickles, because loading "
-              "one can run arbitrary code hidden in it. " +
-              hint);
+  throw Error(context + pickle_refusal(path, hint));
 }
 
 bool has_pickle_extension(const QString& path) {
@@ -335,6 +332,19 @@ const char* format_name(ModelFormat format) {
 bool ModelFiles::unchanged_on_disk() const {
   return std::all_of(files.begin(), files.end(),
                      [](const auto& file) { return file->unchanged_on_disk(); });
+}
+
+std::string pickle_refusal(const std::string& path, const std::string& hint) {
+  return "'" + path +
+         "' is a PyTorch pickle file. Latent Studio never opens pickles, because loading "
+         "one can run arbitrary code hidden in it. " +
+         hint;
+}
+
+bool is_pickle_file(const std::string& path) {
+  const Head head = sniff(path);
+  return head == Head::Pickle ||
+         (head != Head::Safetensors && has_pickle_extension(QString::fromStdString(path)));
 }
 
 ModelFiles open_model(const std::string& path, const std::string& config_dir) {

@@ -53,4 +53,12 @@ struct ModelFiles {
 // file and what was expected for anything that is not an SD 1.x model.
 ModelFiles open_model(const std::string& path, const std::string& config_dir = "");
 
+// The explanation every refused pickle gets ("'PATH' is a PyTorch pickle file. Latent
+// Studio never opens pickles, because ..."), followed by `hint` (how to convert it).
+std::string pickle_refusal(const std::string& path, const std::string& hint);
+
+// True when the file holds a pickle by its first bytes (a zip archive or a raw pickle
+// stream), or has a pickle extension (.ckpt .bin .pt .pth .pkl) without safetensors inside.
+bool is_pickle_file(const std::string& path);
+
 }  // namespace latent::io

@@ -131,16 +131,4 @@ torch::Tensor AutoencoderKLImpl::decode(const torch::Tensor& latents) {
   return decoder(z);  // [B, 3, h·f, w·f]
 }
 
-torch::Tensor decoded_to_unit_nhwc(const torch::Tensor& decoded) {
-  if (!decoded.defined() || decoded.dim() != 4)
-    throw Error("decoded image must be [batch, channels, height, width]");
-  const auto x = decoded.detach().to(torch::kCPU, torch::kFloat32);
-  return (x / 2 + 0.5).clamp(0, 1).permute({0, 2, 3, 1}).contiguous();  // [B, H, W, C]
-}
-
-torch::Tensor decoded_to_uint8_nhwc(const torch::Tensor& decoded) {
-  // torch::round rounds half to even, like numpy.
-  return torch::round(decoded_to_unit_nhwc(decoded) * 255).to(torch::kUInt8);  // [B, H, W, C]
-}
-
 }  // namespace latent::models

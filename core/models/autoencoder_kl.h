@@ -75,10 +75,4 @@ struct AutoencoderKLImpl : torch::nn::Module {
 };
 TORCH_MODULE(AutoencoderKL);
 
-// Decoded [B, 3, H, W] → (x/2 + 0.5).clamp(0, 1) as fp32 NHWC [B, H, W, 3] on the CPU.
-torch::Tensor decoded_to_unit_nhwc(const torch::Tensor& decoded);
-// Decoded [B, 3, H, W] → uint8 NHWC [B, H, W, 3] on the CPU: round(unit·255), ties to even,
-// exactly as diffusers' image processor (numpy round) does.
-torch::Tensor decoded_to_uint8_nhwc(const torch::Tensor& decoded);
-
 }  // namespace latent::models

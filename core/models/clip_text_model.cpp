@@ -146,8 +146,7 @@ CLIPTextModelImpl::CLIPTextModelImpl(const CLIPTextConfig& config) : config_(con
   text_model = register_module("text_model", CLIPTextTransformer(config));
 }
 
-torch::Tensor CLIPTextModelImpl::run_layers(const torch::Tensor& input_ids, int64_t num_layers,
-                                            std::vector<torch::Tensor>* hidden_states) {
+torch::Tensor CLIPTextModelImpl::checked_ids(const torch::Tensor& input_ids) const {
   if (input_ids.dim() != 2)
     throw Error("CLIP text model: input_ids must be [batch, tokens], got " +
                 std::to_string(input_ids.dim()) + " dimensions");
@@ -160,10 +159,31 @@ torch::Tensor CLIPTextModelImpl::run_layers(const torch::Tensor& input_ids, int6
       (ids.min().item<int64_t>() < 0 || ids.max().item<int64_t>() >= config_.vocab_size))
     throw Error("CLIP text model: token ids must lie in [0, " + std::to_string(config_.vocab_size) +
                 ")");
+  return ids;
+}
 
-  auto h = text_model->embeddings(ids);  // [B, N, D]
+void CLIPTextModelImpl::check_clip_skip(int64_t clip_skip) const {
+  const int64_t layers = config_.num_hidden_layers;
+  if (clip_skip < 0 || clip_skip > layers)
+    throw Error("CLIP text model: clip_skip " + std::to_string(clip_skip) + " is outside 0.." +
+                std::to_string(layers));
+}
+
+torch::Tensor CLIPTextModelImpl::token_embeddings(const torch::Tensor& input_ids) {
+  const auto ids = checked_ids(input_ids);
+  return text_model->embeddings->token_embedding(ids);  // [B, N, D]
+}
+
+torch::Tensor CLIPTextModelImpl::run_layers(const torch::Tensor& input_ids, int64_t num_layers,
+                                            std::vector<torch::Tensor>* hidden_states) {
+  const auto ids = checked_ids(input_ids);
+  return run_encoder(text_model->embeddings(ids), num_layers, hidden_states);  // [B, N, D]
+}
+
+torch::Tensor CLIPTextModelImpl::run_encoder(torch::Tensor h, int64_t num_layers,
+                                             std::vector<torch::Tensor>* hidden_states) {
   if (hidden_states) hidden_states->push_back(h);
-  const auto mask = causal_mask(ids.size(1), h.options());  // [N, N]
+  const auto mask = causal_mask(h.size(1), h.options());  // [N, N]
   auto& layers = *text_model->encoder->layers;
   for (int64_t i = 0; i < num_layers; ++i) {
     h = layers[i]->as<CLIPEncoderLayer>()->forward(h, mask);
@@ -173,12 +193,26 @@ torch::Tensor CLIPTextModelImpl::run_layers(const torch::Tensor& input_ids, int6
 }
 
 torch::Tensor CLIPTextModelImpl::forward(const torch::Tensor& input_ids, int64_t clip_skip) {
-  const int64_t layers = config_.num_hidden_layers;
-  if (clip_skip < 0 || clip_skip > layers)
-    throw Error("CLIP text model: clip_skip " + std::to_string(clip_skip) + " is outside 0.." +
-                std::to_string(layers));
-  const auto h = run_layers(input_ids, layers - clip_skip, nullptr);
+  check_clip_skip(clip_skip);
+  const auto h = run_layers(input_ids, config_.num_hidden_layers - clip_skip, nullptr);
   return layer_norm(text_model->final_layer_norm, h);  // [B, N, D]
+}
+
+torch::Tensor CLIPTextModelImpl::forward_embeds(const torch::Tensor& token_embeds,
+                                                int64_t clip_skip) {
+  check_clip_skip(clip_skip);
+  const auto& weight = text_model->embeddings->token_embedding->weight;
+  if (token_embeds.dim() != 3 || token_embeds.size(2) != config_.hidden_size)
+    throw Error("CLIP text model: token embeddings must be [batch, tokens, " +
+                std::to_string(config_.hidden_size) + "]");
+  const int64_t n = token_embeds.size(1);
+  if (n < 1 || n > config_.max_position_embeddings)
+    throw Error("CLIP text model: " + std::to_string(n) + " tokens given, expected 1 to " +
+                std::to_string(config_.max_position_embeddings));
+  const auto positions = text_model->embeddings->position_embedding->weight.narrow(0, 0, n);  // [N, D]
+  const auto h = token_embeds.to(weight.device(), weight.scalar_type()) + positions;  // [B, N, D]
+  return layer_norm(text_model->final_layer_norm,
+                    run_encoder(h, config_.num_hidden_layers - clip_skip, nullptr));
 }
 
 CLIPTextOutput CLIPTextModelImpl::forward_full(const torch::Tensor& input_ids,

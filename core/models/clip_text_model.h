@@ -104,6 +104,14 @@ struct CLIPTextModelImpl : torch::nn::Module {
   // `output_hidden_states` is set.
   CLIPTextOutput forward_full(const torch::Tensor& input_ids, bool output_hidden_states = false);
 
+  // Token embeddings of input_ids [B, N] (before position embeddings): [B, N, D]. With
+  // forward_embeds, callers can replace some of them (textual inversion).
+  torch::Tensor token_embeddings(const torch::Tensor& input_ids);
+
+  // forward() from token embeddings [B, N, D] instead of ids; forward_embeds(
+  // token_embeddings(ids), k) equals forward(ids, k) exactly.
+  torch::Tensor forward_embeds(const torch::Tensor& token_embeds, int64_t clip_skip = 0);
+
   const CLIPTextConfig& config() const { return config_; }
 
   CLIPTextTransformer text_model{nullptr};
@@ -112,6 +120,12 @@ struct CLIPTextModelImpl : torch::nn::Module {
   // Runs the embeddings and the first `num_layers` encoder layers.
   torch::Tensor run_layers(const torch::Tensor& input_ids, int64_t num_layers,
                            std::vector<torch::Tensor>* hidden_states);
+  // Runs the first `num_layers` encoder layers on embeddings h [B, N, D].
+  torch::Tensor run_encoder(torch::Tensor h, int64_t num_layers,
+                            std::vector<torch::Tensor>* hidden_states);
+  // input_ids as int64 on the weights' device, after checking shape and range.
+  torch::Tensor checked_ids(const torch::Tensor& input_ids) const;
+  void check_clip_skip(int64_t clip_skip) const;
 
   CLIPTextConfig config_;
 };

@@ -29,13 +29,15 @@ ResnetBlock2DImpl::ResnetBlock2DImpl(const ResnetBlock2DOptions& opts) : options
 }
 
 torch::Tensor ResnetBlock2DImpl::forward(const torch::Tensor& x, const torch::Tensor& temb) {
-  auto h = torch::silu(group_norm(norm1, x));
-  h = conv1->forward(h);  // [B, out, H, W]
+  // group_norm returns a fresh tensor, so SiLU can work in place.
+  auto h = group_norm(norm1, x);
+  h = conv1->forward(torch::silu_(h));  // [B, out, H, W]
   if (time_emb_proj && temb.defined()) {
     const auto t = time_emb_proj->forward(torch::silu(temb));  // [B, out]
     h.add_(t.unsqueeze(-1).unsqueeze(-1));
   }
-  h = conv2->forward(torch::silu(group_norm(norm2, h)));
+  h = group_norm(norm2, h);
+  h = conv2->forward(torch::silu_(h));
   const auto shortcut = conv_shortcut ? conv_shortcut->forward(x) : x;
   h.add_(shortcut);
   if (options.output_scale_factor != 1.0) h.div_(options.output_scale_factor);

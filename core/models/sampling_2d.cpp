@@ -29,17 +29,19 @@ Upsample2DImpl::Upsample2DImpl(int64_t channels) {
 
 torch::Tensor Upsample2DImpl::forward(const torch::Tensor& x,
                                       std::optional<std::vector<int64_t>> output_size) {
-  // Nearest upsampling of bf16 is not implemented on every LibTorch CPU build; it is exact
-  // in fp32 (a pure copy), so round-tripping loses nothing.
-  const bool bf16 = x.scalar_type() == torch::kBFloat16;
-  const auto in = bf16 ? x.to(torch::kFloat32) : x;
   auto opts = F::InterpolateFuncOptions().mode(torch::kNearest);
   if (output_size)
     opts.size(*output_size);
   else
     opts.scale_factor(std::vector<double>{2.0, 2.0});
-  auto h = F::interpolate(in, opts);  // [B, C, H', W']
-  if (bf16) h = h.to(torch::kBFloat16);
+  torch::Tensor h;
+  try {
+    h = F::interpolate(x, opts);  // [B, C, H', W'], same memory layout as x
+  } catch (const c10::Error&) {
+    // Some LibTorch CPU builds lack nearest upsampling of half types; it is a pure copy,
+    // so a float32 round trip is exact.
+    h = F::interpolate(x.to(torch::kFloat32), opts).to(x.scalar_type());
+  }
   return conv->forward(h);
 }
 

@@ -51,7 +51,7 @@ GEGLUImpl::GEGLUImpl(int64_t dim_in, int64_t dim_out) {
 torch::Tensor GEGLUImpl::forward(const torch::Tensor& x) {
   const auto h = proj->forward(x);  // [B, N, 2·inner]
   const auto parts = h.chunk(2, -1);
-  return parts[0] * torch::gelu(parts[1]);
+  return torch::gelu(parts[1]).mul_(parts[0]);  // [B, N, inner]
 }
 
 FeedForwardImpl::FeedForwardImpl(int64_t dim, int64_t inner_dim) {
@@ -116,24 +116,18 @@ Transformer2DModelImpl::Transformer2DModelImpl(const Transformer2DOptions& o) : 
 
 torch::Tensor Transformer2DModelImpl::forward(const torch::Tensor& x,
                                               const torch::Tensor& context) {
-  const int64_t b = x.size(0), height = x.size(2), width = x.size(3);
+  const int64_t b = x.size(0), channels = x.size(1), height = x.size(2), width = x.size(3);
   auto h = group_norm(norm, x);  // [B, C, H, W]
-  if (proj_in_conv) {
-    h = proj_in_conv->forward(h);                                         // [B, inner, H, W]
-    h = h.permute({0, 2, 3, 1}).reshape({b, height * width, h.size(1)});  // [B, HW, inner]
-  } else {
-    h = h.permute({0, 2, 3, 1}).reshape({b, height * width, h.size(1)});  // [B, HW, C]
-    h = proj_in_linear->forward(h);                                       // [B, HW, inner]
-  }
+  // Token layout [B, H·W, C]: a free view when the activations are channels-last. The 1×1
+  // proj_in/proj_out convolutions are the same products as linear layers on the tokens.
+  h = h.permute({0, 2, 3, 1}).reshape({b, height * width, channels});  // [B, HW, C]
+  h = proj_in_conv ? torch::linear(h, proj_in_conv->weight.flatten(1), proj_in_conv->bias)
+                   : proj_in_linear->forward(h);  // [B, HW, inner]
   for (auto& block : blocks) h = block->forward(h, context);
-  if (proj_out_conv) {
-    h = h.reshape({b, height, width, h.size(2)}).permute({0, 3, 1, 2}).contiguous();
-    h = proj_out_conv->forward(h);  // [B, C, H, W]
-  } else {
-    h = proj_out_linear->forward(h);  // [B, HW, C]
-    h = h.reshape({b, height, width, h.size(2)}).permute({0, 3, 1, 2}).contiguous();
-  }
-  return h.add_(x);
+  h = proj_out_conv ? torch::linear(h, proj_out_conv->weight.flatten(1), proj_out_conv->bias)
+                    : proj_out_linear->forward(h);  // [B, HW, C]
+  // Back to [B, C, H, W], channels-last in memory, without a copy.
+  return h.view({b, height, width, channels}).permute({0, 3, 1, 2}).add_(x);
 }
 
 }  // namespace latent::models

@@ -374,8 +374,9 @@ torch::Tensor UNet2DConditionModelImpl::forward(const torch::Tensor& sample,
     }
     h = block->forward(h, temb, context, skips, upsample_size);
   }
-  h = conv_out->forward(torch::silu(group_norm(conv_norm_out, h)));  // [B, out, H, W]
-  return h.scalar_type() == sample.scalar_type() ? h : h.to(sample.scalar_type());
+  h = group_norm(conv_norm_out, h);
+  h = conv_out->forward(torch::silu_(h));  // [B, out, H, W], channels-last with CL weights
+  return h.to(sample.scalar_type()).contiguous();
 }
 
 }  // namespace latent::models

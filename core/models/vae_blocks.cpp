@@ -43,14 +43,15 @@ VaeAttentionImpl::VaeAttentionImpl(int64_t channels, int64_t groups, double eps)
 
 torch::Tensor VaeAttentionImpl::forward(const torch::Tensor& x) {
   const int64_t b = x.size(0), c = x.size(1), h = x.size(2), w = x.size(3);
-  auto tokens =
-      latent::models::group_norm(group_norm, x).view({b, c, h * w}).transpose(1, 2);  // [B, HW, C]
+  // [B, HW, C] tokens: a free view of channels-last activations.
+  const auto tokens =
+      latent::models::group_norm(group_norm, x).permute({0, 2, 3, 1}).reshape({b, h * w, c});
   const auto q = to_q(tokens).unsqueeze(1);  // [B, 1, HW, C]
   const auto k = to_k(tokens).unsqueeze(1);
   const auto v = to_v(tokens).unsqueeze(1);
   auto out = attention(q, k, v).squeeze(1);  // [B, HW, C]
   out = to_out[0]->as<torch::nn::Linear>()->forward(out);
-  return out.transpose(1, 2).reshape({b, c, h, w}) + x;  // [B, C, H, W]
+  return out.view({b, h, w, c}).permute({0, 3, 1, 2}).add_(x);  // [B, C, H, W], channels-last
 }
 
 VaeMidBlock2DImpl::VaeMidBlock2DImpl(int64_t channels, int64_t groups, double eps,
@@ -129,8 +130,8 @@ torch::Tensor VaeEncoderImpl::forward(const torch::Tensor& x) {
   for (size_t i = 0; i < down_blocks->size(); ++i)
     h = down_blocks[i]->as<DownEncoderBlock2D>()->forward(h);
   h = mid_block(h);  // [B, Cn, H/f, W/f]
-  h = torch::silu(group_norm(conv_norm_out, h));
-  return conv_out(h);  // [B, 2·latent, H/f, W/f]
+  h = group_norm(conv_norm_out, h);
+  return conv_out(torch::silu_(h));  // [B, 2·latent, H/f, W/f]
 }
 
 VaeDecoderImpl::VaeDecoderImpl(const VaeCoderOptions& o) {
@@ -159,8 +160,8 @@ torch::Tensor VaeDecoderImpl::forward(const torch::Tensor& z) {
   h = mid_block(h);
   for (size_t i = 0; i < up_blocks->size(); ++i)
     h = up_blocks[i]->as<UpDecoderBlock2D>()->forward(h);
-  h = torch::silu(group_norm(conv_norm_out, h));  // [B, C0, h·f, w·f]
-  return conv_out(h);                             // [B, 3, h·f, w·f]
+  h = group_norm(conv_norm_out, h);  // [B, C0, h·f, w·f]
+  return conv_out(torch::silu_(h));  // [B, 3, h·f, w·f]
 }
 
 }  // namespace latent::models

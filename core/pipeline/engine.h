@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "core/pipeline/generation_request.h"
+#include "core/text/prompt_chunks.h"
 
 namespace latent::pipeline {
 
@@ -36,6 +37,13 @@ class Engine {
 
   // Tokens the prompt will occupy (without start/end), for the GUI's counter.
   int count_tokens(const std::string& prompt) const;
+
+  // Tokens and 75-token chunks of the prompt as the model will receive it (emphasis
+  // syntax removed, embeddings from `embeddings_dir` counted by their vectors), and why it
+  // would be refused, if it would. Never throws; without a model it counts with the
+  // bundled tokenizer.
+  text::PromptStats prompt_stats(const std::string& prompt,
+                                 const std::string& embeddings_dir = "") const;
 
  private:
   struct Impl;

@@ -6,6 +6,7 @@
 
 #include "core/io/safetensors.h"
 #include "core/io/state_dict.h"
+#include "core/image/tensor_image.h"
 #include "core/models/autoencoder_kl.h"
 #include "core/util/error.h"
 #include "tests/support/golden.h"
@@ -116,10 +117,10 @@ void TestAutoencoderKL::decodesLikeDiffusers() {
 
   const auto decoded = vae->decode(input_of(golden, "latents") / scaling);
   LATENT_COMPARE_CLOSE(decoded, output_of(golden, "decoded"), tol);
-  LATENT_COMPARE_CLOSE(latent::models::decoded_to_unit_nhwc(decoded),
+  LATENT_COMPARE_CLOSE(latent::image::decoded_to_unit_nhwc(decoded),
                        output_of(golden, "image_nhwc_01"), tol);
 
-  const auto image = latent::models::decoded_to_uint8_nhwc(decoded);
+  const auto image = latent::image::decoded_to_uint8(decoded);
   const auto expected = output_of(golden, "image_uint8");
   QCOMPARE(image.scalar_type(), torch::kUInt8);
   QCOMPARE(image.sizes().vec(), expected.sizes().vec());
@@ -164,13 +165,13 @@ void TestAutoencoderKL::roundsHalfToEven() {
   // (x/2 + 0.5)·255 lands exactly on .5 for these values: numpy rounds to even.
   const auto unit = torch::tensor({0.5f / 255, 1.5f / 255, 2.5f / 255, 254.5f / 255});
   const auto decoded = ((unit - 0.5) * 2).view({1, 1, 1, 4});
-  const auto bytes = latent::models::decoded_to_uint8_nhwc(decoded).flatten();
-  const auto expected_unit = latent::models::decoded_to_unit_nhwc(decoded).flatten() * 255;
+  const auto bytes = latent::image::decoded_to_uint8(decoded).flatten();
+  const auto expected_unit = latent::image::decoded_to_unit_nhwc(decoded).flatten() * 255;
   for (int64_t i = 0; i < bytes.numel(); ++i)
     QCOMPARE(bytes[i].item<int>(),
              static_cast<int>(std::nearbyint(expected_unit[i].item<float>())));
   const auto clamped =
-      latent::models::decoded_to_uint8_nhwc(torch::tensor({-3.f, 3.f}).view({1, 1, 1, 2}));
+      latent::image::decoded_to_uint8(torch::tensor({-3.f, 3.f}).view({1, 1, 1, 2}));
   QCOMPARE(clamped.flatten()[0].item<int>(), 0);
   QCOMPARE(clamped.flatten()[1].item<int>(), 255);
 }
@@ -201,7 +202,7 @@ void TestAutoencoderKL::rejectsBadInput() {
   QVERIFY_THROWS_EXCEPTION(latent::Error, vae->encode(torch::zeros({1, 4, 64, 64})));
   QVERIFY_THROWS_EXCEPTION(latent::Error, vae->encode(torch::Tensor()));
   QVERIFY_THROWS_EXCEPTION(latent::Error,
-                           latent::models::decoded_to_uint8_nhwc(torch::zeros({3, 8, 8})));
+                           latent::image::decoded_to_uint8(torch::zeros({3, 8, 8})));
 }
 
 QTEST_GUILESS_MAIN(TestAutoencoderKL)

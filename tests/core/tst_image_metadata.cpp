@@ -6,6 +6,7 @@
 
 #include "core/image/parameters_text.h"
 #include "core/image/png_metadata.h"
+#include "core/image/settings_json.h"
 #include "core/util/error.h"
 
 using latent::pipeline::GenerationRequest;
@@ -22,6 +23,7 @@ class TestImageMetadata : public QObject {
   void pngTextChunksRoundTrip();
   void readsDamagedPngWithoutCrashing();
   void failedWriteLeavesOldFile();
+  void settingsJsonRoundTrips();
 };
 
 static Image checkerboard(int w, int h) {
@@ -140,6 +142,35 @@ void TestImageMetadata::failedWriteLeavesOldFile() {
   QFile kept(QString::fromStdString(path));
   QVERIFY(kept.open(QIODevice::ReadOnly));
   QCOMPARE(kept.readAll().size(), 3);
+}
+
+void TestImageMetadata::settingsJsonRoundTrips() {
+  img::ImageSettings s;
+  s.request.prompt = "caf\xc3\xa9 \"quoted\"";
+  s.request.negative_prompt = "bad";
+  s.request.width = 72;
+  s.request.height = 40;
+  s.request.steps = 7;
+  s.request.guidance_scale = 3.5;
+  s.request.sampler = "heun";
+  s.request.clip_skip = 1;
+  s.seed = 18446744073709551615ull;
+  s.model_name = "tiny";
+  s.dtype = "bf16";
+  img::ImageSettings back;
+  QVERIFY(img::settings_from_json(img::settings_to_json(s), &back));
+  QCOMPARE(QString::fromStdString(back.request.prompt), QString::fromStdString(s.request.prompt));
+  QCOMPARE(back.seed, s.seed);
+  QCOMPARE(back.request.seed, s.seed);
+  QCOMPARE(back.request.width, 72);
+  QCOMPARE(back.request.height, 40);
+  QCOMPARE(back.request.steps, 7);
+  QCOMPARE(back.request.guidance_scale, 3.5);
+  QCOMPARE(QString::fromStdString(back.request.sampler), QString("heun"));
+  QCOMPARE(back.request.clip_skip, 1);
+  QCOMPARE(QString::fromStdString(back.dtype), QString("bf16"));
+  QVERIFY(!img::settings_from_json("{\"other\": 1}", &back));
+  QVERIFY(!img::settings_from_json("not json", &back));
 }
 
 QTEST_GUILESS_MAIN(TestImageMetadata)

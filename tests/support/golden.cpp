@@ -76,6 +76,41 @@ QJsonObject golden_case(const QString& id) {
   throw std::runtime_error("no golden case " + id.toStdString());
 }
 
+namespace {
+
+QJsonArray img2img_cases() {
+  static const QJsonArray cases = [] {
+    QFile file(data_path("golden-img2img/index.json"));
+    if (!file.open(QIODevice::ReadOnly)) throw std::runtime_error("golden-img2img/index.json is missing");
+    const QString text = QString::fromUtf8(file.readAll()).replace(
+        QRegularExpression("([:\\[,]\\s*)(-?Infinity|NaN)(?=\\s*[,\\]}])"), "\\1\"\\2\"");
+    QJsonParseError error{};
+    const QJsonDocument doc = QJsonDocument::fromJson(text.toUtf8(), &error);
+    if (error.error != QJsonParseError::NoError)
+      throw std::runtime_error("golden-img2img/index.json: " + error.errorString().toStdString());
+    return doc.object().value("cases").toArray();
+  }();
+  return cases;
+}
+
+}  // namespace
+
+QJsonObject golden_img2img_case(const QString& id) {
+  for (const QJsonValue& value : img2img_cases())
+    if (value.toObject().value("id").toString() == id) return value.toObject();
+  throw std::runtime_error("no golden-img2img case " + id.toStdString());
+}
+
+torch::Tensor golden_img2img_tensor(const QString& relative) {
+  return load_npy(data_path("golden-img2img/" + relative));
+}
+
+QStringList golden_img2img_ids() {
+  QStringList ids;
+  for (const QJsonValue& value : img2img_cases()) ids << value.toObject().value("id").toString();
+  return ids;
+}
+
 torch::Tensor golden_tensor(const QString& relative) {
   return load_npy(data_path("golden/" + relative));
 }

@@ -7,6 +7,7 @@
 
 #include <QJsonObject>
 #include <QString>
+#include <QStringList>
 
 namespace latent::test {
 
@@ -21,6 +22,12 @@ QJsonObject golden_case(const QString& id);
 
 // Loads an .npy file named relative to tests/data/golden.
 torch::Tensor golden_tensor(const QString& relative);
+
+// The same for the image-to-image and inpainting cases of golden-img2img/index.json.
+QJsonObject golden_img2img_case(const QString& id);
+torch::Tensor golden_img2img_tensor(const QString& relative);
+// Every case id of golden-img2img/index.json, in file order.
+QStringList golden_img2img_ids();
 
 struct Tolerance {
   double atol = 1e-4;

@@ -1,0 +1,12 @@
+#pragma once
+
+// The subcommands of latentstudio-cli. Each takes the arguments after its name and
+// returns the process exit status.
+
+#include <QStringList>
+
+int runGenerate(const QStringList& arguments);
+int runInfo(const QStringList& arguments);
+int runMakeRandomModel(const QStringList& arguments);
+int runBench(const QStringList& arguments);
+int runPrompt(const QStringList& arguments);

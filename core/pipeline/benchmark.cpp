@@ -1,0 +1,374 @@
+#include "core/pipeline/benchmark.h"
+
+#include <torch/torch.h>
+#include <torch/version.h>
+
+#include <QJsonArray>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <memory>
+
+#include "core/image/tensor_image.h"
+#include "core/pipeline/engine.h"
+#include "core/pipeline/model_bundle.h"
+#include "core/pipeline/preview.h"
+#include "core/pipeline/text_to_image.h"
+#include "core/pipeline/vae_decode.h"
+#include "core/util/cpu_info.h"
+#include "core/util/error.h"
+#include "core/util/memory_usage.h"
+#include "core/util/threads.h"
+
+namespace latent::pipeline {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+constexpr const char* kPrompt = "a photograph of an astronaut riding a horse";
+
+void synchronize(const torch::Device& device) {
+#if TORCH_VERSION_MAJOR >= 2
+  if (device.is_cuda()) torch::cuda::synchronize();
+#else
+  (void)device;
+#endif
+}
+
+// Runs `body` once to warm up (when `warm_up`), then `repeats` timed times.
+Timing time_runs(int repeats, bool warm_up, const torch::Device& device,
+                 const std::function<void()>& body) {
+  if (warm_up) {
+    body();
+    synchronize(device);
+  }
+  Timing t;
+  for (int i = 0; i < repeats; ++i) {
+    const auto start = Clock::now();
+    body();
+    synchronize(device);
+    t.seconds.push_back(std::chrono::duration<double>(Clock::now() - start).count());
+  }
+  return t;
+}
+
+double sorted_at(std::vector<double> v, double fraction) {
+  if (v.empty()) return -1;
+  std::sort(v.begin(), v.end());
+  return v[static_cast<size_t>(fraction * (v.size() - 1) + 0.5)];
+}
+
+std::string fmt(const char* format, double a, double b = 0, double c = 0) {
+  char buffer[256];
+  std::snprintf(buffer, sizeof buffer, format, a, b, c);
+  return buffer;
+}
+
+QJsonObject timing_json(const Timing& t) {
+  QJsonArray runs;
+  for (double s : t.seconds) runs.append(s);
+  return QJsonObject{{"median_s", t.median()}, {"min_s", t.min()}, {"max_s", t.max()},
+                     {"runs_s", runs}};
+}
+
+QJsonObject flops_json(const FlopCount& f) {
+  return QJsonObject{{"total", f.total()},
+                     {"conv3x3", f.conv3x3},
+                     {"conv1x1", f.conv1x1},
+                     {"linear", f.linear},
+                     {"attention", f.attention}};
+}
+
+}  // namespace
+
+double Timing::median() const {
+  if (seconds.empty()) return -1;
+  std::vector<double> v = seconds;
+  std::sort(v.begin(), v.end());
+  const size_t n = v.size();
+  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+double Timing::min() const { return sorted_at(seconds, 0); }
+double Timing::max() const { return sorted_at(seconds, 1); }
+
+double BenchmarkResult::unet_gflops() const {
+  return unet_step.median() > 0 ? unet_step_flops.total() / unet_step.median() / 1e9 : 0;
+}
+double BenchmarkResult::vae_gflops() const {
+  return vae_decode.median() > 0 ? vae_decode_flops.total() / vae_decode.median() / 1e9 : 0;
+}
+double BenchmarkResult::unet_fraction_of_peak() const {
+  return peak.peak_gflops() > 0 ? unet_gflops() / peak.peak_gflops() : 0;
+}
+double BenchmarkResult::vae_fraction_of_peak() const {
+  return peak.peak_gflops() > 0 ? vae_gflops() / peak.peak_gflops() : 0;
+}
+
+PeakRate measure_peak_rate(const std::string& dtype_name, const std::string& device_name,
+                           int repeats) {
+  torch::InferenceMode inference_mode;
+  const auto device = parse_device(device_name);
+  const auto dtype = parse_dtype(resolve_dtype_name(dtype_name, device_name));
+  const auto options = torch::TensorOptions().dtype(dtype).device(device);
+  PeakRate rate;
+
+  // A square matrix product large enough to leave the caches.
+  const int64_t n = device.is_cuda() ? 8192 : 2048;
+  const auto a = torch::randn({n, n}, options);
+  const auto b = torch::randn({n, n}, options);
+  const double matmul_flops = 2.0 * n * n * n;
+  const auto mm = time_runs(std::max(3, repeats), true, device, [&] { (void)torch::matmul(a, b); });
+  rate.matmul_gflops = matmul_flops / mm.min() / 1e9;
+  rate.matmul_shape = std::to_string(n) + "x" + std::to_string(n) + "x" + std::to_string(n);
+
+  // The UNet's most common 3×3 convolution at 512×512 (320 channels on 64×64, batch 2),
+  // in both memory layouts.
+  const int64_t batch = 2, channels = 320, side = 64;
+  const double conv_flops = 2.0 * batch * channels * channels * 9 * side * side;
+  rate.conv_shape = "2x320x64x64, 3x3, 320 out";
+  for (const auto format : {at::MemoryFormat::Contiguous, at::MemoryFormat::ChannelsLast}) {
+    const auto x = torch::randn({batch, channels, side, side}, options).contiguous(format);
+    const auto w = (torch::randn({channels, channels, 3, 3}, options) * 0.02).contiguous(format);
+    const auto bias = torch::zeros({channels}, options);
+    const auto t = time_runs(std::max(3, repeats), true, device,
+                             [&] { (void)torch::conv2d(x, w, bias, 1, 1); });
+    const double gflops = conv_flops / t.min() / 1e9;
+    if (gflops > rate.conv_gflops) {
+      rate.conv_gflops = gflops;
+      rate.conv_layout = format == at::MemoryFormat::ChannelsLast ? "channels-last" : "NCHW";
+    }
+  }
+  return rate;
+}
+
+BenchmarkResult run_benchmark(const BenchmarkOptions& requested, const BenchmarkLog& log) {
+  auto say = [&](const std::string& text) {
+    if (log) log(text);
+  };
+  if (requested.width <= 0 || requested.height <= 0 || requested.width % 8 || requested.height % 8)
+    throw Error("benchmark size " + std::to_string(requested.width) + "x" +
+                std::to_string(requested.height) + " must be positive multiples of 8");
+  if (requested.steps < 1 || requested.repeats < 1 || requested.load_repeats < 1 ||
+      requested.generation_repeats < 1 || requested.preview_steps < 1)
+    throw Error("benchmark steps and repeat counts must be at least 1");
+
+  BenchmarkResult r;
+  r.options = requested;
+  r.options.load.dtype = resolve_dtype_name(requested.load.dtype, requested.load.device);
+  const BenchmarkOptions& o = r.options;
+  util::set_thread_count(o.threads);
+  r.threads = util::thread_count();
+  r.cpu = util::cpu_name();
+  r.cpu_native_bf16 = util::cpu_has_native_bf16();
+  r.torch_version = TORCH_VERSION;
+  r.load_average_start = util::load_average().one;
+  torch::InferenceMode inference_mode;
+
+  // Loading: one warm-up load (it may read from disk), then loads from the page cache.
+  say("loading " + o.load.model_path + " as " + o.load.dtype + " (" +
+      std::to_string(o.load_repeats) + " timed loads after a warm-up load)");
+  std::unique_ptr<ModelBundle> model;
+  r.peak_rss_per_phase = util::reset_peak_resident();
+  model = load_model_bundle(o.load);
+  for (int i = 0; i < o.load_repeats; ++i) {
+    model.reset();
+    util::release_free_memory();
+    util::reset_peak_resident();
+    const auto start = Clock::now();
+    model = load_model_bundle(o.load);
+    r.load.seconds.push_back(std::chrono::duration<double>(Clock::now() - start).count());
+    r.peak_rss_load = std::max(r.peak_rss_load, util::peak_resident_bytes());
+  }
+  r.rss_loaded = util::resident_bytes();
+  const auto device = model->device;
+  const auto dtype = model->dtype;
+
+  if (o.measure_peak) {
+    say("measuring the peak " + o.load.dtype + " rate (matrix product, 3x3 convolution)");
+    r.peak = measure_peak_rate(o.load.dtype, o.load.device, o.repeats);
+  }
+
+  util::reset_peak_resident();
+  const int64_t lh = o.height / 8, lw = o.width / 8;
+  const int64_t context_tokens = model->text_encoder->config().max_position_embeddings;
+  r.unet_step_flops = unet_flops(model->unet->config, 2, lh, lw, context_tokens);
+  r.vae_decode_flops = vae_decoder_flops(model->vae->config(), 1, lh, lw);
+
+  say("text encoding");
+  r.text_encode = time_runs(o.repeats, true, device, [&] {
+    (void)encode_prompts(*model, {"", kPrompt}, 0);
+  });
+  const auto embeds = encode_prompts(*model, {"", kPrompt}, 0).to(dtype);  // [2, 77, D]
+
+  say(fmt("one guided UNet step at %.0fx%.0f (batch 2, %.0f GFLOP)", o.width, o.height,
+          r.unet_step_flops.total() / 1e9));
+  const auto generator = at::detail::createCPUGenerator(1);
+  const auto latents =
+      at::randn({1, model->unet->config.in_channels, lh, lw}, generator);  // float32, CPU
+  const auto model_input = torch::cat({latents, latents}).to(device, dtype);
+  const auto timestep = torch::tensor(500.0, torch::kFloat32).to(device);
+  r.unet_step = time_runs(o.repeats, true, device, [&] {
+    (void)model->unet->forward(model_input, timestep, embeds);
+  });
+
+  say(fmt("VAE decode of %.0fx%.0f (%.0f GFLOP)", o.width, o.height,
+          r.vae_decode_flops.total() / 1e9));
+  r.vae_tiled = vae_decode_needs_tiles(model->vae->config(), latents.sizes(), dtype);
+  r.vae_decode = time_runs(o.repeats, true, device, [&] { (void)decode_latents(*model, latents); });
+
+  say("approximate preview");
+  r.approximate_preview = time_runs(std::max(10, o.repeats), true, device, [&] {
+    (void)image::uint8_to_images(image::decoded_to_uint8(approximate_rgb(latents)));
+  });
+
+  say(fmt("full generation: %.0f steps at %.0fx%.0f, ", o.steps, o.width, o.height) + o.sampler);
+  TextToImageParams params;
+  params.prompts = {kPrompt};
+  params.negative_prompts = {""};
+  params.width = o.width;
+  params.height = o.height;
+  params.steps = o.steps;
+  params.sampler = o.sampler;
+  params.seed = 1;
+  r.generation = time_runs(o.generation_repeats, false, device, [&] {
+    (void)text_to_image(*model, params);
+  });
+  r.peak_rss_generation = util::peak_resident_bytes();
+
+  if (o.preview_share) {
+    model.reset();
+    util::release_free_memory();
+    say(fmt("preview share: %.0f steps through the engine with the automatic VAE preview cadence",
+            o.preview_steps));
+    Engine engine;
+    engine.load(o.load);
+    GenerationRequest request;
+    request.prompt = kPrompt;
+    request.width = o.width;
+    request.height = o.height;
+    request.steps = o.preview_steps;
+    request.sampler = o.sampler;
+    request.seed = 1;
+    request.approximate_preview = true;
+    request.vae_preview_every = -1;
+    int decodes = 0;
+    const auto result = engine.generate(request, [&](const StepProgress& progress) {
+      if (progress.previews_are_vae_decodes) ++decodes;
+    });
+    r.preview_seconds = result.seconds_in_previews;
+    r.preview_generation_seconds = result.seconds_total;
+    r.preview_vae_decodes = decodes;
+  }
+  r.load_average_end = util::load_average().one;
+  return r;
+}
+
+QJsonObject benchmark_to_json(const BenchmarkResult& r) {
+  const auto& o = r.options;
+  QJsonObject setup{{"model", QString::fromStdString(o.load.model_path)},
+                    {"dtype", QString::fromStdString(o.load.dtype)},
+                    {"device", QString::fromStdString(o.load.device)},
+                    {"width", o.width},
+                    {"height", o.height},
+                    {"steps", o.steps},
+                    {"sampler", QString::fromStdString(o.sampler)},
+                    {"repeats", o.repeats},
+                    {"load_repeats", o.load_repeats},
+                    {"generation_repeats", o.generation_repeats},
+                    {"threads", r.threads},
+                    {"cpu", QString::fromStdString(r.cpu)},
+                    {"cpu_native_bf16", r.cpu_native_bf16},
+                    {"torch_version", QString::fromStdString(r.torch_version)},
+                    {"load_average_start", r.load_average_start},
+                    {"load_average_end", r.load_average_end}};
+  QJsonObject peak{{"matmul_gflops", r.peak.matmul_gflops},
+                   {"matmul_shape", QString::fromStdString(r.peak.matmul_shape)},
+                   {"conv3x3_gflops", r.peak.conv_gflops},
+                   {"conv3x3_shape", QString::fromStdString(r.peak.conv_shape)},
+                   {"conv3x3_layout", QString::fromStdString(r.peak.conv_layout)},
+                   {"peak_gflops", r.peak.peak_gflops()}};
+  QJsonObject memory{{"peak_rss_load_bytes", static_cast<double>(r.peak_rss_load)},
+                     {"peak_rss_generation_bytes", static_cast<double>(r.peak_rss_generation)},
+                     {"peak_rss_bytes", static_cast<double>(std::max(r.peak_rss_load, r.peak_rss_generation))},
+                     {"rss_loaded_bytes", static_cast<double>(r.rss_loaded)},
+                     {"per_phase", r.peak_rss_per_phase}};
+  QJsonObject out{{"setup", setup},
+                  {"load", timing_json(r.load)},
+                  {"text_encode", timing_json(r.text_encode)},
+                  {"unet_step", timing_json(r.unet_step)},
+                  {"vae_decode", timing_json(r.vae_decode)},
+                  {"vae_decode_tiled", r.vae_tiled},
+                  {"approximate_preview", timing_json(r.approximate_preview)},
+                  {"approximate_preview_fraction_of_step",
+                   r.unet_step.median() > 0 ? r.approximate_preview.median() / r.unet_step.median() : -1},
+                  {"generation", timing_json(r.generation)},
+                  {"memory", memory},
+                  {"peak", peak},
+                  {"unet_step_flops", flops_json(r.unet_step_flops)},
+                  {"vae_decode_flops", flops_json(r.vae_decode_flops)},
+                  {"unet_step_gflops", r.unet_gflops()},
+                  {"unet_step_fraction_of_peak", r.unet_fraction_of_peak()},
+                  {"vae_decode_gflops", r.vae_gflops()},
+                  {"vae_decode_fraction_of_peak", r.vae_fraction_of_peak()}};
+  if (o.preview_share) {
+    out.insert("preview_share",
+               QJsonObject{{"steps", o.preview_steps},
+                           {"vae_decodes", r.preview_vae_decodes},
+                           {"preview_seconds", r.preview_seconds},
+                           {"generation_seconds", r.preview_generation_seconds},
+                           {"share", r.preview_generation_seconds > 0
+                                         ? r.preview_seconds / r.preview_generation_seconds
+                                         : -1}});
+  }
+  return out;
+}
+
+std::string benchmark_report(const BenchmarkResult& r) {
+  const auto& o = r.options;
+  const double gb = 1024.0 * 1024.0 * 1024.0;
+  std::string s;
+  s += r.cpu + ", " + std::to_string(r.threads) + " threads, LibTorch " + r.torch_version +
+       (r.cpu_native_bf16 ? ", native bf16" : ", no native bf16") + "\n";
+  s += o.load.dtype + " on " + o.load.device + ", " + std::to_string(o.width) + "x" +
+       std::to_string(o.height) + fmt(", load average %.1f -> %.1f\n", r.load_average_start,
+                                      r.load_average_end);
+  auto line = [&](const char* name, const Timing& t) {
+    char buffer[200];
+    std::snprintf(buffer, sizeof buffer, "  %-24s %9.3f s  (min %.3f, max %.3f, %zu runs)\n", name,
+                  t.median(), t.min(), t.max(), t.seconds.size());
+    s += buffer;
+  };
+  line("model load", r.load);
+  line("text encoding", r.text_encode);
+  line("UNet step (batch 2)", r.unet_step);
+  line(r.vae_tiled ? "VAE decode (tiled)" : "VAE decode", r.vae_decode);
+  line("approximate preview", r.approximate_preview);
+  line(("generation, " + std::to_string(o.steps) + " steps").c_str(), r.generation);
+  s += fmt("  peak RSS: load %.2f GB, generation %.2f GB; %.2f GB resident when loaded\n",
+           r.peak_rss_load / gb, r.peak_rss_generation / gb, r.rss_loaded / gb);
+  if (!r.peak_rss_per_phase) s += "  (peak RSS could not be reset: both figures count from the start)\n";
+  if (o.measure_peak) {
+    char buffer[300];
+    std::snprintf(buffer, sizeof buffer,
+                  "  peak %s rate: matmul %.1f GFLOP/s, 3x3 conv %.1f GFLOP/s (%s)\n",
+                  o.load.dtype.c_str(), r.peak.matmul_gflops, r.peak.conv_gflops,
+                  r.peak.conv_layout.c_str());
+    s += buffer;
+  }
+  s += fmt("  UNet step: %.0f GFLOP at %.1f GFLOP/s", r.unet_step_flops.total() / 1e9, r.unet_gflops());
+  if (o.measure_peak) s += fmt(" = %.0f%% of peak", 100 * r.unet_fraction_of_peak());
+  s += "\n";
+  s += fmt("  VAE decode: %.0f GFLOP at %.1f GFLOP/s", r.vae_decode_flops.total() / 1e9, r.vae_gflops());
+  if (o.measure_peak) s += fmt(" = %.0f%% of peak", 100 * r.vae_fraction_of_peak());
+  s += "\n";
+  if (r.unet_step.median() > 0)
+    s += fmt("  approximate preview: %.3f%% of a UNet step\n",
+             100 * r.approximate_preview.median() / r.unet_step.median());
+  if (o.preview_share && r.preview_generation_seconds > 0)
+    s += fmt("  previews: %.0f VAE decodes, %.1f%% of a %.1f s generation\n", r.preview_vae_decodes,
+             100 * r.preview_seconds / r.preview_generation_seconds, r.preview_generation_seconds);
+  return s;
+}
+
+}  // namespace latent::pipeline

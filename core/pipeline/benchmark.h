@@ -1,0 +1,105 @@
+#pragma once
+
+// The measurements behind `latentstudio-cli bench`: how long the pieces of a generation
+// take on this machine, how much memory they hold, and how close the UNet comes to the
+// machine's own peak rate for the compute dtype, measured in the same run.
+
+#include <QJsonObject>
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "core/pipeline/flops.h"
+#include "core/pipeline/generation_request.h"
+
+namespace latent::pipeline {
+
+struct BenchmarkOptions {
+  LoadOptions load;         // dtype "auto" picks bf16 where the CPU computes it natively
+  int width = 512;
+  int height = 512;
+  int steps = 4;            // scheduler steps of the full generation
+  int repeats = 3;          // timed runs of each piece, after one warm-up run
+  int load_repeats = 2;     // timed loads, after one warm-up load
+  int generation_repeats = 1;
+  std::string sampler = "euler";
+  int threads = 0;          // 0: one per core
+  bool measure_peak = true;
+  // A generation through the Engine with the automatic VAE preview cadence, to measure
+  // the previews' share of the time; off by default (it runs preview_steps steps).
+  bool preview_share = false;
+  int preview_steps = 25;
+};
+
+struct Timing {
+  std::vector<double> seconds;  // each timed run, in order
+  double median() const;
+  double min() const;
+  double max() const;
+};
+
+// Rates of a large matrix product and a large 3×3 convolution in the compute dtype, the
+// best of the layouts tried; the peak is the better of the two.
+struct PeakRate {
+  double matmul_gflops = 0;
+  double conv_gflops = 0;
+  std::string matmul_shape;
+  std::string conv_shape;
+  std::string conv_layout;
+  double peak_gflops() const { return matmul_gflops > conv_gflops ? matmul_gflops : conv_gflops; }
+};
+
+struct BenchmarkResult {
+  BenchmarkOptions options;  // with dtype resolved
+  std::string cpu;
+  bool cpu_native_bf16 = false;
+  int threads = 0;
+  std::string torch_version;
+  double load_average_start = -1;  // 1-minute load averages around the run
+  double load_average_end = -1;
+
+  Timing load;
+  Timing text_encode;         // prompt and negative prompt, [2, 77]
+  Timing unet_step;           // one guided UNet call, batch 2
+  Timing vae_decode;          // one latent → uint8 image
+  Timing approximate_preview; // latent → approximate RGB → 8-bit preview image
+  Timing generation;          // encode + steps + decode
+  bool vae_tiled = false;     // the decode at this size went tile by tile
+
+  int64_t peak_rss_load = -1;        // bytes, high-water mark while loading
+  int64_t peak_rss_generation = -1;  // bytes, high-water mark during the generations
+  int64_t rss_loaded = -1;           // bytes resident with the model loaded, idle
+  bool peak_rss_per_phase = false;   // false: the system refused resets, peaks are since start
+
+  FlopCount unet_step_flops;   // batch 2
+  FlopCount vae_decode_flops;  // batch 1
+  PeakRate peak;
+
+  // Preview share (options.preview_share).
+  double preview_seconds = -1;
+  double preview_generation_seconds = -1;
+  int preview_vae_decodes = 0;
+
+  double unet_gflops() const;
+  double vae_gflops() const;
+  double unet_fraction_of_peak() const;
+  double vae_fraction_of_peak() const;
+};
+
+using BenchmarkLog = std::function<void(const std::string&)>;
+
+// Runs every measurement; `log` hears what is being measured as it goes. Throws
+// latent::Error for a bad model path or option.
+BenchmarkResult run_benchmark(const BenchmarkOptions& options, const BenchmarkLog& log = {});
+
+QJsonObject benchmark_to_json(const BenchmarkResult& result);
+
+// A readable multi-line report.
+std::string benchmark_report(const BenchmarkResult& result);
+
+// Measures the peak rates for `dtype` ("fp32", "bf16", "fp16") on `device`.
+PeakRate measure_peak_rate(const std::string& dtype, const std::string& device, int repeats);
+
+}  // namespace latent::pipeline

@@ -1,0 +1,160 @@
+#include "core/pipeline/engine.h"
+
+#include <QCryptographicHash>
+#include <QFile>
+
+#include <chrono>
+
+#include "core/image/tensor_image.h"
+#include "core/pipeline/lora_set.h"
+#include "core/pipeline/model_bundle.h"
+#include "core/pipeline/preview.h"
+#include "core/pipeline/request_validation.h"
+#include "core/pipeline/image_request.h"
+#include "core/pipeline/text_to_image.h"
+#include "core/pipeline/textual_inversion.h"
+#include "core/util/resources.h"
+#include "core/schedulers/scheduler.h"
+#include "core/util/error.h"
+
+namespace latent::pipeline {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+// First 10 hex digits of SHA-256 over the files, as the web UI's "Model hash".
+std::string short_hash(const std::vector<std::string>& files) {
+  QCryptographicHash hash(QCryptographicHash::Sha256);
+  for (const auto& path : files) {
+    QFile file(QString::fromStdString(path));
+    if (!file.open(QIODevice::ReadOnly) || !hash.addData(&file)) return {};
+  }
+  return hash.result().toHex().left(10).toStdString();
+}
+
+// VAE previews cost about 1.5 guided UNet steps each at SD sizes; one every
+// ~15% of the steps keeps them near a tenth of the generation time.
+int automatic_vae_cadence(int total_steps) {
+  return std::max(4, (total_steps * 15 + 99) / 100);
+}
+
+}  // namespace
+
+struct Engine::Impl {
+  std::unique_ptr<ModelBundle> model;
+  std::unique_ptr<LoraSet> loras;  // the LoRAs merged into `model`; goes before it
+  LoadOptions options;
+  std::string hash;  // computed on first use: reading gigabytes at load would slow every start
+};
+
+Engine::Engine() : impl_(std::make_unique<Impl>()) {}
+Engine::~Engine() = default;
+
+void Engine::load(const LoadOptions& options) {
+  if (impl_->model && options == impl_->options) return;
+  impl_->loras.reset();
+  impl_->model.reset();  // free the old weights before the new ones arrive
+  impl_->hash.clear();
+  impl_->model = load_model_bundle(options);
+  impl_->options = options;
+}
+
+bool Engine::is_loaded() const { return impl_->model != nullptr; }
+const LoadOptions& Engine::load_options() const { return impl_->options; }
+std::string Engine::model_name() const { return impl_->model ? impl_->model->name : std::string(); }
+
+int Engine::count_tokens(const std::string& prompt) const {
+  if (!impl_->model) return 0;
+  return prompt_stats(prompt).tokens;
+}
+
+text::PromptStats Engine::prompt_stats(const std::string& prompt,
+                                       const std::string& embeddings_dir) const {
+  try {
+    static const text::ClipTokenizer bundled =
+        text::ClipTokenizer::from_folder(util::resource_path("tokenizer"));
+    const text::ClipTokenizer& tokenizer = impl_->model ? *impl_->model->tokenizer : bundled;
+    std::vector<text::EmbeddingToken> embeddings;
+    if (!embeddings_dir.empty())
+      embeddings = EmbeddingLibrary::from_folder(embeddings_dir).tokens(tokenizer);
+    return text::prompt_stats(tokenizer, prompt, embeddings);
+  } catch (const std::exception& error) {
+    text::PromptStats stats;
+    stats.error = error.what();
+    return stats;
+  }
+}
+
+GenerationResult Engine::generate(const GenerationRequest& request, const ProgressCallback& on_step,
+                                  const std::atomic<bool>* cancel) {
+  validate_request(request);
+  validate_image_request(request);
+  if (!impl_->model) throw Error("no model is loaded");
+  (void)schedulers::make_scheduler(request.sampler);  // an unknown name throws the list of valid ones
+  ModelBundle& model = *impl_->model;
+
+  GenerationResult result;
+  result.request = request;
+  result.model_name = model.name;
+  const auto start = Clock::now();
+  const int vae_every = request.vae_preview_every == -1 ? automatic_vae_cadence(request.steps)
+                                                        : request.vae_preview_every;
+  double preview_seconds = 0;
+
+  StepObserver observer;
+  if (on_step) {
+    observer = [&](const StepState& state) {
+      StepProgress progress;
+      progress.step = state.index + 1;
+      progress.total_steps = state.total;
+      progress.timestep = state.timestep;
+      const auto preview_start = Clock::now();
+      const bool last = progress.step == progress.total_steps;
+      if (vae_every > 0 && !last && progress.step % vae_every == 0) {
+        progress.previews = image::uint8_to_images(decode_latents(model, state.denoised));
+        progress.previews_are_vae_decodes = true;
+      } else if (request.approximate_preview) {
+        progress.previews =
+            image::uint8_to_images(image::decoded_to_uint8(approximate_rgb(state.denoised)));
+      }
+      preview_seconds += seconds_since(preview_start);
+      progress.seconds_elapsed = seconds_since(start);
+      progress.seconds_per_step = progress.seconds_elapsed / progress.step;
+      progress.seconds_left = progress.seconds_per_step * (progress.total_steps - progress.step);
+      on_step(progress);
+    };
+  }
+
+  // Brings the model's LoRAs to the request's (and its prompt's <lora:...> tags).
+  if (!impl_->loras) impl_->loras = std::make_unique<LoraSet>(model);
+  const auto [run, loras] = impl_->loras->apply_request(request);
+  result.loras = loras;
+
+  if (has_init_image(run) || is_inpainting_model(model)) {
+    // Image to image, inpainting, outpainting (and text to image for an inpainting model).
+    auto output = run_image_request(model, run, observer, cancel);
+    result.images = std::move(output.images);
+    result.warnings = std::move(output.warnings);
+    result.request.init_image_hash = output.init_image_hash;
+    result.request.mask_hash = output.mask_hash;
+  } else {
+    const auto output = text_to_image(model, TextToImageParams::from_request(run), observer, cancel);
+    result.images = image::uint8_to_images(output.images);
+  }
+  for (const auto& lora : result.loras)
+    if (!lora.warning.empty()) result.warnings.push_back(lora.warning);
+  result.seeds.assign(result.images.size(), request.seed);
+  if (impl_->hash.empty()) impl_->hash = short_hash(model.weight_files);
+  result.model_hash = impl_->hash;
+  result.seconds_total = seconds_since(start);
+  result.seconds_in_previews = preview_seconds;
+  return result;
+}
+
+std::vector<std::string> sampler_names() { return schedulers::scheduler_names(); }
+
+}  // namespace latent::pipeline

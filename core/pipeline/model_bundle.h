@@ -1,0 +1,51 @@
+#pragma once
+
+// A loaded Stable Diffusion model: tokenizer, text encoder, UNet, VAE and the
+// scheduler config, with weights converted once to the compute dtype and device.
+
+#include <torch/torch.h>
+
+#include <QJsonObject>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/models/autoencoder_kl.h"
+#include "core/models/clip_text_model.h"
+#include "core/models/unet_2d_condition.h"
+#include "core/pipeline/generation_request.h"
+#include "core/text/clip_tokenizer.h"
+
+namespace latent::pipeline {
+
+struct ModelBundle {
+  LoadOptions options;
+  std::string name;                        // folder or file name, for metadata
+  std::vector<std::string> weight_files;   // what was read, for the model hash
+  std::string format;                      // "diffusers folder" or "single file"
+  std::unique_ptr<text::ClipTokenizer> tokenizer;
+  models::CLIPTextModel text_encoder{nullptr};
+  models::UNet2DConditionModel unet{nullptr};
+  models::AutoencoderKL vae{nullptr};
+  QJsonObject scheduler_config;
+  torch::Device device = torch::kCPU;
+  torch::ScalarType dtype = torch::kFloat32;
+};
+
+torch::Device parse_device(const std::string& name);
+// "fp32", "bf16", "fp16", or "auto" (see resolve_dtype_name).
+torch::ScalarType parse_dtype(const std::string& name);
+// "auto" → the fastest precision for the device: bf16 on a CPU that computes it natively
+// (AVX512-BF16 or AMX), fp32 on other CPUs, fp16 on CUDA. Other names are returned as given.
+std::string resolve_dtype_name(const std::string& name, const std::string& device);
+
+// Whether convolution weights (and so activations) are kept channels-last for this
+// device and dtype: chosen by measurement (see the benchmark notes in the report).
+bool prefers_channels_last(const torch::Device& device, torch::ScalarType dtype);
+
+// Opens the model files, builds the networks from their configs and copies the
+// weights in. Throws latent::Error naming the file at fault.
+std::unique_ptr<ModelBundle> load_model_bundle(const LoadOptions& options);
+
+}  // namespace latent::pipeline

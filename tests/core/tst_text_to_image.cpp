@@ -1,0 +1,195 @@
+#include <QtTest/QtTest>
+
+#include <QJsonArray>
+
+#include "core/pipeline/engine.h"
+#include "core/pipeline/model_bundle.h"
+#include "core/pipeline/text_to_image.h"
+#include "core/util/error.h"
+#include "tests/support/golden.h"
+
+using namespace latent;
+using latent::test::golden_tensor;
+
+namespace {
+
+// One loaded model per (model, file format), shared by the rows.
+pipeline::ModelBundle& model_for(const QString& model, bool single_file) {
+  static std::map<QString, std::unique_ptr<pipeline::ModelBundle>> cache;
+  const QString key = model + (single_file ? "/single" : "/folder");
+  auto& slot = cache[key];
+  if (!slot) {
+    pipeline::LoadOptions options;
+    const QString folder = test::data_path(model);
+    options.model_path = (single_file ? folder + ".safetensors" : folder).toStdString();
+    if (single_file) options.config_dir = folder.toStdString();
+    slot = pipeline::load_model_bundle(options);
+  }
+  return *slot;
+}
+
+std::vector<std::string> strings_of(const QJsonValue& value) {
+  std::vector<std::string> out;
+  if (value.isString()) out.push_back(value.toString().toStdString());
+  for (const QJsonValue& item : value.toArray()) out.push_back(item.toString().toStdString());
+  return out;
+}
+
+pipeline::TextToImageParams params_of(const QJsonObject& golden) {
+  const QJsonObject in = golden.value("inputs").toObject();
+  pipeline::TextToImageParams p;
+  p.prompts = strings_of(in.value("prompt"));
+  p.negative_prompts = strings_of(in.value("negative_prompt"));
+  p.images_per_prompt = in.value("num_images_per_prompt").toInt(1);
+  p.width = in.value("width").toInt();
+  p.height = in.value("height").toInt();
+  p.steps = in.value("num_inference_steps").toInt();
+  p.guidance_scale = in.value("guidance_scale").toDouble();
+  p.seed = static_cast<uint64_t>(in.value("seed").toDouble());
+  p.sampler = golden.value("scheduler").toString().toStdString();
+  p.clip_skip = in.value("clip_skip").isNull() ? 0 : in.value("clip_skip").toInt();
+  p.eta = in.value("eta").toDouble();
+  return p;
+}
+
+}  // namespace
+
+class TestTextToImage : public QObject {
+  Q_OBJECT
+ private Q_SLOTS:
+  void initTestCase() { torch::set_num_threads(2); }
+  void matchesDiffusers_data();
+  void matchesDiffusers();
+  void observerSeesEveryStep();
+  void cancelStopsWithinAStep();
+  void rejectsBadParameters_data();
+  void rejectsBadParameters();
+};
+
+void TestTextToImage::matchesDiffusers_data() {
+  QTest::addColumn<QString>("id");
+  QTest::addColumn<bool>("singleFile");
+  QFile file(test::data_path("golden/index.json"));
+  QVERIFY(file.open(QIODevice::ReadOnly));
+  const QString text = QString::fromUtf8(file.readAll());
+  // Every end-to-end text-to-image case, from both file formats.
+  static const QRegularExpression ids("\"id\":\\s*\"(e2e_[^\"]+)\"");
+  for (auto it = ids.globalMatch(text); it.hasNext();) {
+    const QString id = it.next().captured(1);
+    QTest::newRow(qPrintable(id + " folder")) << id << false;
+    QTest::newRow(qPrintable(id + " single-file")) << id << true;
+  }
+}
+
+void TestTextToImage::matchesDiffusers() {
+  QFETCH(QString, id);
+  QFETCH(bool, singleFile);
+  const QJsonObject golden = test::golden_case(id);
+  const QJsonObject tol = golden.value("tolerance").toObject();
+  auto& model = model_for(golden.value("model").toString(), singleFile);
+  const auto output = pipeline::text_to_image(model, params_of(golden));
+
+  QVERIFY2(torch::equal(output.init_noise, golden_tensor(id + "/init_noise.npy")),
+           "the initial noise differs from torch's CPU generator");
+  const auto timesteps = golden_tensor(id + "/timesteps.npy").to(torch::kFloat64);
+  QCOMPARE(static_cast<int64_t>(output.timesteps.size()), timesteps.numel());
+  for (int64_t i = 0; i < timesteps.numel(); ++i)
+    QCOMPARE(static_cast<float>(output.timesteps[i]), static_cast<float>(timesteps[i].item<double>()));
+  LATENT_COMPARE_CLOSE(output.prompt_embeds, golden_tensor(id + "/prompt_embeds.npy"),
+                       (test::Tolerance{1e-4, 1e-4}));
+  LATENT_COMPARE_CLOSE(output.latents, golden_tensor(id + "/latents_final.npy"),
+                       (test::Tolerance{tol.value("latents_atol").toDouble(), 0}));
+
+  const auto expected = golden_tensor(id + "/image_uint8.npy").to(torch::kInt32);
+  const auto diff = (output.images.to(torch::kInt32) - expected).abs();
+  QCOMPARE(diff.sizes(), expected.sizes());
+  const double within = (diff <= tol.value("uint8_max_abs_diff").toInt(1)).to(torch::kFloat64).mean().item<double>();
+  QVERIFY2(within >= 0.999, qPrintable(QString("only %1% of the pixels are within ±1 of diffusers' image (max diff %2)")
+                                           .arg(within * 100).arg(diff.max().item<int>())));
+}
+
+void TestTextToImage::observerSeesEveryStep() {
+  auto& model = model_for("tiny-sd", false);
+  pipeline::TextToImageParams p;
+  p.prompts = {"a red circle"};
+  p.width = p.height = 64;
+  p.steps = 6;
+  p.sampler = "heun";  // 2N-1 UNet calls
+  std::vector<int> seen;
+  pipeline::text_to_image(model, p, [&](const pipeline::StepState& s) {
+    seen.push_back(s.index);
+    QCOMPARE(s.total, 11);
+    QVERIFY(torch::isfinite(s.latents).all().item<bool>());
+    QVERIFY(torch::isfinite(s.denoised).all().item<bool>());
+  });
+  QCOMPARE(seen.size(), std::size_t(11));
+  for (int i = 0; i < 11; ++i) QCOMPARE(seen[i], i);
+}
+
+void TestTextToImage::cancelStopsWithinAStep() {
+  auto& model = model_for("tiny-sd", false);
+  pipeline::TextToImageParams p;
+  p.prompts = {"a red circle"};
+  p.width = p.height = 64;
+  p.steps = 20;
+  std::atomic<bool> cancel{false};
+  int steps_run = 0;
+  bool cancelled = false;
+  try {
+    pipeline::text_to_image(model, p, [&](const pipeline::StepState& s) {
+      steps_run = s.index + 1;
+      if (s.index == 4) cancel = true;
+    }, &cancel);
+  } catch (const Cancelled&) {
+    cancelled = true;
+  }
+  QVERIFY(cancelled);
+  QCOMPARE(steps_run, 5);
+}
+
+void TestTextToImage::rejectsBadParameters_data() {
+  QTest::addColumn<QString>("field");
+  QTest::addColumn<double>("value");
+  QTest::addColumn<QString>("message");
+  QTest::newRow("zero steps") << "steps" << 0.0 << "steps 0";
+  QTest::newRow("negative steps") << "steps" << -3.0 << "steps -3";
+  QTest::newRow("width 500") << "width" << 500.0 << "width 500";
+  QTest::newRow("height 0") << "height" << 0.0 << "height 0";
+  QTest::newRow("negative guidance") << "guidance" << -1.0 << "guidance scale";
+  QTest::newRow("batch 0") << "batch" << 0.0 << "batch size 0";
+  QTest::newRow("clip skip past the encoder") << "clip_skip" << 5.0 << "clip skip 5";
+  QTest::newRow("unknown sampler") << "sampler" << 0.0 << "unknown";
+}
+
+void TestTextToImage::rejectsBadParameters() {
+  QFETCH(QString, field);
+  QFETCH(double, value);
+  QFETCH(QString, message);
+  pipeline::Engine engine;
+  pipeline::LoadOptions options;
+  options.model_path = test::data_path("tiny-sd").toStdString();
+  engine.load(options);
+  pipeline::GenerationRequest r;
+  r.prompt = "x";
+  r.width = r.height = 64;
+  r.steps = 2;
+  const int v = static_cast<int>(value);
+  if (field == "steps") r.steps = v;
+  if (field == "width") r.width = v;
+  if (field == "height") r.height = v;
+  if (field == "guidance") r.guidance_scale = value;
+  if (field == "batch") r.batch_size = v;
+  if (field == "clip_skip") r.clip_skip = v;
+  if (field == "sampler") r.sampler = "no_such_sampler";
+  int calls = 0;
+  try {
+    engine.generate(r, [&](const pipeline::StepProgress&) { ++calls; });
+    QFAIL("the request was accepted");
+  } catch (const Error& e) {
+    QVERIFY2(QString(e.what()).contains(message), e.what());
+  }
+  QCOMPARE(calls, 0);
+}
+
+QTEST_GUILESS_MAIN(TestTextToImage)
+#include "tst_text_to_image.moc"
