@@ -21,11 +21,13 @@ QPlainTextEdit* makeEditor(const QString& placeholder, const QString& name, QWid
   return edit;
 }
 
-void showCount(QLabel* label, int tokens) {
-  const bool over = tokens > TokenCounter::kLimit;
-  label->setText(over ? QObject::tr("%1/%2 tokens: words past %2 are not read")
-                            .arg(tokens).arg(TokenCounter::kLimit)
-                      : QObject::tr("%1/%2").arg(tokens).arg(TokenCounter::kLimit));
+void showCount(QLabel* label, TokenCount count) {
+  // Past 75 tokens the prompt is encoded in several chunks: all of it is read, but each
+  // chunk is understood on its own, so say where the boundaries fall.
+  const bool over = count.tokens > TokenCounter::kLimit;
+  label->setText(over ? QObject::tr("%1/%2 tokens: %3 chunks of 75, each read on its own")
+                            .arg(count.tokens).arg(TokenCounter::kLimit * count.chunks).arg(count.chunks)
+                      : QObject::tr("%1/%2").arg(count.tokens).arg(TokenCounter::kLimit));
   label->setProperty("overLimit", over);
   label->setStyleSheet(over ? QStringLiteral("color: #c0392b; font-weight: bold;") : QString());
 }

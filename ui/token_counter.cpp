@@ -2,9 +2,11 @@
 
 #include <QRegularExpression>
 
+#include <algorithm>
 #include <exception>
 
 #include "core/text/clip_tokenizer.h"
+#include "core/text/prompt_chunks.h"
 #include "core/util/resources.h"
 
 namespace latent::ui {
@@ -20,17 +22,15 @@ TokenCounter::TokenCounter() {
 
 TokenCounter::~TokenCounter() = default;
 
-int TokenCounter::count(const QString& prompt) const {
+TokenCount TokenCounter::count(const QString& prompt) const {
   if (m_tokenizer) {
-    try {
-      return static_cast<int>(m_tokenizer->encode(prompt.toStdString()).size());
-    } catch (const std::exception&) {
-    }
+    const auto stats = text::prompt_stats(*m_tokenizer, prompt.toStdString());
+    return {stats.tokens, stats.chunks};
   }
   static const QRegularExpression words(QStringLiteral("\\w+|[^\\w\\s]"));
   int n = 0;
   for (auto it = words.globalMatch(prompt); it.hasNext(); it.next()) ++n;
-  return n;
+  return {n, (std::max(n, 1) + kLimit - 1) / kLimit};
 }
 
 }  // namespace latent::ui
