@@ -89,6 +89,7 @@ ParametersPanel::ParametersPanel(QWidget* parent)
       m_sampler(new QComboBox(this)),
       m_batchCount(new QSpinBox(this)),
       m_batchSize(new QSpinBox(this)),
+      m_clipSkip(new QSpinBox(this)),
       m_preview(new QComboBox(this)) {
   m_steps->setObjectName(QStringLiteral("steps"));
   m_guidance->setObjectName(QStringLiteral("guidance"));
@@ -98,6 +99,7 @@ ParametersPanel::ParametersPanel(QWidget* parent)
   m_height->setObjectName(QStringLiteral("height"));
   m_batchCount->setObjectName(QStringLiteral("batchCount"));
   m_batchSize->setObjectName(QStringLiteral("batchSize"));
+  m_clipSkip->setObjectName(QStringLiteral("clipSkip"));
   m_preview->setObjectName(QStringLiteral("previewCadence"));
   m_seedLock->setObjectName(QStringLiteral("seedLock"));
   m_randomSeed->setObjectName(QStringLiteral("randomSeed"));
@@ -144,6 +146,10 @@ ParametersPanel::ParametersPanel(QWidget* parent)
   m_batchCount->setToolTip(tr("Images made one after another, with seeds seed, seed+1, ..."));
   m_batchSize->setRange(1, 16);
   m_batchSize->setToolTip(tr("Images made together in one run (needs more memory)"));
+  // Shown as other programs count it: 1 = the text encoder's last layer, 2 = the one before.
+  m_clipSkip->setRange(1, 12);
+  m_clipSkip->setToolTip(tr("Read the prompt from an earlier layer of the text encoder "
+                            "(1 = last layer; 2 suits many anime-style models)"));
   for (const PreviewChoice& choice : kPreviewChoices)
     m_preview->addItem(tr(choice.label), QVariantList{choice.approximate, choice.vaeEvery});
 
@@ -164,6 +170,7 @@ ParametersPanel::ParametersPanel(QWidget* parent)
   layout->addRow(QString(), row({m_width, times, m_height}));
   layout->addRow(tr("Sa&mpler"), m_sampler);
   layout->addRow(tr("&Batch"), row({m_batchCount, new QLabel(tr("runs of"), this), m_batchSize, new QLabel(tr("images"), this)}));
+  layout->addRow(tr("C&lip skip"), m_clipSkip);
   layout->addRow(tr("Pre&view"), m_preview);
 
   setRequest(pipeline::GenerationRequest{});
@@ -179,6 +186,7 @@ ParametersPanel::ParametersPanel(QWidget* parent)
   connect(m_sampler, qOverload<int>(&QComboBox::currentIndexChanged), this, emitChanged);
   connect(m_batchCount, qOverload<int>(&QSpinBox::valueChanged), this, emitChanged);
   connect(m_batchSize, qOverload<int>(&QSpinBox::valueChanged), this, emitChanged);
+  connect(m_clipSkip, qOverload<int>(&QSpinBox::valueChanged), this, emitChanged);
   connect(m_preview, qOverload<int>(&QComboBox::currentIndexChanged), this, emitChanged);
 }
 
@@ -221,6 +229,7 @@ pipeline::GenerationRequest ParametersPanel::request(const pipeline::GenerationR
   r.height = m_height->value();
   r.sampler = m_sampler->currentData().toString().toStdString();
   r.batch_size = m_batchSize->value();
+  r.clip_skip = m_clipSkip->value() - 1;
   const QVariantList preview = m_preview->currentData().toList();
   if (preview.size() == 2) {
     r.approximate_preview = preview[0].toBool();
@@ -239,6 +248,7 @@ void ParametersPanel::setRequest(const pipeline::GenerationRequest& r) {
   const int sampler = m_sampler->findData(QString::fromStdString(r.sampler));
   if (sampler >= 0) m_sampler->setCurrentIndex(sampler);
   m_batchSize->setValue(r.batch_size);
+  m_clipSkip->setValue(r.clip_skip + 1);
   selectPreview(r.approximate_preview, r.vae_preview_every);
 }
 

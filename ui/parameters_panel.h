@@ -69,6 +69,7 @@ class ParametersPanel : public QWidget {
   QComboBox* m_sampler;
   QSpinBox* m_batchCount;
   QSpinBox* m_batchSize;
+  QSpinBox* m_clipSkip;  // the web UI's count: our clip_skip + 1
   QComboBox* m_preview;
 };
 

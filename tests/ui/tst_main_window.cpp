@@ -326,6 +326,8 @@ void TestMainWindow::parametersFromAnotherProgramFillTheForm() {
   QCOMPARE(qulonglong(s.request.seed), seed);
   QCOMPARE(s.request.width, width);
   QCOMPARE(s.request.height, height);
+  // The web UI's "Clip skip: 2" is one layer early; absent means the last layer.
+  QCOMPARE(s.request.clip_skip, text.contains(QStringLiteral("Clip skip: 2")) ? 1 : 0);
   QCOMPARE(QString::fromStdString(s.model.model_path), modelFound ? knownModel : latent::test::tinyModelPath());
   QVERIFY(s.seedLocked);
 }
