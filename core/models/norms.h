@@ -6,9 +6,8 @@
 
 namespace latent::models {
 
-// GroupNorm / LayerNorm computed in fp32 when the input is fp16/bf16 (LibTorch 1.13's
-// CPU norms refuse bf16 input with fp32 weights and lose accuracy in half), returned in
-// the input's dtype.
+// GroupNorm / LayerNorm. float32 input runs LibTorch's kernels; fp16/bf16 input is
+// normalised with float32 statistics and arithmetic, returned in the input's dtype.
 torch::Tensor group_norm(const torch::nn::GroupNorm& norm, const torch::Tensor& x);
 torch::Tensor layer_norm(const torch::nn::LayerNorm& norm, const torch::Tensor& x);
 

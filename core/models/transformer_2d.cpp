@@ -3,6 +3,7 @@
 #include "core/models/transformer_2d.h"
 
 #include "core/models/attention.h"
+#include "core/models/linear.h"
 #include "core/models/norms.h"
 #include "core/util/error.h"
 
@@ -29,9 +30,9 @@ torch::Tensor CrossAttentionImpl::forward(const torch::Tensor& x, const torch::T
   auto split = [&](const torch::Tensor& t) {
     return t.view({batch, t.size(1), heads, head_dim}).transpose(1, 2);
   };
-  auto q = split(to_q->forward(x));
-  auto k = split(to_k->forward(kv));
-  auto v = split(to_v->forward(kv));
+  auto q = split(linear(to_q, x));
+  auto k = split(linear(to_k, kv));
+  auto v = split(linear(to_v, kv));
   torch::Tensor out;
   if (upcast_attention && q.scalar_type() != torch::kFloat32 &&
       q.scalar_type() != torch::kFloat64) {
@@ -41,7 +42,7 @@ torch::Tensor CrossAttentionImpl::forward(const torch::Tensor& x, const torch::T
     out = attention(q, k, v);  // [B, h, N, d]
   }
   out = out.transpose(1, 2).reshape({batch, x.size(1), heads * head_dim});  // [B, N, h·d]
-  return to_out_0->forward(out);
+  return linear(to_out_0, out);
 }
 
 GEGLUImpl::GEGLUImpl(int64_t dim_in, int64_t dim_out) {
@@ -49,7 +50,7 @@ GEGLUImpl::GEGLUImpl(int64_t dim_in, int64_t dim_out) {
 }
 
 torch::Tensor GEGLUImpl::forward(const torch::Tensor& x) {
-  const auto h = proj->forward(x);  // [B, N, 2·inner]
+  const auto h = linear(proj, x);  // [B, N, 2·inner]
   const auto parts = h.chunk(2, -1);
   return torch::gelu(parts[1]).mul_(parts[0]);  // [B, N, inner]
 }
@@ -64,7 +65,7 @@ FeedForwardImpl::FeedForwardImpl(int64_t dim, int64_t inner_dim) {
 }
 
 torch::Tensor FeedForwardImpl::forward(const torch::Tensor& x) {
-  return out->forward(geglu->forward(x));
+  return linear(out, geglu->forward(x));
 }
 
 BasicTransformerBlockImpl::BasicTransformerBlockImpl(int64_t dim, int64_t heads, int64_t head_dim,
@@ -121,11 +122,11 @@ torch::Tensor Transformer2DModelImpl::forward(const torch::Tensor& x,
   // Token layout [B, H·W, C]: a free view when the activations are channels-last. The 1×1
   // proj_in/proj_out convolutions are the same products as linear layers on the tokens.
   h = h.permute({0, 2, 3, 1}).reshape({b, height * width, channels});  // [B, HW, C]
-  h = proj_in_conv ? torch::linear(h, proj_in_conv->weight.flatten(1), proj_in_conv->bias)
-                   : proj_in_linear->forward(h);  // [B, HW, inner]
+  h = proj_in_conv ? linear(h, proj_in_conv->weight.flatten(1), proj_in_conv->bias)
+                   : linear(proj_in_linear, h);  // [B, HW, inner]
   for (auto& block : blocks) h = block->forward(h, context);
-  h = proj_out_conv ? torch::linear(h, proj_out_conv->weight.flatten(1), proj_out_conv->bias)
-                    : proj_out_linear->forward(h);  // [B, HW, C]
+  h = proj_out_conv ? linear(h, proj_out_conv->weight.flatten(1), proj_out_conv->bias)
+                    : linear(proj_out_linear, h);  // [B, HW, C]
   // Back to [B, C, H, W], channels-last in memory, without a copy.
   return h.view({b, height, width, channels}).permute({0, 3, 1, 2}).add_(x);
 }

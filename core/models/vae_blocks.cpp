@@ -2,6 +2,7 @@
 #include "core/models/vae_blocks.h"
 
 #include "core/models/attention.h"
+#include "core/models/linear.h"
 #include "core/models/norms.h"
 #include "core/util/error.h"
 
@@ -46,11 +47,12 @@ torch::Tensor VaeAttentionImpl::forward(const torch::Tensor& x) {
   // [B, HW, C] tokens: a free view of channels-last activations.
   const auto tokens =
       latent::models::group_norm(group_norm, x).permute({0, 2, 3, 1}).reshape({b, h * w, c});
-  const auto q = to_q(tokens).unsqueeze(1);  // [B, 1, HW, C]
-  const auto k = to_k(tokens).unsqueeze(1);
-  const auto v = to_v(tokens).unsqueeze(1);
+  const auto q = linear(to_q, tokens).unsqueeze(1);  // [B, 1, HW, C]
+  const auto k = linear(to_k, tokens).unsqueeze(1);
+  const auto v = linear(to_v, tokens).unsqueeze(1);
   auto out = attention(q, k, v).squeeze(1);  // [B, HW, C]
-  out = to_out[0]->as<torch::nn::Linear>()->forward(out);
+  const auto* proj = to_out[0]->as<torch::nn::Linear>();
+  out = linear(out, proj->weight, proj->bias);
   return out.view({b, h, w, c}).permute({0, 3, 1, 2}).add_(x);  // [B, C, H, W], channels-last
 }
 

@@ -214,7 +214,7 @@ BenchmarkResult run_benchmark(const BenchmarkOptions& requested, const Benchmark
 
   say(fmt("VAE decode of %.0fx%.0f (%.0f GFLOP)", o.width, o.height,
           r.vae_decode_flops.total() / 1e9));
-  r.vae_tiled = vae_decode_needs_tiles(model->vae->config(), latents.sizes(), dtype);
+  r.vae_banded = vae_decode_needs_bands(model->vae->config(), latents.sizes(), dtype);
   r.vae_decode = time_runs(o.repeats, true, device, [&] { (void)decode_latents(*model, latents); });
 
   say("approximate preview");
@@ -298,7 +298,7 @@ QJsonObject benchmark_to_json(const BenchmarkResult& r) {
                   {"text_encode", timing_json(r.text_encode)},
                   {"unet_step", timing_json(r.unet_step)},
                   {"vae_decode", timing_json(r.vae_decode)},
-                  {"vae_decode_tiled", r.vae_tiled},
+                  {"vae_decode_in_bands", r.vae_banded},
                   {"approximate_preview", timing_json(r.approximate_preview)},
                   {"approximate_preview_fraction_of_step",
                    r.unet_step.median() > 0 ? r.approximate_preview.median() / r.unet_step.median() : -1},
@@ -342,7 +342,7 @@ std::string benchmark_report(const BenchmarkResult& r) {
   line("model load", r.load);
   line("text encoding", r.text_encode);
   line("UNet step (batch 2)", r.unet_step);
-  line(r.vae_tiled ? "VAE decode (tiled)" : "VAE decode", r.vae_decode);
+  line(r.vae_banded ? "VAE decode (in bands)" : "VAE decode", r.vae_decode);
   line("approximate preview", r.approximate_preview);
   line(("generation, " + std::to_string(o.steps) + " steps").c_str(), r.generation);
   s += fmt("  peak RSS: load %.2f GB, generation %.2f GB; %.2f GB resident when loaded\n",

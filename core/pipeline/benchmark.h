@@ -66,7 +66,7 @@ struct BenchmarkResult {
   Timing vae_decode;          // one latent → uint8 image
   Timing approximate_preview; // latent → approximate RGB → 8-bit preview image
   Timing generation;          // encode + steps + decode
-  bool vae_tiled = false;     // the decode at this size went tile by tile
+  bool vae_banded = false;    // the decode at this size went band by band
 
   int64_t peak_rss_load = -1;        // bytes, high-water mark while loading
   int64_t peak_rss_generation = -1;  // bytes, high-water mark during the generations

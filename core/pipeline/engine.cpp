@@ -1,14 +1,12 @@
 #include "core/pipeline/engine.h"
 
-#include <QCryptographicHash>
-#include <QFile>
-
 #include <chrono>
 
 #include "core/image/tensor_image.h"
 #include "core/pipeline/lora_set.h"
 #include "core/pipeline/model_bundle.h"
 #include "core/pipeline/preview.h"
+#include "core/pipeline/preview_schedule.h"
 #include "core/pipeline/request_validation.h"
 #include "core/pipeline/image_request.h"
 #include "core/pipeline/text_to_image.h"
@@ -16,6 +14,7 @@
 #include "core/util/resources.h"
 #include "core/schedulers/scheduler.h"
 #include "core/util/error.h"
+#include "core/util/file_hash.h"
 
 namespace latent::pipeline {
 namespace {
@@ -24,22 +23,6 @@ using Clock = std::chrono::steady_clock;
 
 double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
-}
-
-// First 10 hex digits of SHA-256 over the files, as the web UI's "Model hash".
-std::string short_hash(const std::vector<std::string>& files) {
-  QCryptographicHash hash(QCryptographicHash::Sha256);
-  for (const auto& path : files) {
-    QFile file(QString::fromStdString(path));
-    if (!file.open(QIODevice::ReadOnly) || !hash.addData(&file)) return {};
-  }
-  return hash.result().toHex().left(10).toStdString();
-}
-
-// VAE previews cost about 1.5 guided UNet steps each at SD sizes; one every
-// ~15% of the steps keeps them near a tenth of the generation time.
-int automatic_vae_cadence(int total_steps) {
-  return std::max(4, (total_steps * 15 + 99) / 100);
 }
 
 }  // namespace
@@ -101,9 +84,8 @@ GenerationResult Engine::generate(const GenerationRequest& request, const Progre
   result.request = request;
   result.model_name = model.name;
   const auto start = Clock::now();
-  const int vae_every = request.vae_preview_every == -1 ? automatic_vae_cadence(request.steps)
-                                                        : request.vae_preview_every;
-  double preview_seconds = 0;
+  PreviewSchedule vae_previews(request.vae_preview_every);
+  double preview_seconds = 0;  // VAE and approximate previews
 
   StepObserver observer;
   if (on_step) {
@@ -113,10 +95,11 @@ GenerationResult Engine::generate(const GenerationRequest& request, const Progre
       progress.total_steps = state.total;
       progress.timestep = state.timestep;
       const auto preview_start = Clock::now();
-      const bool last = progress.step == progress.total_steps;
-      if (vae_every > 0 && !last && progress.step % vae_every == 0) {
+      const double denoising_seconds = seconds_since(start) - preview_seconds;
+      if (vae_previews.decode_at(progress.step, progress.total_steps, denoising_seconds)) {
         progress.previews = image::uint8_to_images(decode_latents(model, state.denoised));
         progress.previews_are_vae_decodes = true;
+        vae_previews.decoded(seconds_since(preview_start));
       } else if (request.approximate_preview) {
         progress.previews =
             image::uint8_to_images(image::decoded_to_uint8(approximate_rgb(state.denoised)));
@@ -148,7 +131,7 @@ GenerationResult Engine::generate(const GenerationRequest& request, const Progre
   for (const auto& lora : result.loras)
     if (!lora.warning.empty()) result.warnings.push_back(lora.warning);
   result.seeds.assign(result.images.size(), request.seed);
-  if (impl_->hash.empty()) impl_->hash = short_hash(model.weight_files);
+  if (impl_->hash.empty()) impl_->hash = util::cached_sha256(model.weight_files).substr(0, 10);
   result.model_hash = impl_->hash;
   result.seconds_total = seconds_since(start);
   result.seconds_in_previews = preview_seconds;

@@ -11,6 +11,7 @@
 
 #include "core/io/model_files.h"
 #include "core/io/state_dict.h"
+#include "core/models/skip_init.h"
 #include "core/util/cpu_allocator.h"
 #include "core/util/cpu_info.h"
 #include "core/util/error.h"
@@ -153,6 +154,8 @@ void fill(ModuleHolder& module, io::TensorMap& weights, const std::string& sourc
   weights.clear();
   module->to(device);
   module->eval();
+  // The blocks freed by the channels-last copies would otherwise sit in the cache.
+  util::release_cached_cpu_memory();
 }
 
 }  // namespace
@@ -213,18 +216,21 @@ std::unique_ptr<ModelBundle> load_model_bundle(const LoadOptions& options) {
   const bool channels_last = prefers_channels_last(bundle->device, bundle->dtype);
   {
     DefaultDtypeGuard guard(bundle->dtype);
+    models::SkipRandomInit no_init;  // every parameter is overwritten by the load
     bundle->text_encoder = models::CLIPTextModel(models::CLIPTextConfig::from_json(
         files.text_encoder_config, source + " (text_encoder config)"));
   }
   fill(bundle->text_encoder, files.text_encoder, source + " (text encoder)", bundle->device, false, ranges);
   {
     DefaultDtypeGuard guard(bundle->dtype);
+    models::SkipRandomInit no_init;
     bundle->vae = models::AutoencoderKL(
         models::AutoencoderKLConfig::from_json(files.vae_config, source + " (vae config)"));
   }
   fill(bundle->vae, files.vae, source + " (vae)", bundle->device, channels_last, ranges);
   {
     DefaultDtypeGuard guard(bundle->dtype);
+    models::SkipRandomInit no_init;
     bundle->unet = models::UNet2DConditionModel(
         models::UNet2DConditionConfig::from_json(files.unet_config, source + " (unet config)"));
   }

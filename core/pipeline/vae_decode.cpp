@@ -1,8 +1,7 @@
 #include "core/pipeline/vae_decode.h"
 
 #include <algorithm>
-#include <cmath>
-#include <vector>
+#include <functional>
 
 #include "core/models/norms.h"
 #include "core/util/error.h"
@@ -10,8 +9,8 @@
 namespace latent::pipeline {
 namespace {
 
-int64_t element_bytes(torch::ScalarType dtype) {
-  return static_cast<int64_t>(c10::elementSize(dtype));
+bool is_float32(torch::ScalarType dtype) {
+  return dtype == torch::kFloat32 || dtype == torch::kFloat64;
 }
 
 // The widest activation at full resolution: the last upsampler's channels.
@@ -20,59 +19,131 @@ int64_t widest_full_resolution_channels(const models::AutoencoderKLConfig& confi
   return blocks.size() > 1 ? std::max(blocks[0], blocks[1]) : blocks[0];
 }
 
-// The decoder's high-resolution half: up blocks, norm, SiLU, conv_out.
-torch::Tensor decode_tail(models::VaeDecoderImpl& decoder, torch::Tensor h) {
-  for (size_t i = 0; i < decoder.up_blocks->size(); ++i)
-    h = decoder.up_blocks[i]->as<models::UpDecoderBlock2D>()->forward(h);
-  h = models::group_norm(decoder.conv_norm_out, h);
-  return decoder.conv_out(torch::silu_(h));  // [B, 3, H, W]
+// x's dtype, device and memory layout (channels-last runs faster in oneDNN at bf16).
+torch::TensorOptions layout_of(const torch::Tensor& x) {
+  return x.options().memory_format(x.suggest_memory_format());
 }
 
-struct Span {
-  int64_t begin = 0;
-  int64_t end = 0;
-};
+// Rows [begin, end) of a tensor's input to the next layer, computed on demand.
+using RowSource = std::function<torch::Tensor(int64_t begin, int64_t end)>;
 
-// Tiles of `tile` covering [0, length) with at least `overlap` shared between neighbours.
-std::vector<Span> tile_spans(int64_t length, int64_t tile, int64_t overlap) {
-  if (length <= tile) return {{0, length}};
-  const int64_t stride = tile - overlap;
-  const int64_t count = (length - overlap + stride - 1) / stride;  // ceil((L - O) / S)
-  std::vector<Span> spans;
-  for (int64_t i = 0; i < count; ++i) {
-    // Spread the tiles evenly so every overlap is at least `overlap`.
-    const int64_t begin = static_cast<int64_t>(
-        std::llround(static_cast<double>(i) * (length - tile) / static_cast<double>(count - 1)));
-    spans.push_back({begin, begin + tile});
+// Runs one layer of the high-resolution half band by band.
+class BandedLayers {
+ public:
+  explicit BandedLayers(int64_t band_bytes) : band_bytes_(std::max<int64_t>(1, band_bytes)) {}
+
+  // Rows per band for tensors of `channels` × `width` (batch `batch`): about four float32
+  // copies of a band are alive at once (input rows, their normalised form, the output).
+  int64_t rows_per_band(int64_t batch, int64_t channels, int64_t width) const {
+    return std::max<int64_t>(1, band_bytes_ / std::max<int64_t>(1, 16 * batch * channels * width));
   }
-  return spans;
-}
 
-// Weights along one axis for tile i, in output pixels: 1 inside, 0 in the outer quarter of
-// each overlap with a neighbour, and a linear cross-fade over the overlap's middle half, so
-// the weights of neighbouring tiles add up to one everywhere.
-torch::Tensor axis_weights(const std::vector<Span>& spans, size_t i, int64_t scale) {
-  const Span s = spans[i];
-  const int64_t n = (s.end - s.begin) * scale;
-  auto w = torch::ones({n}, torch::kFloat32);
-  auto* p = w.data_ptr<float>();
-  auto fade = [&](int64_t overlap_begin, int64_t overlap_end, bool rising) {
-    const double ob = static_cast<double>(overlap_begin * scale);
-    const double oe = static_cast<double>(overlap_end * scale);
-    const double quarter = (oe - ob) / 4.0;
-    const double fade_begin = ob + quarter, fade_end = oe - quarter;
-    for (int64_t k = 0; k < n; ++k) {
-      const double x = static_cast<double>(s.begin * scale + k) + 0.5;  // pixel centre
-      if (x < ob || x >= oe) continue;
-      double t = (x - fade_begin) / (fade_end - fade_begin);  // 0 → 1 across the fade
-      t = std::clamp(t, 0.0, 1.0);
-      p[k] *= static_cast<float>(rising ? t : 1.0 - t);
+  // GroupNorm of the whole of x as a per-(batch, channel) float32 scale a and shift c,
+  // y = x·a + c, with statistics summed over the bands in float64.
+  std::pair<torch::Tensor, torch::Tensor> norm_affine(const torch::nn::GroupNorm& norm,
+                                                      const torch::Tensor& x) const {
+    const int64_t batch = x.size(0), channels = x.size(1), height = x.size(2), width = x.size(3);
+    const int64_t groups = norm->options.num_groups();
+    const auto stats = torch::TensorOptions().dtype(torch::kFloat64).device(x.device());
+    auto sum = torch::zeros({batch, channels}, stats), squares = torch::zeros({batch, channels}, stats);
+    const int64_t rows = rows_per_band(batch, channels, width);
+    for (int64_t r = 0; r < height; r += rows) {
+      const auto band = x.narrow(2, r, std::min(rows, height - r)).to(torch::kFloat32);
+      sum += band.sum({2, 3}, false, torch::kFloat64);
+      squares += (band * band).sum({2, 3}, false, torch::kFloat64);
     }
-  };
-  if (i > 0) fade(s.begin, spans[i - 1].end, true);
-  if (i + 1 < spans.size()) fade(spans[i + 1].begin, s.end, false);
-  return w;
-}
+    const double count = static_cast<double>(channels / groups * height * width);
+    const auto mean = sum.view({batch, groups, -1}).sum(-1) / count;  // [B, G]
+    const auto var = (squares.view({batch, groups, -1}).sum(-1) / count - mean * mean).clamp_min(0);
+    const auto rstd = (var + norm->options.eps()).rsqrt();
+    const int64_t per_group = channels / groups;
+    const auto channel_rstd = rstd.repeat_interleave(per_group, 1);  // [B, C]
+    const auto channel_mean = mean.repeat_interleave(per_group, 1);
+    auto w = norm->weight.defined() ? norm->weight.to(stats) : torch::ones({channels}, stats);
+    auto b = norm->bias.defined() ? norm->bias.to(stats) : torch::zeros({channels}, stats);
+    const auto a = channel_rstd * w;
+    const auto c = b - channel_mean * a;
+    return {a.to(torch::kFloat32).view({batch, channels, 1, 1}),
+            c.to(torch::kFloat32).view({batch, channels, 1, 1})};
+  }
+
+  // SiLU(GroupNorm(x)) rows, in x's dtype.
+  RowSource normalised(const torch::nn::GroupNorm& norm, const torch::Tensor& x) const {
+    const auto affine = norm_affine(norm, x);
+    const auto a = affine.first, c = affine.second;
+    return [x, a, c](int64_t begin, int64_t end) {
+      const auto rows = x.narrow(2, begin, end - begin).to(torch::kFloat32);
+      auto y = torch::addcmul(c, rows, a);
+      return torch::silu_(y).to(x.scalar_type());
+    };
+  }
+
+  // Rows of x upsampled ×2 by nearest neighbour.
+  static RowSource upsampled(const torch::Tensor& x) {
+    return [x](int64_t begin, int64_t end) {
+      const int64_t first = begin / 2, last = (end + 1) / 2;  // source rows [first, last)
+      const auto source = x.narrow(2, first, last - first);
+      torch::Tensor up;
+      try {
+        up = torch::upsample_nearest2d(source, {2 * source.size(2), 2 * source.size(3)});
+      } catch (const c10::Error&) {  // no half-precision kernel in some CPU builds; exact anyway
+        up = torch::upsample_nearest2d(source.to(torch::kFloat32), {2 * source.size(2), 2 * source.size(3)})
+                 .to(x.scalar_type());
+      }
+      return up.narrow(2, begin - 2 * first, end - begin);
+    };
+  }
+
+  // A 3×3, stride 1, padding 1 convolution of an input of `height` rows given by `input`:
+  // each band of output rows reads one more input row above and below (zeros at the
+  // image's edges), as the whole convolution would.
+  torch::Tensor conv3x3(const torch::nn::Conv2d& conv, const RowSource& input, int64_t batch,
+                        int64_t in_channels, int64_t height, int64_t width,
+                        const torch::TensorOptions& options) const {
+    const auto& weight = conv->weight;
+    auto out = torch::empty({batch, weight.size(0), height, width}, options);  // layout of `options`
+    const int64_t rows = rows_per_band(batch, std::max(in_channels, weight.size(0)), width);
+    for (int64_t r = 0; r < height; r += rows) {
+      const int64_t n = std::min(rows, height - r);
+      const int64_t begin = std::max<int64_t>(0, r - 1), end = std::min(height, r + n + 1);
+      auto band = input(begin, end);
+      const int64_t pad_top = (r == 0) ? 1 : 0, pad_bottom = (r + n == height) ? 1 : 0;
+      if (pad_top || pad_bottom) band = torch::constant_pad_nd(band, {0, 0, pad_top, pad_bottom});
+      out.narrow(2, r, n).copy_(torch::conv2d(band, weight, conv->bias, 1, at::IntArrayRef{0, 1}));
+    }
+    return out;
+  }
+
+  // ResnetBlock2D without time embedding: x + conv2(SiLU(norm2(conv1(SiLU(norm1(x)))))).
+  torch::Tensor resnet(models::ResnetBlock2DImpl& block, torch::Tensor x) const {
+    const int64_t batch = x.size(0), channels = x.size(1), height = x.size(2), width = x.size(3);
+    const int64_t out_channels = block.conv1->weight.size(0);
+    const auto like_x = layout_of(x);
+    auto h = conv3x3(block.conv1, normalised(block.norm1, x), batch, channels, height, width, like_x);
+    auto out = conv3x3(block.conv2, normalised(block.norm2, h), batch, out_channels, height, width, like_x);
+    h = torch::Tensor();
+    const int64_t rows = rows_per_band(batch, std::max(channels, out_channels), width);
+    for (int64_t r = 0; r < height; r += rows) {
+      const int64_t n = std::min(rows, height - r);
+      const auto skip = x.narrow(2, r, n);
+      out.narrow(2, r, n).add_(block.conv_shortcut ? block.conv_shortcut->forward(skip) : skip);
+    }
+    if (block.options.output_scale_factor != 1.0) out.div_(block.options.output_scale_factor);
+    return out;
+  }
+
+  torch::Tensor up_block(models::UpDecoderBlock2DImpl& block, torch::Tensor x) const {
+    for (size_t i = 0; i < block.resnets->size(); ++i)
+      x = resnet(*block.resnets[i]->as<models::ResnetBlock2D>(), std::move(x));
+    if (block.upsamplers->is_empty()) return x;
+    auto& upsampler = *block.upsamplers[0]->as<models::Upsample2D>();
+    return conv3x3(upsampler.conv, upsampled(x), x.size(0), x.size(1), 2 * x.size(2), 2 * x.size(3),
+                   layout_of(x));
+  }
+
+ private:
+  int64_t band_bytes_;
+};
 
 }  // namespace
 
@@ -82,22 +153,34 @@ int64_t estimate_vae_decode_bytes(const models::AutoencoderKLConfig& config, int
   const int64_t f = config.downscale_factor();
   const int64_t pixels = batch * latent_height * f * latent_width * f;
   const int64_t channels = widest_full_resolution_channels(config);
-  const int64_t e = element_bytes(dtype);
+  const int64_t e = static_cast<int64_t>(c10::elementSize(dtype));
   // Measured: the widest full-resolution step holds the block input, the upsampled tensor
   // and the norm's float32 input and output at once.
-  const int64_t per_channel = 3 * e + ((dtype == torch::kFloat32 || dtype == torch::kFloat64) ? 0 : 8);
+  const int64_t per_channel = 3 * e + (is_float32(dtype) ? 0 : 8);
   return pixels * channels * per_channel;
 }
 
-int64_t vae_tile_size(const models::AutoencoderKLConfig& config, int64_t batch,
-                      torch::ScalarType dtype, const VaeDecodeOptions& options) {
-  const int64_t one_latent_pixel = std::max<int64_t>(1, estimate_vae_decode_bytes(config, batch, 1, 1, dtype));
-  const int64_t area = options.budget_bytes / one_latent_pixel;
-  const int64_t side = static_cast<int64_t>(std::sqrt(static_cast<double>(std::max<int64_t>(0, area))));
-  return std::max(side, 2 * options.overlap + 8);
+int64_t estimate_vae_banded_decode_bytes(const models::AutoencoderKLConfig& config, int64_t batch,
+                                         int64_t latent_height, int64_t latent_width,
+                                         torch::ScalarType dtype, const VaeDecodeOptions& options) {
+  const int64_t f = config.downscale_factor();
+  const int64_t pixels = batch * latent_height * f * latent_width * f;
+  const int64_t e = static_cast<int64_t>(c10::elementSize(dtype));
+  // The last up block's first resnet: its wide input, the middle and the output at once.
+  const int64_t wide = widest_full_resolution_channels(config);
+  const int64_t narrow = config.block_out_channels.front();
+  return pixels * (wide + 2 * narrow) * e + options.band_bytes;
 }
 
-bool vae_decode_needs_tiles(const models::AutoencoderKLConfig& config, torch::IntArrayRef sizes,
+int64_t estimate_vae_decode_peak_bytes(const models::AutoencoderKLConfig& config, int64_t batch,
+                                       int64_t latent_height, int64_t latent_width,
+                                       torch::ScalarType dtype, const VaeDecodeOptions& options) {
+  const int64_t whole = estimate_vae_decode_bytes(config, batch, latent_height, latent_width, dtype);
+  if (whole <= options.budget_bytes) return whole;
+  return estimate_vae_banded_decode_bytes(config, batch, latent_height, latent_width, dtype, options);
+}
+
+bool vae_decode_needs_bands(const models::AutoencoderKLConfig& config, torch::IntArrayRef sizes,
                             torch::ScalarType dtype, const VaeDecodeOptions& options) {
   if (sizes.size() != 4) return false;
   return estimate_vae_decode_bytes(config, sizes[0], sizes[2], sizes[3], dtype) > options.budget_bytes;
@@ -106,52 +189,31 @@ bool vae_decode_needs_tiles(const models::AutoencoderKLConfig& config, torch::In
 torch::Tensor vae_decode(models::AutoencoderKL& vae, const torch::Tensor& latents,
                          const VaeDecodeOptions& options) {
   const auto dtype = vae->decoder->conv_in->weight.scalar_type();
-  if (!vae_decode_needs_tiles(vae->config(), latents.sizes(), dtype, options))
+  if (!vae_decode_needs_bands(vae->config(), latents.sizes(), dtype, options))
     return vae->decode(latents).to(torch::kFloat32);  // [B, 3, H, W]
-  const int64_t tile = vae_tile_size(vae->config(), latents.size(0), dtype, options);
-  return vae_decode_tiled(vae, latents, tile, options.overlap);
+  return vae_decode_in_bands(vae, latents, options.band_bytes);
 }
 
-torch::Tensor vae_decode_tiled(models::AutoencoderKL& vae, const torch::Tensor& latents,
-                               int64_t tile, int64_t overlap) {
+torch::Tensor vae_decode_in_bands(models::AutoencoderKL& vae, const torch::Tensor& latents,
+                                  int64_t band_bytes) {
   if (latents.dim() != 4 || latents.size(1) != vae->config().latent_channels)
     throw Error("VAE decode: latents must be [batch, " +
                 std::to_string(vae->config().latent_channels) + ", height, width]");
-  if (overlap < 0 || tile <= overlap)
-    throw Error("VAE decode: tiles of " + std::to_string(tile) + " latent pixels cannot overlap by " +
-                std::to_string(overlap));
   auto& decoder = *vae->decoder;
   const auto& weight = decoder.conv_in->weight;
   auto z = latents.to(weight.device(), weight.scalar_type());  // [B, latent, h, w]
   if (vae->post_quant_conv) z = vae->post_quant_conv(z);
-  // The low-resolution half (conv_in, mid block with its global attention) is small:
-  // run it once on the whole latent so every tile sees the same attention.
-  const auto mid = decoder.mid_block(decoder.conv_in(z));  // [B, C, h, w]
+  // The low-resolution half (conv_in, the mid block with its attention over all
+  // positions) is small: it runs whole.
+  auto h = decoder.mid_block(decoder.conv_in(z));  // [B, C, h, w]
 
-  const int64_t f = vae->config().downscale_factor();
-  const int64_t batch = latents.size(0), h = latents.size(2), w = latents.size(3);
-  const auto rows = tile_spans(h, tile, overlap);
-  const auto cols = tile_spans(w, tile, overlap);
-  const auto on_device = torch::TensorOptions().dtype(torch::kFloat32).device(weight.device());
-  auto image = torch::zeros({batch, vae->config().out_channels, h * f, w * f}, on_device);
-  auto total_weight = torch::zeros({1, 1, h * f, w * f}, on_device);
-  for (size_t i = 0; i < rows.size(); ++i) {
-    const auto wy = axis_weights(rows, i, f).to(weight.device()).view({1, 1, -1, 1});
-    for (size_t j = 0; j < cols.size(); ++j) {
-      const auto wx = axis_weights(cols, j, f).to(weight.device()).view({1, 1, 1, -1});
-      const auto window = mid.narrow(2, rows[i].begin, rows[i].end - rows[i].begin)
-                              .narrow(3, cols[j].begin, cols[j].end - cols[j].begin);
-      const auto piece = decode_tail(decoder, window).to(torch::kFloat32);  // [B, 3, th·f, tw·f]
-      const auto weights = wy * wx;  // [1, 1, th·f, tw·f]
-      auto region = [&](torch::Tensor& t) {
-        return t.narrow(2, rows[i].begin * f, piece.size(2)).narrow(3, cols[j].begin * f, piece.size(3));
-      };
-      region(image).add_(piece * weights);
-      region(total_weight).add_(weights);
-    }
-  }
-  // Neighbouring weights add up to one; where three tiles meet they may not, so normalise.
-  return image.div_(total_weight);
+  const BandedLayers layers(band_bytes);
+  for (size_t i = 0; i < decoder.up_blocks->size(); ++i)
+    h = layers.up_block(*decoder.up_blocks[i]->as<models::UpDecoderBlock2D>(), std::move(h));
+  const auto image = layers.conv3x3(decoder.conv_out, layers.normalised(decoder.conv_norm_out, h),
+                                    h.size(0), h.size(1), h.size(2), h.size(3),
+                                    layout_of(h).dtype(torch::kFloat32));
+  return image;  // [B, 3, H, W]
 }
 
 }  // namespace latent::pipeline

@@ -1,9 +1,12 @@
 #pragma once
 
 // VAE decoding under a memory budget. Small images decode in one piece, exactly as
-// diffusers' vae.decode; when the whole decode would hold more than the budget, the
-// decoder's high-resolution half runs tile by tile over overlapping windows of the
-// latents, and the tiles are cross-faded where they overlap so no seam shows.
+// diffusers' vae.decode. When the whole decode would hold more than the budget, the
+// decoder's high-resolution half runs layer by layer over the whole image, but each
+// layer's work (group norm, SiLU, upsampling, convolution) is done in bands of rows:
+// every band reads its neighbours' rows as a convolution would, and the norms use the
+// whole image's statistics, so the result is the whole decode's, with no seam at all,
+// while only a few whole activations and one band's temporaries are held at once.
 
 #include <torch/torch.h>
 
@@ -13,14 +16,13 @@
 
 namespace latent::pipeline {
 
-// Activations a whole decode may hold before it goes tile by tile.
+// Activations a whole decode may hold before it goes band by band.
 constexpr int64_t kDefaultVaeDecodeBudgetBytes = 1536ll * 1024 * 1024;
 
 struct VaeDecodeOptions {
   int64_t budget_bytes = kDefaultVaeDecodeBudgetBytes;
-  // Latent pixels neighbouring tiles share: the outer quarter on each side is dropped
-  // (the decoder's zero padding shows there), the middle half is cross-faded.
-  int64_t overlap = 24;
+  // Temporaries of one band (its float32 input rows, normalised rows, convolution output).
+  int64_t band_bytes = 192ll * 1024 * 1024;
 };
 
 // Estimated peak bytes of activations for decoding latents of batch × h × w in one piece,
@@ -29,12 +31,20 @@ int64_t estimate_vae_decode_bytes(const models::AutoencoderKLConfig& config, int
                                   int64_t latent_height, int64_t latent_width,
                                   torch::ScalarType dtype);
 
-// Side of the largest square latent tile whose decode fits the budget (at least 2·overlap).
-int64_t vae_tile_size(const models::AutoencoderKLConfig& config, int64_t batch,
-                      torch::ScalarType dtype, const VaeDecodeOptions& options);
+// The same for the decode band by band: the widest layer's input, middle and output held
+// whole, plus one band's temporaries.
+int64_t estimate_vae_banded_decode_bytes(const models::AutoencoderKLConfig& config, int64_t batch,
+                                         int64_t latent_height, int64_t latent_width,
+                                         torch::ScalarType dtype, const VaeDecodeOptions& options = {});
 
-// True when vae_decode would go tile by tile for latents of these sizes ([B, C, h, w]).
-bool vae_decode_needs_tiles(const models::AutoencoderKLConfig& config, torch::IntArrayRef sizes,
+// What vae_decode will hold for latents of these sizes: the whole decode's estimate, or
+// the banded one above the budget.
+int64_t estimate_vae_decode_peak_bytes(const models::AutoencoderKLConfig& config, int64_t batch,
+                                       int64_t latent_height, int64_t latent_width,
+                                       torch::ScalarType dtype, const VaeDecodeOptions& options = {});
+
+// True when vae_decode would go band by band for latents of these sizes ([B, C, h, w]).
+bool vae_decode_needs_bands(const models::AutoencoderKLConfig& config, torch::IntArrayRef sizes,
                             torch::ScalarType dtype, const VaeDecodeOptions& options = {});
 
 // latents [B, latent, h, w], already divided by the scaling factor → image [B, 3, h·f, w·f]
@@ -42,8 +52,8 @@ bool vae_decode_needs_tiles(const models::AutoencoderKLConfig& config, torch::In
 torch::Tensor vae_decode(models::AutoencoderKL& vae, const torch::Tensor& latents,
                          const VaeDecodeOptions& options = {});
 
-// Always tile by tile, with square tiles of `tile` latent pixels (for tests and benchmarks).
-torch::Tensor vae_decode_tiled(models::AutoencoderKL& vae, const torch::Tensor& latents,
-                               int64_t tile, int64_t overlap);
+// Always band by band, each band's temporaries within `band_bytes` (for tests and benchmarks).
+torch::Tensor vae_decode_in_bands(models::AutoencoderKL& vae, const torch::Tensor& latents,
+                                  int64_t band_bytes);
 
 }  // namespace latent::pipeline

@@ -75,8 +75,13 @@ class CachingCpuAllocator final : public c10::Allocator {
     const auto it = free_.lower_bound(size);
     if (it == free_.end() || it->first > size + size / 4) {
       ++stats_.misses;
-      // Make room for the new block among the cached ones.
-      trim_locked(std::max<int64_t>(0, max_cached_ - static_cast<int64_t>(size)));
+      // Cached blocks of other sizes give way to the new one when keeping them would make
+      // the process hold more than its largest live set so far (plus some slack): a phase
+      // with new sizes (the VAE after the UNet) then does not stack on the old cache.
+      const int64_t s = static_cast<int64_t>(size);
+      const int64_t allowed = std::max(peak_live_, stats_.live_bytes + s) + kSlack;
+      const int64_t excess = stats_.live_bytes + stats_.cached_bytes + s - allowed;
+      if (excess > 0) trim_locked(std::max<int64_t>(0, stats_.cached_bytes - excess));
       return nullptr;
     }
     void* block = *it->second;
@@ -85,6 +90,7 @@ class CachingCpuAllocator final : public c10::Allocator {
     free_.erase(it);
     stats_.cached_bytes -= static_cast<int64_t>(block_size);
     stats_.live_bytes += static_cast<int64_t>(block_size);
+    peak_live_ = std::max(peak_live_, stats_.live_bytes);
     ++stats_.hits;
     return block;
   }
@@ -102,6 +108,7 @@ class CachingCpuAllocator final : public c10::Allocator {
     std::lock_guard<std::mutex> lock(mutex_);
     sizes_[block] = size;
     stats_.live_bytes += static_cast<int64_t>(size);
+    peak_live_ = std::max(peak_live_, stats_.live_bytes);
     stats_.peak_bytes = std::max(stats_.peak_bytes, stats_.live_bytes + stats_.cached_bytes);
     return block;
   }
@@ -129,7 +136,10 @@ class CachingCpuAllocator final : public c10::Allocator {
     }
   }
 
+  static constexpr int64_t kSlack = 256ll << 20;
+
   int64_t max_cached_;
+  mutable int64_t peak_live_ = 0;
   mutable std::mutex mutex_;
   mutable std::unordered_map<void*, size_t> sizes_;  // every block we mapped, live or cached
   mutable std::list<void*> lru_;                     // cached blocks, oldest first
