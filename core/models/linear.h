@@ -16,7 +16,6 @@ torch::Tensor linear(const torch::nn::Linear& layer, const torch::Tensor& x);
 // x [M, K] rows times a [O, K/groups] matrix (+ bias [O] when defined) through a 1×1
 // convolution with `groups` groups: output columns g·O/groups.. see only input columns
 // g·K/groups.. ; returns [M, O].
-// Used for attention products, one group per head.
 torch::Tensor rows_times_weight(const torch::Tensor& x, const torch::Tensor& weight,
                                 const torch::Tensor& bias, int64_t groups);
 

@@ -104,7 +104,6 @@ class CachingCpuAllocator final : public c10::Allocator {
       if (block == MAP_FAILED) throw c10::Error({__func__, __FILE__, __LINE__},
                                                 "out of memory allocating " + std::to_string(size) + " bytes");
     }
-    if (std::getenv("LATENT_HUGEPAGES")) ::madvise(block, size, MADV_HUGEPAGE);  // TEMPORARY knob
     std::lock_guard<std::mutex> lock(mutex_);
     sizes_[block] = size;
     stats_.live_bytes += static_cast<int64_t>(size);
