@@ -9,6 +9,8 @@
 #include <QSignalBlocker>
 #include <QToolButton>
 
+#include "core/util/starter_model.h"
+
 namespace latent::ui {
 namespace {
 
@@ -28,7 +30,10 @@ ModelPicker::ModelPicker(QWidget* parent)
   m_path->setInsertPolicy(QComboBox::NoInsert);
   m_path->setSizeAdjustPolicy(QComboBox::AdjustToMinimumContentsLengthWithIcon);
   m_path->setMinimumContentsLength(12);
-  m_path->lineEdit()->setPlaceholderText(tr("A .safetensors checkpoint or a diffusers folder"));
+  m_path->lineEdit()->setPlaceholderText(util::starter_model_available()
+                                             ? tr("The %1 (64x64), or a checkpoint or diffusers folder")
+                                                   .arg(QString::fromUtf8(util::kStarterModelLabel))
+                                             : tr("A .safetensors checkpoint or a diffusers folder"));
 
   m_device->addItem(tr("CPU"), QStringLiteral("cpu"));
   m_device->addItem(tr("GPU (CUDA)"), QStringLiteral("cuda"));
@@ -65,6 +70,8 @@ ModelPicker::ModelPicker(QWidget* parent)
 pipeline::LoadOptions ModelPicker::options() const {
   pipeline::LoadOptions options;
   options.model_path = modelPath().toStdString();
+  // No model chosen: the bundled starter model, trained by the project on coloured shapes.
+  if (options.model_path.empty() && util::starter_model_available()) options.model_path = util::starter_model_dir();
   options.config_dir = m_configDir;
   options.device = m_device->currentData().toString().toStdString();
   options.dtype = m_precision->currentData().toString().toStdString();

@@ -17,6 +17,7 @@
 #include "core/pipeline/image_request_validation.h"
 #include "core/pipeline/request_validation.h"
 #include "core/util/error.h"
+#include "core/util/starter_model.h"
 #include "core/util/threads.h"
 #include "progress_bar.h"
 
@@ -88,7 +89,7 @@ int runGenerate(const QStringList& arguments) {
   parser.setApplicationDescription("Draw images from a prompt with a Stable Diffusion 1.x model.");
   parser.addHelpOption();
   parser.addOptions({
-      {"model", "Diffusers folder or single-file .safetensors checkpoint.", "PATH"},
+      {"model", "Diffusers folder or single-file .safetensors checkpoint (default: the bundled starter model, 64x64).", "PATH"},
       {"config-dir", "Configs for a single-file checkpoint (default: bundled SD 1.5).", "DIR"},
       {"prompt", "What to draw.", "TEXT"},
       {"negative", "What to steer away from (default: empty).", "TEXT", ""},
@@ -148,6 +149,10 @@ int runGenerate(const QStringList& arguments) {
   if (!preset || parser.isSet("width")) request.width = intValue(parser, "width");
   if (!preset || parser.isSet("height")) request.height = intValue(parser, "height");
   if (!preset || parser.isSet("scheduler")) request.sampler = parser.value("scheduler").toStdString();
+  // Without --model the bundled starter model draws, at the size it was trained at.
+  const bool useStarter = !parser.isSet("model");
+  if (useStarter && !parser.isSet("width")) request.width = latent::util::kStarterModelSide;
+  if (useStarter && !parser.isSet("height")) request.height = latent::util::kStarterModelSide;
   if (parser.isSet("seed")) {
     bool ok = false;
     request.seed = parser.value("seed").toULongLong(&ok);
@@ -216,16 +221,17 @@ int runGenerate(const QStringList& arguments) {
 
   const auto paths = outputPaths(parser.value("out"), request.batch_size);
   checkOutputs(paths, parser.isSet("overwrite"));
-  if (!parser.isSet("model")) throw Error("--model is required: a diffusers folder or a .safetensors checkpoint");
+  if (useStarter && !latent::util::starter_model_available())
+    throw Error("--model is required: a diffusers folder or a .safetensors checkpoint (the bundled starter model is missing)");
 
   pipeline::LoadOptions load;
-  load.model_path = parser.value("model").toStdString();
+  load.model_path = useStarter ? latent::util::starter_model_dir() : parser.value("model").toStdString();
   load.config_dir = parser.value("config-dir").toStdString();
   load.dtype = parser.value("dtype").toStdString();
   load.device = parser.value("device").toStdString();
 
   pipeline::Engine engine;
-  std::fprintf(stderr, "loading %s ...\n", load.model_path.c_str());
+  std::fprintf(stderr, "loading %s%s ...\n", useStarter ? "the starter model, " : "", load.model_path.c_str());
   engine.load(load);
   std::fprintf(stderr, "seed %llu, %d steps of %s, %dx%d\n", static_cast<unsigned long long>(request.seed),
                request.steps, request.sampler.c_str(), request.width, request.height);

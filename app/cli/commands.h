@@ -10,3 +10,7 @@ int runInfo(const QStringList& arguments);
 int runMakeRandomModel(const QStringList& arguments);
 int runBench(const QStringList& arguments);
 int runPrompt(const QStringList& arguments);
+int runTrainStarter(const QStringList& arguments);
+int runEvalShapes(const QStringList& arguments);
+int runTrainLora(const QStringList& arguments);
+int runMakeShapes(const QStringList& arguments);

@@ -1,0 +1,7 @@
+#pragma once
+
+#include "core/training/training_common.h"
+
+// A one-line training progress bar on stderr: stage, step, loss, time left. In a log
+// (stderr not a terminal), one line per twentieth of each stage.
+void printTrainingProgress(const latent::training::TrainingProgress& progress);
