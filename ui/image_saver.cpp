@@ -25,6 +25,12 @@ QString uniqueImagePath(const QString& dir, uint64_t seed) {
   }
 }
 
+QByteArray encodedResultImage(const pipeline::GenerationResult& result, int index,
+                              const pipeline::LoadOptions& model) {
+  const auto bytes = image::encode_png(result.images.at(index), metadataChunks(result, index, model));
+  return QByteArray(reinterpret_cast<const char*>(bytes.data()), static_cast<qsizetype>(bytes.size()));
+}
+
 QString saveResultImage(const QString& dir, const pipeline::GenerationResult& result, int index,
                         const pipeline::LoadOptions& model) {
   if (!QDir().mkpath(dir)) throw Error("cannot create the output folder '" + dir.toStdString() + "'");

@@ -3,6 +3,7 @@
 // Saving results into the output folder: fresh numbered names that never replace
 // an existing file, PNG with metadata, written through a temporary file.
 
+#include <QByteArray>
 #include <QString>
 
 #include "core/pipeline/generation_request.h"
@@ -12,6 +13,10 @@ namespace latent::ui {
 // A path in `dir` named "<number>-<seed>.png" that no file has yet; the number is one
 // past the highest already used there.
 QString uniqueImagePath(const QString& dir, uint64_t seed);
+
+// Image `index` of `result` as PNG bytes with its parameters embedded.
+QByteArray encodedResultImage(const pipeline::GenerationResult& result, int index,
+                              const pipeline::LoadOptions& model);
 
 // Saves image `index` of `result` and returns its path. Creates `dir` when needed.
 // Throws latent::Error naming the folder or file on failure.

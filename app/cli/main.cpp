@@ -7,6 +7,7 @@
 
 #include "commands.h"
 #include "core/util/error.h"
+#include "core/util/resources.h"
 
 namespace {
 
@@ -19,7 +20,11 @@ void printUsage() {
                "  make-random-model   write a full-size SD 1.5 folder with random weights\n"
                "  bench               measure speed and memory of a model on this machine\n"
                "  prompt              show how a prompt is read: weights, tokens, chunks\n"
-               "  --version           print the version\n\n"
+               "  train-starter       train the small starter model on pictures of shapes\n"
+               "  eval-shapes         grade a model on drawing coloured shapes\n"
+               "  train-lora          fine-tune a model with LoRA on captioned pictures\n"
+               "  make-shapes         write captioned pictures of shapes (LoRA training data)\n"
+               "  --version           print the version and where the resources are read from\n\n"
                "`latentstudio-cli COMMAND --help` lists a command's options.\n");
 }
 
@@ -39,6 +44,9 @@ int main(int argc, char** argv) {
   try {
     if (command == "--version" || command == "version") {
       std::printf("latentstudio-cli %s\n", LATENT_VERSION);
+      // Where the bundled tokenizer, configs and starter model are read from: an installed
+      // program shows <prefix>/share/latentstudio, a build tree the source's resources/.
+      std::printf("resources: %s\n", latent::util::resources_dir().c_str());
       return 0;
     }
     if (command == "generate") return runGenerate(arguments);
@@ -46,6 +54,10 @@ int main(int argc, char** argv) {
     if (command == "make-random-model") return runMakeRandomModel(arguments);
     if (command == "bench") return runBench(arguments);
     if (command == "prompt") return runPrompt(arguments);
+    if (command == "train-starter") return runTrainStarter(arguments);
+    if (command == "eval-shapes") return runEvalShapes(arguments);
+    if (command == "train-lora") return runTrainLora(arguments);
+    if (command == "make-shapes") return runMakeShapes(arguments);
     if (command == "--help" || command == "help") {
       printUsage();
       return 0;

@@ -7,8 +7,11 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
+#include <zlib.h>
+
 #include <algorithm>
 #include <array>
+#include <cerrno>
 #include <cstring>
 
 #include "core/util/error.h"
@@ -18,6 +21,9 @@ namespace {
 
 constexpr unsigned char kSignature[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
 constexpr uint32_t kMaxChunkBytes = 64u * 1024 * 1024;
+// Text beyond this, once inflated, is not read: parameters take a few kilobytes, the largest
+// workflows other programs embed a few megabytes.
+constexpr std::size_t kMaxTextBytes = 16u * 1024 * 1024;
 
 uint32_t crc32(const unsigned char* data, std::size_t size, uint32_t crc = 0) {
   static const std::array<uint32_t, 256> table = [] {
@@ -48,6 +54,32 @@ void append_chunk(std::vector<unsigned char>& out, const char type[4], const std
   out.insert(out.end(), type, type + 4);
   out.insert(out.end(), data.begin(), data.end());
   put_u32(out, crc32(out.data() + start, 4 + data.size()));
+}
+
+// Inflates the zlib stream in `data` in place. False when it is corrupt or would inflate
+// past `limit` bytes: a chunk of a few megabytes can claim gigabytes of text (a "zip bomb"),
+// and the gallery reads every PNG in the folder. (qUncompress keeps doubling its buffer.)
+bool inflate_bounded(QByteArray& data, std::size_t limit) {
+  z_stream stream{};
+  if (inflateInit(&stream) != Z_OK) return false;
+  stream.next_in = reinterpret_cast<Bytef*>(data.data());
+  stream.avail_in = static_cast<uInt>(data.size());
+  std::string out;
+  std::array<char, 64 * 1024> buffer{};
+  int status = Z_OK;
+  while (status == Z_OK) {
+    stream.next_out = reinterpret_cast<Bytef*>(buffer.data());
+    stream.avail_out = static_cast<uInt>(buffer.size());
+    status = inflate(&stream, Z_NO_FLUSH);
+    if (status != Z_OK && status != Z_STREAM_END) break;
+    out.append(buffer.data(), buffer.size() - stream.avail_out);
+    if (out.size() > limit) status = Z_MEM_ERROR;
+    if (status == Z_OK && stream.avail_in == 0 && stream.avail_out != 0) status = Z_DATA_ERROR;  // truncated
+  }
+  inflateEnd(&stream);
+  if (status != Z_STREAM_END) return false;
+  data = QByteArray(out.data(), static_cast<qsizetype>(out.size()));
+  return true;
 }
 
 bool is_latin1_printable(const std::string& text) {
@@ -86,11 +118,21 @@ std::vector<unsigned char> encode_png(const pipeline::Image& image, const TextCh
 
 void write_file_atomically(const std::string& path, const std::vector<unsigned char>& bytes) {
   QSaveFile file(QString::fromStdString(path));
-  if (!file.open(QIODevice::WriteOnly))
+  // Unbuffered, so a short write (a full disk) is seen here: buffered, Qt 6.4 flushes what
+  // fits when committing and reports success for a truncated file.
+  if (!file.open(QIODevice::WriteOnly | QIODevice::Unbuffered))
     throw Error("cannot write '" + path + "': " + file.errorString().toStdString());
   const qint64 size = static_cast<qint64>(bytes.size());
-  if (file.write(reinterpret_cast<const char*>(bytes.data()), size) != size || !file.commit())
-    throw Error("cannot write '" + path + "': " + file.errorString().toStdString());
+  const qint64 written = file.write(reinterpret_cast<const char*>(bytes.data()), size);
+  if (written != size || file.size() != size) {
+    const int error = errno;
+    file.cancelWriting();  // the temporary file goes; any earlier file at `path` stays
+    const std::string reason = error != 0 ? std::string(std::strerror(error)) + "; " : std::string();
+    throw Error("cannot write '" + path + "': only " + std::to_string(std::max<qint64>(0, written)) +
+                " of " + std::to_string(size) + " bytes could be written (" + reason +
+                "is the disk full?)");
+  }
+  if (!file.commit()) throw Error("cannot write '" + path + "': " + file.errorString().toStdString());
 }
 
 TextChunks read_png_text(const std::vector<unsigned char>& bytes) {
@@ -131,15 +173,7 @@ TextChunks read_png_text(const std::vector<unsigned char>& bytes) {
         if (p > body.size()) continue;
       }
       QByteArray text(body.data() + p, static_cast<qsizetype>(body.size() - p));
-      if (compressed) {
-        // qUncompress wants the expected size first; give it a generous bound.
-        QByteArray framed;
-        const uint32_t bound = std::min<uint32_t>(kMaxChunkBytes, std::max<uint32_t>(4096, length * 8u));
-        framed.append(char(bound >> 24)).append(char(bound >> 16)).append(char(bound >> 8)).append(char(bound));
-        framed.append(text);
-        text = qUncompress(framed);
-        if (text.isEmpty()) continue;
-      }
+      if (compressed && !inflate_bounded(text, kMaxTextBytes)) continue;
       out.push_back({keyword, type == "iTXt" ? text.toStdString()
                                              : QString::fromLatin1(text).toStdString()});
     }

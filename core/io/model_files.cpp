@@ -334,6 +334,14 @@ bool ModelFiles::unchanged_on_disk() const {
                      [](const auto& file) { return file->unchanged_on_disk(); });
 }
 
+void ModelFiles::check_unchanged_on_disk() const {
+  for (const auto& file : files)
+    if (!file->unchanged_on_disk())
+      throw Error("the model file '" + file->path() +
+                  "' changed on disk while it was being read (its size or modification time "
+                  "differs from when it was opened); load the model again once it is written");
+}
+
 std::string pickle_refusal(const std::string& path, const std::string& hint) {
   return "'" + path +
          "' is a PyTorch pickle file. Latent Studio never opens pickles, because loading "

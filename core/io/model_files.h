@@ -44,6 +44,10 @@ struct ModelFiles {
 
   // False once any mapped file has been replaced or modified on disk.
   bool unchanged_on_disk() const;
+  // Throws latent::Error naming the first mapped file whose size or modification time is
+  // no longer what it was when mapped: its bytes can no longer be trusted (and reading a
+  // mapping past a shortened file's end would crash), so it must be opened again.
+  void check_unchanged_on_disk() const;
 };
 
 // Opens a diffusers folder (model_index.json, unet/, vae/, text_encoder/, tokenizer/,

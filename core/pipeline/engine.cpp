@@ -4,6 +4,7 @@
 
 #include "core/image/tensor_image.h"
 #include "core/pipeline/lora_set.h"
+#include "core/pipeline/memory_estimate.h"
 #include "core/pipeline/model_bundle.h"
 #include "core/pipeline/preview.h"
 #include "core/pipeline/preview_schedule.h"
@@ -13,6 +14,7 @@
 #include "core/pipeline/textual_inversion.h"
 #include "core/util/resources.h"
 #include "core/schedulers/scheduler.h"
+#include "core/util/cpu_allocator.h"
 #include "core/util/error.h"
 #include "core/util/file_hash.h"
 
@@ -79,6 +81,7 @@ GenerationResult Engine::generate(const GenerationRequest& request, const Progre
   if (!impl_->model) throw Error("no model is loaded");
   (void)schedulers::make_scheduler(request.sampler);  // an unknown name throws the list of valid ones
   ModelBundle& model = *impl_->model;
+  const MemoryEstimate memory = check_generation_memory(model, request);  // refuses what cannot fit
 
   GenerationResult result;
   result.request = request;
@@ -117,16 +120,24 @@ GenerationResult Engine::generate(const GenerationRequest& request, const Progre
   const auto [run, loras] = impl_->loras->apply_request(request);
   result.loras = loras;
 
-  if (has_init_image(run) || is_inpainting_model(model)) {
-    // Image to image, inpainting, outpainting (and text to image for an inpainting model).
-    auto output = run_image_request(model, run, observer, cancel);
-    result.images = std::move(output.images);
-    result.warnings = std::move(output.warnings);
-    result.request.init_image_hash = output.init_image_hash;
-    result.request.mask_hash = output.mask_hash;
-  } else {
-    const auto output = text_to_image(model, TextToImageParams::from_request(run), observer, cancel);
-    result.images = image::uint8_to_images(output.images);
+  // Running out of memory part-way (the estimate is a guide, other programs take memory too)
+  // is reported as an error the user can act on; the engine and its model stay usable.
+  try {
+    if (has_init_image(run) || is_inpainting_model(model)) {
+      // Image to image, inpainting, outpainting (and text to image for an inpainting model).
+      auto output = run_image_request(model, run, observer, cancel);
+      result.images = std::move(output.images);
+      result.warnings = std::move(output.warnings);
+      result.request.init_image_hash = output.init_image_hash;
+      result.request.mask_hash = output.mask_hash;
+    } else {
+      const auto output = text_to_image(model, TextToImageParams::from_request(run), observer, cancel);
+      result.images = image::uint8_to_images(output.images);
+    }
+  } catch (...) {
+    if (!is_out_of_memory(std::current_exception())) throw;
+    util::release_cached_cpu_memory();
+    throw Error(out_of_memory_message(request, memory));
   }
   for (const auto& lora : result.loras)
     if (!lora.warning.empty()) result.warnings.push_back(lora.warning);

@@ -220,6 +220,7 @@ std::unique_ptr<ModelBundle> load_model_bundle(const LoadOptions& options) {
     bundle->text_encoder = models::CLIPTextModel(models::CLIPTextConfig::from_json(
         files.text_encoder_config, source + " (text_encoder config)"));
   }
+  files.check_unchanged_on_disk();  // before its bytes are copied in
   fill(bundle->text_encoder, files.text_encoder, source + " (text encoder)", bundle->device, false, ranges);
   {
     DefaultDtypeGuard guard(bundle->dtype);
@@ -227,6 +228,7 @@ std::unique_ptr<ModelBundle> load_model_bundle(const LoadOptions& options) {
     bundle->vae = models::AutoencoderKL(
         models::AutoencoderKLConfig::from_json(files.vae_config, source + " (vae config)"));
   }
+  files.check_unchanged_on_disk();
   fill(bundle->vae, files.vae, source + " (vae)", bundle->device, channels_last, ranges);
   {
     DefaultDtypeGuard guard(bundle->dtype);
@@ -234,7 +236,9 @@ std::unique_ptr<ModelBundle> load_model_bundle(const LoadOptions& options) {
     bundle->unet = models::UNet2DConditionModel(
         models::UNet2DConditionConfig::from_json(files.unet_config, source + " (unet config)"));
   }
+  files.check_unchanged_on_disk();
   fill(bundle->unet, files.unet, source + " (unet)", bundle->device, channels_last, ranges);
+  files.check_unchanged_on_disk();  // a change during the copy leaves the weights in doubt
   return bundle;
 }
 

@@ -1,0 +1,183 @@
+// A gallery folder as people's folders are: corrupt PNGs, files that only claim to be images,
+// a PNG header claiming 100000×100000 pixels, and files that vanish while they are being
+// listed and read. Each is skipped or shown broken; nothing crashes and the GUI thread keeps
+// answering while the thumbnails load.
+#include <QtTest/QtTest>
+
+#include <QAbstractItemModelTester>
+#include <QElapsedTimer>
+#include <QTimer>
+
+#include "core/image/png_metadata.h"
+#include "ui/gallery_model.h"
+#include "ui/thumbnail_loader.h"
+
+using latent::ui::GalleryModel;
+using latent::ui::ThumbnailLoader;
+
+namespace {
+
+QByteArray bigEndian(quint32 value) {
+  QByteArray out(4, '\0');
+  for (int i = 0; i < 4; ++i) out[i] = char(value >> (24 - 8 * i));
+  return out;
+}
+
+// The CRC-32 that PNG chunks carry (ISO 3309, bit by bit: speed does not matter here).
+quint32 pngCrc(const QByteArray& bytes) {
+  quint32 crc = 0xffffffffu;
+  for (const char byte : bytes) {
+    crc ^= quint8(byte);
+    for (int bit = 0; bit < 8; ++bit) crc = (crc & 1) ? 0xedb88320u ^ (crc >> 1) : crc >> 1;
+  }
+  return ~crc;
+}
+
+QByteArray chunk(const char* type, const QByteArray& body) {
+  const QByteArray typed = QByteArray(type, 4) + body;
+  const quint32 crc = pngCrc(typed);
+  return bigEndian(quint32(body.size())) + typed + bigEndian(crc);
+}
+
+// A well-formed PNG header (valid CRCs) for an RGB image of the given size, with one small
+// IDAT: a decoder that trusts the header would try to allocate width × height × 4 bytes.
+QByteArray pngClaiming(quint32 width, quint32 height) {
+  QByteArray ihdr = bigEndian(width) + bigEndian(height);
+  ihdr += QByteArray::fromHex("0802000000");  // 8-bit RGB, deflate, no filter, no interlace
+  QByteArray idat = qCompress(QByteArray(64, '\0')).mid(4);  // a zlib stream of zero rows
+  return QByteArray::fromHex("89504e470d0a1a0a") + chunk("IHDR", ihdr) + chunk("IDAT", idat) + chunk("IEND", {});
+}
+
+QByteArray smallPng(int side, const std::string& prompt) {
+  latent::pipeline::Image image;
+  image.width = image.height = side;
+  image.rgb.assign(size_t(side) * side * 3, 128);
+  const auto bytes = latent::image::encode_png(image, {{"parameters", prompt + "\nSteps: 20, Sampler: Euler a, CFG scale: 7, Seed: 1, Size: 48x48"}});
+  return QByteArray(reinterpret_cast<const char*>(bytes.data()), qsizetype(bytes.size()));
+}
+
+void writeFile(const QString& path, const QByteArray& bytes) {
+  QFile file(path);
+  QVERIFY2(file.open(QIODevice::WriteOnly), qPrintable(path));
+  QCOMPARE(file.write(bytes), bytes.size());
+}
+
+bool allLoaded(const GalleryModel& model) {
+  for (int row = 0; row < model.rowCount(); ++row)
+    if (!model.index(row).data(GalleryModel::LoadedRole).toBool()) return false;
+  return true;
+}
+
+// Measures the longest pause of the GUI thread's event loop while it runs.
+class EventLoopWatch : public QObject {
+ public:
+  EventLoopWatch() {
+    m_clock.start();
+    m_timer.setInterval(10);
+    connect(&m_timer, &QTimer::timeout, this, [this] {
+      m_longestGapMs = qMax(m_longestGapMs, m_clock.restart());
+    });
+    m_timer.start();
+  }
+  qint64 longestGapMs() const { return m_longestGapMs; }
+
+ private:
+  QTimer m_timer;
+  QElapsedTimer m_clock;
+  qint64 m_longestGapMs = 0;
+};
+
+}  // namespace
+
+class TestGalleryFaults : public QObject {
+  Q_OBJECT
+
+ private Q_SLOTS:
+  void hugeHeaderIsRefusedQuickly();
+  void badFilesAreShownBrokenAndGoodOnesLoad();
+  void filesVanishingWhileListedNeverCrash();
+};
+
+void TestGalleryFaults::hugeHeaderIsRefusedQuickly() {
+  QTemporaryDir dir;
+  const QString path = dir.filePath("huge.png");
+  writeFile(path, pngClaiming(100000, 100000));
+  QElapsedTimer clock;
+  clock.start();
+  const auto info = ThumbnailLoader::load(path, GalleryModel::kThumbnailSize);
+  QVERIFY(info.broken);
+  QVERIFY(info.thumbnail.isNull());
+  QVERIFY2(clock.elapsed() < 2000, qPrintable(QString::number(clock.elapsed())));
+}
+
+void TestGalleryFaults::badFilesAreShownBrokenAndGoodOnesLoad() {
+  QTemporaryDir dir;
+  const QByteArray good = smallPng(48, "a quiet harbour");
+  writeFile(dir.filePath("00001-1.png"), good);
+  writeFile(dir.filePath("huge.png"), pngClaiming(100000, 100000));
+  writeFile(dir.filePath("wide.png"), pngClaiming(0x7fffffff, 1));
+  QByteArray badCrc = good;
+  badCrc[30] = char(badCrc[30] ^ 0xff);  // inside IHDR: its CRC no longer matches
+  writeFile(dir.filePath("bad-crc.png"), badCrc);
+  writeFile(dir.filePath("header-only.png"), good.left(8));
+  writeFile(dir.filePath("text.png"), "This is a shopping list, not a picture.\n");
+  writeFile(dir.filePath("noise.jpg"), QByteArray(3000, '\xff'));
+  QVERIFY(QDir(dir.path()).mkdir("folder.png"));  // a folder with an image's name is skipped
+  QVERIFY(QFile::link(dir.filePath("missing-target.png"), dir.filePath("dangling.png")));
+
+  GalleryModel model;
+  QAbstractItemModelTester tester(&model, QAbstractItemModelTester::FailureReportingMode::QtTest);
+  EventLoopWatch watch;
+  model.setFolder(dir.path());
+  QTRY_VERIFY_WITH_TIMEOUT(allLoaded(model), 20000);
+  QStringList names, broken;
+  for (int row = 0; row < model.rowCount(); ++row) {
+    const QModelIndex index = model.index(row);
+    names << index.data(GalleryModel::FileNameRole).toString();
+    if (index.data(GalleryModel::BrokenRole).toBool()) broken << names.last();
+    QVERIFY(!index.data(Qt::DecorationRole).value<QPixmap>().isNull());
+  }
+  names.sort();
+  broken.sort();
+  QCOMPARE(names, (QStringList{"00001-1.png", "bad-crc.png", "header-only.png", "huge.png", "noise.jpg",
+                               "text.png", "wide.png"}));
+  QCOMPARE(broken, (QStringList{"bad-crc.png", "header-only.png", "huge.png", "noise.jpg", "text.png", "wide.png"}));
+  const QModelIndex harbour = model.index(model.rowOfPath(QDir(dir.path()).absoluteFilePath("00001-1.png")));
+  QCOMPARE(harbour.data(GalleryModel::PromptRole).toString(), QStringLiteral("a quiet harbour"));
+  QVERIFY2(watch.longestGapMs() < 1000, qPrintable(QString::number(watch.longestGapMs())));
+}
+
+void TestGalleryFaults::filesVanishingWhileListedNeverCrash() {
+  QTemporaryDir dir;
+  const QByteArray png = smallPng(256, "a field of poppies");
+  constexpr int kFiles = 120;
+  for (int i = 0; i < kFiles; ++i) writeFile(dir.filePath(QStringLiteral("%1.png").arg(i, 4, 10, QLatin1Char('0'))), png);
+
+  GalleryModel model;
+  QAbstractItemModelTester tester(&model, QAbstractItemModelTester::FailureReportingMode::QtTest);
+  EventLoopWatch watch;
+  model.setFolder(dir.path());
+  QCOMPARE(model.rowCount(), kFiles);
+  // Remove every other file while the thumbnails are being read, and replace a few with
+  // garbage, then let the watcher catch up.
+  for (int i = 0; i < kFiles; i += 2) QVERIFY(QFile::remove(dir.filePath(QStringLiteral("%1.png").arg(i, 4, 10, QLatin1Char('0')))));
+  for (int i = 1; i < 12; i += 2) writeFile(dir.filePath(QStringLiteral("%1.png").arg(i, 4, 10, QLatin1Char('0'))), "gone bad");
+  for (int row = 0; row < model.rowCount(); ++row) (void)model.index(row).data(Qt::DecorationRole);  // the view asks
+  QTRY_COMPARE_WITH_TIMEOUT(model.rowCount(), kFiles / 2, 10000);
+  QTRY_VERIFY_WITH_TIMEOUT(allLoaded(model), 20000);
+  int broken = 0;
+  for (int row = 0; row < model.rowCount(); ++row) {
+    const QModelIndex index = model.index(row);
+    QVERIFY(QFileInfo::exists(index.data(GalleryModel::PathRole).toString()));
+    if (index.data(GalleryModel::BrokenRole).toBool()) ++broken;
+  }
+  QCOMPARE(broken, 6);  // the six replaced with garbage; the rest read fine
+  // And the whole folder vanishing.
+  QVERIFY(dir.remove());
+  model.refresh();
+  QCOMPARE(model.rowCount(), 0);
+  QVERIFY2(watch.longestGapMs() < 1000, qPrintable(QString::number(watch.longestGapMs())));
+}
+
+QTEST_MAIN(TestGalleryFaults)
+#include "tst_gallery_faults.moc"
