@@ -3,9 +3,12 @@
 #include <QItemSelectionModel>
 #include <QLineEdit>
 #include <QListView>
+#include <QMenu>
 #include <QSortFilterProxyModel>
 #include <QSplitter>
 #include <QVBoxLayout>
+
+#include <memory>
 
 #include "ui/gallery_model.h"
 #include "ui/image_details.h"
@@ -49,6 +52,16 @@ GalleryView::GalleryView(GalleryModel* model, QWidget* parent)
     Q_EMIT currentPathChanged(path);
   });
   connect(m_details, &ImageDetails::useSettingsRequested, this, &GalleryView::useSettingsRequested);
+  connect(m_details, &ImageDetails::sendToImageRequested, this, &GalleryView::sendToImageRequested);
+
+  // The thumbnail's own menu: the actions that start something new from an image.
+  m_list->setContextMenuPolicy(Qt::CustomContextMenu);
+  connect(m_list, &QListView::customContextMenuRequested, this, [this](const QPoint& pos) {
+    const QString path = m_list->indexAt(pos).data(GalleryModel::PathRole).toString();
+    if (path.isEmpty()) return;
+    std::unique_ptr<QMenu> menu(contextMenu(path));
+    menu->exec(m_list->viewport()->mapToGlobal(pos));
+  });
 
   auto* top = new QWidget(this);
   auto* topLayout = new QVBoxLayout(top);
@@ -73,5 +86,12 @@ void GalleryView::selectPath(const QString& path) {
 }
 
 QString GalleryView::currentPath() const { return m_details->path(); }
+
+QMenu* GalleryView::contextMenu(const QString& path) {
+  auto* menu = new QMenu(this);
+  menu->addAction(tr("Use these settings"), this, [this, path] { Q_EMIT useSettingsRequested(path); });
+  menu->addAction(tr("Send to image to image"), this, [this, path] { Q_EMIT sendToImageRequested(path); });
+  return menu;
+}
 
 }  // namespace latent::ui

@@ -6,6 +6,7 @@
 
 class QLineEdit;
 class QListView;
+class QMenu;
 class QSortFilterProxyModel;
 class QSplitter;
 
@@ -29,10 +30,13 @@ class GalleryView : public QWidget {
 
   void selectPath(const QString& path);
   QString currentPath() const;
+  // The thumbnail's context menu for the image at `path`, owned by the caller.
+  QMenu* contextMenu(const QString& path);
 
  Q_SIGNALS:
   void currentPathChanged(const QString& path);
   void useSettingsRequested(const QString& path);
+  void sendToImageRequested(const QString& path);
 
  private:
   GalleryModel* m_model;

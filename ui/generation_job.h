@@ -3,11 +3,14 @@
 // The values that travel between the GUI thread and the generation worker. All of
 // them are plain copies, so queued signals can carry them across threads.
 
+#include <QByteArray>
 #include <QList>
 #include <QImage>
 #include <QMetaType>
 #include <QString>
 #include <QStringList>
+
+#include <vector>
 
 #include "core/pipeline/generation_request.h"
 
@@ -35,9 +38,13 @@ struct GenerationOutput {
   QList<QImage> images;
   QStringList savedPaths;  // parallel to images when saving succeeded
   QString saveError;       // why saving failed; the images are still here
+  QList<QByteArray> unsavedPng;  // when saving failed: each image as PNG with its metadata,
+                                 // for "Save image as" to write elsewhere
   QString modelName;
   double secondsTotal = 0;
   double secondsInPreviews = 0;
+  std::vector<pipeline::AppliedLora> loras;  // what was applied, prompt tags included
+  QStringList warnings;  // things the user should know (a LoRA applied in part, a mask resized)
 };
 
 }  // namespace latent::ui

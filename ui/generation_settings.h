@@ -2,15 +2,24 @@
 
 // Everything the form holds: what to generate, with which model, and how often.
 
+#include <QString>
+
 #include "core/pipeline/generation_request.h"
 
 namespace latent::ui {
+
+// What a generation starts from: noise (text to image), a picture (image to image), or a
+// picture with a painted mask (inpainting).
+enum class ImageMode { Text, Image, Inpaint };
 
 struct GenerationSettings {
   pipeline::GenerationRequest request;
   pipeline::LoadOptions model;
   bool seedLocked = false;  // unlocked: every Generate draws a fresh seed
   int batchCount = 1;       // runs one after another, with seeds seed, seed+1, ...
+  ImageMode imageMode = ImageMode::Text;
+  QString initImagePath;  // the starting picture's file, reopened next time; empty = none or pasted
+  int brushSize = 32;     // of the mask brush, in picture pixels
 };
 
 }  // namespace latent::ui

@@ -88,6 +88,8 @@ void GenerationWorker::generate(const GenerationJob& job) {
   output.modelName = QString::fromStdString(result.model_name);
   output.secondsTotal = result.seconds_total;
   output.secondsInPreviews = result.seconds_in_previews;
+  output.loras = result.loras;
+  for (const std::string& warning : result.warnings) output.warnings.append(QString::fromStdString(warning));
   for (const pipeline::Image& image : result.images) output.images.append(toQImage(image));
   if (!job.outputDir.isEmpty()) {
     try {
@@ -95,6 +97,10 @@ void GenerationWorker::generate(const GenerationJob& job) {
         output.savedPaths.append(saveResultImage(job.outputDir, result, i, job.model));
     } catch (const std::exception& error) {
       output.saveError = errorMessage(error);
+      // Nothing half-written stays behind (files are written whole, then renamed); the
+      // images stay in memory, encoded with their metadata, to be saved elsewhere.
+      for (int i = 0; i < static_cast<int>(result.images.size()); ++i)
+        output.unsavedPng.append(encodedResultImage(result, i, job.model));
     }
   }
   Q_EMIT finished(job.id, output);

@@ -15,4 +15,17 @@ QImage toQImage(const pipeline::Image& image) {
   return out;
 }
 
+std::shared_ptr<const pipeline::Image> toPipelineImage(const QImage& image) {
+  auto out = std::make_shared<pipeline::Image>();
+  if (image.isNull()) return out;
+  const QImage rgb = image.convertToFormat(QImage::Format_RGB888);
+  out->width = rgb.width();
+  out->height = rgb.height();
+  const size_t rowBytes = static_cast<size_t>(rgb.width()) * 3;
+  out->rgb.resize(rowBytes * rgb.height());
+  // QImage rows are padded to 4 bytes; the engine's are packed.
+  for (int y = 0; y < rgb.height(); ++y) std::memcpy(out->rgb.data() + y * rowBytes, rgb.constScanLine(y), rowBytes);
+  return out;
+}
+
 }  // namespace latent::ui

@@ -2,11 +2,17 @@
 
 #include <QImage>
 
+#include <memory>
+
 #include "core/pipeline/generation_request.h"
 
 namespace latent::ui {
 
 // A deep copy, so the QImage outlives the engine's buffer and may cross threads.
 QImage toQImage(const pipeline::Image& image);
+
+// The engine's 8-bit RGB form of any QImage (alpha is dropped, grey becomes R = G = B).
+// A null image gives an empty one.
+std::shared_ptr<const pipeline::Image> toPipelineImage(const QImage& image);
 
 }  // namespace latent::ui

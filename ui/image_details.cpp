@@ -37,6 +37,7 @@ ImageDetails::ImageDetails(QWidget* parent)
     return button;
   };
   addAction(tr("&Use these settings"), QStringLiteral("useSettings"), [this] { Q_EMIT useSettingsRequested(m_path); });
+  addAction(tr("To image to image"), QStringLiteral("sendToImage"), [this] { Q_EMIT sendToImageRequested(m_path); });
   addAction(tr("Open"), QStringLiteral("openImage"), &ImageDetails::openImage);
   addAction(tr("Show in folder"), QStringLiteral("showInFolder"), &ImageDetails::showInFolder);
   addAction(tr("Copy prompt"), QStringLiteral("copyPrompt"), &ImageDetails::copyPrompt);

@@ -28,6 +28,7 @@ class ImageDetails : public QWidget {
 
  Q_SIGNALS:
   void useSettingsRequested(const QString& path);
+  void sendToImageRequested(const QString& path);  // start image to image from it
   void trashed(const QString& path);
   void message(const QString& text);
 

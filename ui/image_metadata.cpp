@@ -42,6 +42,9 @@ RestoredSettings settingsFromParametersText(const QString& text, const pipeline:
   try {
     const image::ParsedParameters parsed = image::parse_parameters(text.toStdString());
     out.request = parsed.to_request(base);
+    // Other programs name their LoRAs in the prompt's <lora:...> tags, which the restored
+    // prompt keeps: checking the form's LoRAs as well would apply them twice.
+    out.request.loras.clear();
     out.modelName = QString::fromStdString(parsed.field("Model").value_or(""));
     out.parametersText = text;
     out.found = true;

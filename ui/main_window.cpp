@@ -2,9 +2,13 @@
 
 #include <QAction>
 #include <QApplication>
+#include <QCheckBox>
 #include <QClipboard>
 #include <QCloseEvent>
 #include <QDir>
+#include <QDockWidget>
+#include <QDragEnterEvent>
+#include <QDropEvent>
 #include <QFile>
 #include <QFileDialog>
 #include <QFileInfo>
@@ -16,19 +20,27 @@
 #include <QPushButton>
 #include <QScrollArea>
 #include <QScrollBar>
+#include <QSpinBox>
 #include <QSplitter>
 #include <QStatusBar>
 #include <QTimer>
 #include <QVBoxLayout>
 
+#include <exception>
+
+#include "core/image/png_metadata.h"
+#include "core/pipeline/image_request_validation.h"
 #include "ui/gallery_model.h"
 #include "ui/gallery_view.h"
 #include "ui/generation_queue.h"
 #include "ui/image_details.h"
+#include "ui/init_image_panel.h"
+#include "ui/lora_panel.h"
 #include "ui/model_picker.h"
 #include "ui/parameters_panel.h"
 #include "ui/preview_view.h"
 #include "ui/prompt_panel.h"
+#include "ui/result_summary.h"
 #include "ui/settings_store.h"
 
 // Resources of a static library must be registered by hand, outside any namespace.
@@ -67,10 +79,13 @@ MainWindow::MainWindow(SettingsStore* settings, QWidget* parent)
   m_splitter->setStretchFactor(2, 0);
   m_splitter->setSizes({400, 600, 400});
   setCentralWidget(m_splitter);
+  buildDocks();
+  setAcceptDrops(true);  // a picture dropped anywhere becomes the image-to-image picture
   buildActions();
   connectQueue();
 
   connect(m_gallery, &GalleryView::useSettingsRequested, this, &MainWindow::applyImageSettings);
+  connect(m_gallery, &GalleryView::sendToImageRequested, this, &MainWindow::sendToImageToImage);
   connect(m_gallery, &GalleryView::currentPathChanged, this, [this](const QString& path) {
     if (!path.isEmpty()) setCurrentImage(path, QImage());
   });
@@ -85,6 +100,14 @@ MainWindow::MainWindow(SettingsStore* settings, QWidget* parent)
   connect(m_prompt, &PromptPanel::changed, this, scheduleSave);
   connect(m_parameters, &ParametersPanel::changed, this, scheduleSave);
   connect(m_model, &ModelPicker::changed, this, scheduleSave);
+  connect(m_loras, &LoraPanel::changed, this, scheduleSave);
+  connect(m_initImage, &InitImagePanel::changed, this, scheduleSave);
+  connect(m_initImage, &InitImagePanel::message, this, &MainWindow::setStatus);
+  connect(m_initImage, &InitImagePanel::sizeWanted, this, [this](const QSize& size) {
+    m_parameters->widthSpin()->setValue(size.width());
+    m_parameters->heightSpin()->setValue(size.height());
+  });
+  connect(m_parameters->stepsSpin(), qOverload<int>(&QSpinBox::valueChanged), m_initImage, &InitImagePanel::setSteps);
   connect(m_model, &ModelPicker::modelChosen, this, [this](const QString& path) {
     m_settings->addRecentModel(path);
     m_model->setRecentModels(m_settings->recentModels());
@@ -147,6 +170,12 @@ QWidget* MainWindow::buildPreviewPane() {
   m_status->setObjectName(QStringLiteral("statusLabel"));
   // Changing text must not change the window's minimum size.
   m_status->setSizePolicy(QSizePolicy::Ignored, QSizePolicy::Preferred);
+  m_warning = new QLabel(this);
+  m_warning->setObjectName(QStringLiteral("warningLabel"));
+  m_warning->setWordWrap(true);
+  m_warning->setTextInteractionFlags(Qt::TextSelectableByMouse);
+  m_warning->setStyleSheet(QStringLiteral("background: #fff3cd; color: #664d03; padding: 6px; border-radius: 4px;"));
+  m_warning->hide();
   m_progress = new QProgressBar(this);
   m_progress->setObjectName(QStringLiteral("progress"));
   m_progress->setRange(0, 1);
@@ -155,10 +184,41 @@ QWidget* MainWindow::buildPreviewPane() {
   auto* pane = new QWidget(this);
   auto* layout = new QVBoxLayout(pane);
   layout->addWidget(m_error);
+  layout->addWidget(m_warning);
   layout->addWidget(m_preview, 1);
   layout->addWidget(m_progress);
   layout->addWidget(m_status);
   return pane;
+}
+
+// LoRAs and the starting picture live in docks: out of the way for plain text to image,
+// at hand (and movable, or floating beside a large mask canvas) when wanted.
+void MainWindow::buildDocks() {
+  m_loras = new LoraPanel(this);
+  m_initImage = new InitImagePanel(this);
+  // Scrolled, so that the docks never force the window wider than the screen.
+  const auto scrolled = [this](QWidget* panel) {
+    auto* scroll = new QScrollArea(this);
+    scroll->setWidget(panel);
+    scroll->setWidgetResizable(true);
+    scroll->setFrameShape(QFrame::NoFrame);
+    return scroll;
+  };
+  m_loraDock = new QDockWidget(tr("LoRA"), this);
+  m_loraDock->setObjectName(QStringLiteral("loraDock"));
+  m_loraDock->setWidget(scrolled(m_loras));
+  m_imageDock = new QDockWidget(tr("Image to image"), this);
+  m_imageDock->setObjectName(QStringLiteral("imageDock"));
+  m_imageDock->setWidget(scrolled(m_initImage));
+  addDockWidget(Qt::LeftDockWidgetArea, m_imageDock);
+  addDockWidget(Qt::LeftDockWidgetArea, m_loraDock);
+  tabifyDockWidget(m_imageDock, m_loraDock);
+  m_imageDock->raise();
+}
+
+void MainWindow::showImageDock() {
+  m_imageDock->show();
+  m_imageDock->raise();
 }
 
 void MainWindow::buildActions() {
@@ -175,6 +235,14 @@ void MainWindow::buildActions() {
   QMenu* edit = menuBar()->addMenu(tr("&Edit"));
   edit->addAction(tr("&Paste parameters"), QKeySequence(tr("Ctrl+Shift+V")), this, &MainWindow::pasteParameters);
   edit->addAction(tr("&Load settings from image…"), this, &MainWindow::loadSettingsFromImage);
+  edit->addSeparator();
+  edit->addAction(tr("Send image to image &to image"), QKeySequence(tr("Ctrl+Shift+I")), this,
+                  &MainWindow::sendCurrentToImageToImage);
+  edit->addAction(tr("Open &starting picture…"), m_initImage, &InitImagePanel::choosePicture);
+
+  QMenu* view = menuBar()->addMenu(tr("&View"));
+  view->addAction(m_imageDock->toggleViewAction());
+  view->addAction(m_loraDock->toggleViewAction());
 
   QMenu* run = menuBar()->addMenu(tr("&Generate"));
   m_generateAction = run->addAction(tr("&Generate"), this, &MainWindow::generate);
@@ -227,6 +295,7 @@ void MainWindow::restoreState() {
     resize(1320, 820);
   }
   m_splitter->restoreState(m_settings->layout(QStringLiteral("mainSplitter")));
+  QMainWindow::restoreState(m_settings->layout(QStringLiteral("windowState")));  // the docks
   m_gallery->splitter()->restoreState(m_settings->layout(QStringLiteral("gallerySplitter")));
 }
 
@@ -236,6 +305,7 @@ void MainWindow::saveSettings() {
   m_settings->setOutputDir(m_outputDir);
   m_settings->setLayout(QStringLiteral("geometry"), saveGeometry());
   m_settings->setLayout(QStringLiteral("mainSplitter"), m_splitter->saveState());
+  m_settings->setLayout(QStringLiteral("windowState"), saveState());
   m_settings->setLayout(QStringLiteral("gallerySplitter"), m_gallery->splitter()->saveState());
   m_settings->sync();
 }
@@ -251,6 +321,11 @@ GenerationSettings MainWindow::formSettings() const {
   s.request.prompt = m_prompt->prompt().toStdString();
   s.request.negative_prompt = m_prompt->negativePrompt().toStdString();
   s.request = m_parameters->request(s.request);
+  s.request = m_loras->request(s.request);
+  s.request = m_initImage->request(s.request);
+  s.imageMode = m_initImage->mode();
+  s.initImagePath = m_initImage->picturePath();
+  s.brushSize = m_initImage->brushSpin()->value();
   s.model = m_model->options();
   s.seedLocked = m_parameters->seedLocked();
   s.batchCount = m_parameters->batchCount();
@@ -264,6 +339,15 @@ void MainWindow::applySettings(const GenerationSettings& settings) {
   m_parameters->setSeedLocked(settings.seedLocked);
   m_parameters->setBatchCount(settings.batchCount);
   m_model->setOptions(settings.model);
+  m_loras->setFolder(QString::fromStdString(settings.request.lora_dir));
+  m_loras->setCheckedLoras(settings.request.loras);
+  m_loras->partialCheck()->setChecked(settings.request.lora_partial);
+  m_initImage->setRequest(settings.request);
+  m_initImage->brushSpin()->setValue(settings.brushSize);
+  m_initImage->setSteps(settings.request.steps);
+  if (!settings.initImagePath.isEmpty() && QFileInfo(settings.initImagePath).isFile())
+    m_initImage->loadPicture(settings.initImagePath);
+  m_initImage->setMode(m_initImage->picture().isNull() ? ImageMode::Text : settings.imageMode);
 }
 
 bool MainWindow::applyRestored(const RestoredSettings& restored) {
@@ -272,6 +356,16 @@ bool MainWindow::applyRestored(const RestoredSettings& restored) {
   m_prompt->setNegativePrompt(QString::fromStdString(restored.request.negative_prompt));
   m_parameters->setRequest(restored.request);
   m_parameters->setSeedLocked(true);  // the point of restoring is to get the same picture
+  const QStringList missingLoras = m_loras->setCheckedLoras(restored.request.loras);
+  m_initImage->setRequest(restored.request);
+  // The starting picture itself is not in the file (only its hash): keep the one at hand.
+  const bool fromPicture = !restored.request.init_image_hash.empty();
+  const bool masked = !restored.request.mask_hash.empty();
+  if (!fromPicture) {
+    m_initImage->setMode(ImageMode::Text);
+  } else if (!m_initImage->picture().isNull()) {
+    m_initImage->setMode(masked ? ImageMode::Inpaint : ImageMode::Image);
+  }
   QString model;
   if (!restored.modelPath.isEmpty() && QFileInfo::exists(restored.modelPath)) {
     model = restored.modelPath;
@@ -285,6 +379,10 @@ bool MainWindow::applyRestored(const RestoredSettings& restored) {
     if (model.isEmpty()) setStatus(tr("Settings restored; the model \"%1\" is not among the recent models.").arg(restored.modelName));
   }
   if (!model.isEmpty()) m_model->setModelPath(model);
+  if (!missingLoras.isEmpty())
+    setStatus(tr("Settings restored; LoRA not found in the LoRA folder: %1").arg(missingLoras.join(QStringLiteral(", "))));
+  else if (fromPicture && m_initImage->picture().isNull())
+    setStatus(tr("Settings restored; the image was made from a picture: drop it on the window to use it again."));
   m_saveTimer->start();
   return true;
 }
@@ -324,9 +422,54 @@ void MainWindow::chooseOutputDir() {
   saveSettings();
 }
 
+bool MainWindow::sendToImageToImage(const QString& path) {
+  if (!m_initImage->loadPicture(path)) return false;  // switches text to image mode to image to image
+  showImageDock();
+  setStatus(tr("%1 is the starting picture").arg(QFileInfo(path).fileName()));
+  return true;
+}
+
+void MainWindow::sendCurrentToImageToImage() {
+  if (!m_currentImagePath.isEmpty() && QFileInfo(m_currentImagePath).isFile()) {
+    sendToImageToImage(m_currentImagePath);
+  } else if (!m_currentImage.isNull()) {
+    m_initImage->setPicture(m_currentImage);
+    showImageDock();
+  } else {
+    setStatus(tr("There is no image to send yet."));
+  }
+}
+
+void MainWindow::dragEnterEvent(QDragEnterEvent* event) {
+  if (InitImagePanel::hasPicture(event->mimeData())) event->acceptProposedAction();
+}
+
+void MainWindow::dropEvent(QDropEvent* event) {
+  if (!m_initImage->takeMimeData(event->mimeData())) return;
+  event->acceptProposedAction();
+  showImageDock();
+}
+
+// Refuses, before anything is queued, what the engine would refuse after loading the model.
+bool MainWindow::checkImageRequest(const pipeline::GenerationRequest& request) {
+  QString problem = m_initImage->problem();
+  if (problem.isEmpty()) {
+    try {
+      pipeline::validate_image_request(request);
+    } catch (const std::exception& error) {
+      problem = QString::fromUtf8(error.what());
+    }
+  }
+  if (problem.isEmpty()) return true;
+  showError(problem);
+  showImageDock();
+  return false;
+}
+
 void MainWindow::generate() {
   clearError();
   GenerationSettings s = formSettings();
+  if (!checkImageRequest(s.request)) return;
   const uint64_t seed = m_parameters->takeSeed();
   for (int i = 0; i < s.batchCount; ++i) {
     GenerationJob job;
@@ -366,14 +509,23 @@ void MainWindow::showProgress(quint64 jobId, const GenerationProgress& p) {
 
 void MainWindow::showResult(quint64, const GenerationOutput& output) {
   m_preview->setImages(output.images);
-  m_progress->setRange(0, output.request.steps > 0 ? output.request.steps : 1);
+  // Image to image runs fewer steps than asked for (steps × strength): keep the count shown.
+  if (m_progress->maximum() <= 1) m_progress->setRange(0, output.request.steps > 0 ? output.request.steps : 1);
   m_progress->setValue(m_progress->maximum());
   m_lastSaved = output.savedPaths;
   const double previewShare = output.secondsTotal > 0 ? 100.0 * output.secondsInPreviews / output.secondsTotal : 0;
-  setStatus(tr("Done in %1 (previews %2%)").arg(formatSeconds(output.secondsTotal)).arg(previewShare, 0, 'f', 0));
-  if (!output.saveError.isEmpty()) showError(tr("The image was not saved: %1").arg(output.saveError));
-  if (!output.images.isEmpty())
+  const QString loras = loraSummary(output.loras);
+  setStatus(tr("Done in %1 (previews %2%)").arg(formatSeconds(output.secondsTotal)).arg(previewShare, 0, 'f', 0) +
+            (loras.isEmpty() ? QString() : QStringLiteral(" · ") + loras));
+  m_warning->setText(output.warnings.join(QLatin1Char('\n')));
+  m_warning->setVisible(!output.warnings.isEmpty());
+  if (!output.saveError.isEmpty())
+    showError(tr("The image was not saved: %1. It is kept here: use File › Save image as… to save it elsewhere.")
+                  .arg(output.saveError));
+  if (!output.images.isEmpty()) {
     setCurrentImage(output.savedPaths.isEmpty() ? QString() : output.savedPaths.first(), output.images.first());
+    if (!output.unsavedPng.isEmpty()) m_currentPng = output.unsavedPng.first();
+  }
   if (!output.savedPaths.isEmpty()) m_galleryModel->refresh();
 }
 
@@ -385,6 +537,7 @@ void MainWindow::updateQueueLabel() {
 void MainWindow::setCurrentImage(const QString& path, const QImage& image) {
   m_currentImagePath = path;
   m_currentImage = image;
+  m_currentPng.clear();
 }
 
 void MainWindow::saveImageAs() {
@@ -405,13 +558,32 @@ void MainWindow::saveImageAs() {
               : selected.contains(QStringLiteral("*.webp")) ? QStringLiteral(".webp")
                                                               : QStringLiteral(".png");
   }
+  saveCurrentImageTo(target);
+}
+
+bool MainWindow::saveCurrentImageTo(const QString& target) {
+  QImage image = m_currentImage;
+  if (image.isNull() && !m_currentImagePath.isEmpty()) image.load(m_currentImagePath);
+  if (image.isNull()) {
+    setStatus(tr("There is no image to save yet."));
+    return false;
+  }
   const QString suffix = QFileInfo(target).suffix().toLower();
   bool ok = false;
   if (suffix == QLatin1String("png") && !m_currentImagePath.isEmpty()) {
     // A copy of the saved file keeps its metadata.
-    if (QFileInfo(target).absoluteFilePath() == QFileInfo(m_currentImagePath).absoluteFilePath()) return;
+    if (QFileInfo(target).absoluteFilePath() == QFileInfo(m_currentImagePath).absoluteFilePath()) return true;
     QFile::remove(target);
     ok = QFile::copy(m_currentImagePath, target);
+  } else if (suffix == QLatin1String("png") && !m_currentPng.isEmpty()) {
+    // A result that could not be saved: its PNG with metadata, written whole or not at all.
+    try {
+      image::write_file_atomically(target.toStdString(),
+                                   std::vector<unsigned char>(m_currentPng.begin(), m_currentPng.end()));
+      ok = true;
+    } catch (const std::exception&) {
+      ok = false;
+    }
   } else {
     ok = image.save(target, nullptr, 95);
   }
@@ -420,6 +592,7 @@ void MainWindow::saveImageAs() {
   } else {
     showError(tr("Could not save %1.").arg(QDir::toNativeSeparators(target)));
   }
+  return ok;
 }
 
 void MainWindow::copyImage() {
@@ -438,6 +611,8 @@ void MainWindow::showError(const QString& message) {
 void MainWindow::clearError() {
   m_error->clear();
   m_error->hide();
+  m_warning->clear();
+  m_warning->hide();
 }
 
 void MainWindow::setStatus(const QString& text) { m_status->setText(text); }
@@ -445,5 +620,6 @@ void MainWindow::setStatus(const QString& text) { m_status->setText(text); }
 QString MainWindow::errorText() const { return m_error->text(); }
 QString MainWindow::statusText() const { return m_status->text(); }
 QString MainWindow::queueText() const { return m_queueLabel->text(); }
+QString MainWindow::warningText() const { return m_warning->text(); }
 
 }  // namespace latent::ui

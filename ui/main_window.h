@@ -12,6 +12,7 @@
 #include "ui/image_metadata.h"
 
 class QAction;
+class QDockWidget;
 class QLabel;
 class QProgressBar;
 class QPushButton;
@@ -23,6 +24,8 @@ namespace latent::ui {
 class GalleryModel;
 class GalleryView;
 class GenerationQueue;
+class InitImagePanel;
+class LoraPanel;
 class ModelPicker;
 class ParametersPanel;
 class PreviewView;
@@ -49,9 +52,14 @@ class MainWindow : public QMainWindow {
   void setOutputDir(const QString& dir);
 
   QStringList lastSavedPaths() const { return m_lastSaved; }
+  // Writes the image on show to `path` (PNG keeps its parameters, also for a result that could
+  // not be saved into the output folder and is kept in memory). False, with the error shown,
+  // when it cannot be written.
+  bool saveCurrentImageTo(const QString& path);
   QString errorText() const;
   QString statusText() const;
   QString queueText() const;
+  QString warningText() const;  // what the last result warned about; empty when nothing
 
   PromptPanel* promptPanel() const { return m_prompt; }
   ParametersPanel* parametersPanel() const { return m_parameters; }
@@ -63,6 +71,10 @@ class MainWindow : public QMainWindow {
   QPushButton* generateButton() const { return m_generateButton; }
   QPushButton* cancelButton() const { return m_cancelButton; }
   QProgressBar* progressBar() const { return m_progress; }
+  LoraPanel* loraPanel() const { return m_loras; }
+  InitImagePanel* initImagePanel() const { return m_initImage; }
+  QDockWidget* loraDock() const { return m_loraDock; }
+  QDockWidget* imageDock() const { return m_imageDock; }
 
  public Q_SLOTS:
   void generate();
@@ -73,14 +85,23 @@ class MainWindow : public QMainWindow {
   void pasteParameters();
   void loadSettingsFromImage();
   void saveSettings();
+  // Image to image from a picture file (the gallery's "Send to image to image").
+  bool sendToImageToImage(const QString& path);
+  // Image to image from the image now shown (the finished result).
+  void sendCurrentToImageToImage();
 
  protected:
   void closeEvent(QCloseEvent* event) override;
+  void dragEnterEvent(QDragEnterEvent* event) override;
+  void dropEvent(QDropEvent* event) override;
 
  private:
   void buildActions();
   QWidget* buildControls();
   QWidget* buildPreviewPane();
+  void buildDocks();
+  void showImageDock();
+  bool checkImageRequest(const pipeline::GenerationRequest& request);
   void connectQueue();
   void restoreState();
   void showError(const QString& message);
@@ -104,9 +125,14 @@ class MainWindow : public QMainWindow {
   QLabel* m_queueLabel;
   QLabel* m_error;
   QLabel* m_status;
+  QLabel* m_warning;
   QProgressBar* m_progress;
   PreviewView* m_preview;
   GalleryView* m_gallery;
+  LoraPanel* m_loras = nullptr;
+  InitImagePanel* m_initImage = nullptr;
+  QDockWidget* m_loraDock = nullptr;
+  QDockWidget* m_imageDock = nullptr;
   QSplitter* m_splitter;
   QTimer* m_saveTimer;
 
@@ -117,6 +143,7 @@ class MainWindow : public QMainWindow {
   QStringList m_lastSaved;
   QString m_currentImagePath;
   QImage m_currentImage;
+  QByteArray m_currentPng;  // the result on show as PNG with metadata, when saving it failed
 };
 
 }  // namespace latent::ui

@@ -35,6 +35,28 @@ GenerationSettings SettingsStore::generation() const {
   out.seedLocked = s.value("seedLocked", defaults.seedLocked).toBool();
   out.batchCount = s.value("batchCount", defaults.batchCount).toInt();
   s.endGroup();
+  s.beginGroup(QStringLiteral("lora"));
+  r.lora_dir = s.value("folder").toString().toStdString();
+  r.lora_partial = s.value("partial", d.lora_partial).toBool();
+  r.loras.clear();
+  const int loraCount = s.beginReadArray(QStringLiteral("checked"));
+  for (int i = 0; i < loraCount; ++i) {
+    s.setArrayIndex(i);
+    r.loras.push_back({s.value("path").toString().toStdString(), s.value("multiplier", 1.0).toDouble()});
+  }
+  s.endArray();
+  s.endGroup();
+  s.beginGroup(QStringLiteral("image"));
+  const int mode = s.value("mode", int(defaults.imageMode)).toInt();
+  out.imageMode = mode >= int(ImageMode::Text) && mode <= int(ImageMode::Inpaint) ? ImageMode(mode) : defaults.imageMode;
+  out.initImagePath = s.value("picture").toString();
+  out.brushSize = s.value("brushSize", defaults.brushSize).toInt();
+  r.strength = s.value("strength", d.strength).toDouble();
+  r.resize_mode = s.value("resizeMode", QString::fromStdString(d.resize_mode)).toString().toStdString();
+  r.mask_blur = s.value("maskBlur", d.mask_blur).toInt();
+  r.inpaint_full_res = s.value("inpaintFullRes", d.inpaint_full_res).toBool();
+  r.inpaint_full_res_padding = s.value("inpaintPadding", d.inpaint_full_res_padding).toInt();
+  s.endGroup();
   s.beginGroup(QStringLiteral("model"));
   out.model.model_path = s.value("path").toString().toStdString();
   out.model.config_dir = s.value("configDir").toString().toStdString();
@@ -62,6 +84,28 @@ void SettingsStore::setGeneration(const GenerationSettings& settings) {
   s.setValue("vaePreviewEvery", r.vae_preview_every);
   s.setValue("seedLocked", settings.seedLocked);
   s.setValue("batchCount", settings.batchCount);
+  s.endGroup();
+  s.beginGroup(QStringLiteral("lora"));
+  s.setValue("folder", QString::fromStdString(r.lora_dir));
+  s.setValue("partial", r.lora_partial);
+  s.remove(QStringLiteral("checked"));  // a shorter list must not keep the old tail
+  s.beginWriteArray(QStringLiteral("checked"), static_cast<int>(r.loras.size()));
+  for (int i = 0; i < static_cast<int>(r.loras.size()); ++i) {
+    s.setArrayIndex(i);
+    s.setValue("path", QString::fromStdString(r.loras[i].path));
+    s.setValue("multiplier", r.loras[i].multiplier);
+  }
+  s.endArray();
+  s.endGroup();
+  s.beginGroup(QStringLiteral("image"));
+  s.setValue("mode", int(settings.imageMode));
+  s.setValue("picture", settings.initImagePath);
+  s.setValue("brushSize", settings.brushSize);
+  s.setValue("strength", r.strength);
+  s.setValue("resizeMode", QString::fromStdString(r.resize_mode));
+  s.setValue("maskBlur", r.mask_blur);
+  s.setValue("inpaintFullRes", r.inpaint_full_res);
+  s.setValue("inpaintPadding", r.inpaint_full_res_padding);
   s.endGroup();
   s.beginGroup(QStringLiteral("model"));
   s.setValue("path", QString::fromStdString(settings.model.model_path));

@@ -41,6 +41,11 @@ void TestSettingsStore::defaultsAreSensible() {
   QCOMPARE(s.model.device, std::string("cpu"));
   QCOMPARE(s.model.dtype, std::string("fp32"));
   QCOMPARE(s.batchCount, 1);
+  QVERIFY(s.request.loras.empty());
+  QVERIFY(s.request.lora_dir.empty());
+  QCOMPARE(s.imageMode, latent::ui::ImageMode::Text);
+  QCOMPARE(s.request.strength, 0.75);
+  QCOMPARE(s.request.resize_mode, std::string("resize"));
   QVERIFY(store.outputDir().endsWith(QStringLiteral("Latent Studio")));
   QVERIFY(store.recentModels().isEmpty());
 }
@@ -65,6 +70,16 @@ void TestSettingsStore::roundTripsEverySetting() {
   s.model.dtype = "fp16";
   s.seedLocked = true;
   s.batchCount = 4;
+  s.request.lora_dir = "/loras";
+  s.request.loras = {{"/loras/detail.safetensors", 0.8}, {"/loras/style/ink.safetensors", -0.35}};
+  s.imageMode = latent::ui::ImageMode::Inpaint;
+  s.initImagePath = QStringLiteral("/pictures/start.png");
+  s.brushSize = 48;
+  s.request.strength = 0.3;
+  s.request.resize_mode = "pad";
+  s.request.mask_blur = 9;
+  s.request.inpaint_full_res = true;
+  s.request.inpaint_full_res_padding = 20;
   {
     SettingsStore store(dir.filePath("settings.ini"));
     store.setGeneration(s);
@@ -88,6 +103,20 @@ void TestSettingsStore::roundTripsEverySetting() {
   QVERIFY(r.model == s.model);
   QCOMPARE(r.seedLocked, true);
   QCOMPARE(r.batchCount, 4);
+  QCOMPARE(r.request.lora_dir, std::string("/loras"));
+  QCOMPARE(r.request.loras.size(), std::size_t(2));
+  QCOMPARE(r.request.loras[0].path, std::string("/loras/detail.safetensors"));
+  QCOMPARE(r.request.loras[0].multiplier, 0.8);
+  QCOMPARE(r.request.loras[1].path, std::string("/loras/style/ink.safetensors"));
+  QCOMPARE(r.request.loras[1].multiplier, -0.35);
+  QCOMPARE(r.imageMode, latent::ui::ImageMode::Inpaint);
+  QCOMPARE(r.initImagePath, QStringLiteral("/pictures/start.png"));
+  QCOMPARE(r.brushSize, 48);
+  QCOMPARE(r.request.strength, 0.3);
+  QCOMPARE(r.request.resize_mode, std::string("pad"));
+  QCOMPARE(r.request.mask_blur, 9);
+  QVERIFY(r.request.inpaint_full_res);
+  QCOMPARE(r.request.inpaint_full_res_padding, 20);
   QCOMPARE(store.outputDir(), QStringLiteral("/pictures/out"));
   QCOMPARE(store.layout(QStringLiteral("geometry")), QByteArray("\x01\x02\x00\x03", 4));
 }

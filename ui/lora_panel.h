@@ -1,0 +1,102 @@
+#pragma once
+
+// The LoRA panel: every .safetensors file of the LoRA folder with a checkbox and a
+// multiplier. The checked ones go into GenerationRequest::loras, and the folder becomes
+// GenerationRequest::lora_dir so that <lora:NAME:M> tags in the prompt resolve there.
+// Changing the set never reloads the model: the engine swaps LoRAs on the loaded one.
+
+#include <QHash>
+#include <QString>
+#include <QStringList>
+#include <QWidget>
+
+#include <vector>
+
+#include "core/pipeline/generation_request.h"
+
+class QCheckBox;
+class QDoubleSpinBox;
+class QFileSystemWatcher;
+class QLabel;
+class QLineEdit;
+class QSlider;
+class QTimer;
+class QVBoxLayout;
+
+namespace latent::ui {
+
+class LoraPanel : public QWidget {
+  Q_OBJECT
+
+ public:
+  explicit LoraPanel(QWidget* parent = nullptr);
+
+  QString folder() const { return m_folder; }
+  void setFolder(const QString& folder);  // lists it at once and watches it
+
+  // `base` with lora_dir and the checked LoRAs filled in.
+  pipeline::GenerationRequest request(const pipeline::GenerationRequest& base) const;
+  std::vector<pipeline::LoraSpec> checkedLoras() const;
+  // Checks exactly these, with their multipliers. A LoRA is found by its path, else by its
+  // name in the folder; one that exists elsewhere gets a row of its own. Returns the names
+  // of those that could not be found.
+  QStringList setCheckedLoras(const std::vector<pipeline::LoraSpec>& loras);
+
+  // The rows, for tests and for the window's summary.
+  int count() const { return static_cast<int>(m_rows.size()); }
+  int rowOf(const QString& name) const;  // -1 when not listed
+  QString nameAt(int row) const { return m_rows.at(row).name; }
+  QString pathAt(int row) const { return m_rows.at(row).path; }
+  QCheckBox* checkBoxAt(int row) const { return m_rows.at(row).check; }
+  QSlider* sliderAt(int row) const { return m_rows.at(row).slider; }
+  QDoubleSpinBox* multiplierAt(int row) const { return m_rows.at(row).multiplier; }
+  QLineEdit* folderEdit() const { return m_folderEdit; }
+  // Apply the fitting part of a LoRA that has keys this model lacks (with a warning) instead
+  // of refusing it: GenerationRequest::lora_partial.
+  QCheckBox* partialCheck() const { return m_partial; }
+  QString messageText() const;
+
+  static constexpr double kSliderMin = -2.0;
+  static constexpr double kSliderMax = 2.0;
+  static constexpr double kStep = 0.05;
+
+ public Q_SLOTS:
+  void refresh();  // lists the folder again, keeping what was checked
+  void chooseFolder();
+
+ Q_SIGNALS:
+  void changed();
+
+ private:
+  struct Row {
+    QString name;
+    QString path;
+    bool outside = false;  // restored from an image, not in the folder
+    QWidget* widget = nullptr;
+    QCheckBox* check = nullptr;
+    QSlider* slider = nullptr;
+    QDoubleSpinBox* multiplier = nullptr;
+  };
+  struct RowState {
+    bool checked = false;
+    double multiplier = 1.0;
+  };
+
+  Row makeRow(const QString& name, const QString& path, bool outside, const RowState& state);
+  // Lists the folder anew with these states (by path), plus rows for `outsidePaths`.
+  void rebuild(const QHash<QString, RowState>& states, const QStringList& outsidePaths);
+  QHash<QString, RowState> currentStates() const;
+  void watchFolder();
+
+  QString m_folder;
+  QLineEdit* m_folderEdit;
+  QLabel* m_message;
+  QCheckBox* m_partial;
+  QWidget* m_list;
+  QVBoxLayout* m_listLayout;
+  QFileSystemWatcher* m_watcher;
+  QTimer* m_refreshTimer;  // folder changes arrive in bursts while a file is copied
+  std::vector<Row> m_rows;
+};
+
+}  // namespace latent::ui
