@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "commands.h"
+#include "option_values.h"
 #include "core/pipeline/engine.h"
 #include "core/training/shape_evaluation.h"
 #include "core/training/shapes_dataset.h"
@@ -15,13 +16,6 @@ using latent::Error;
 namespace training = latent::training;
 
 namespace {
-
-int intValue(const QCommandLineParser& parser, const QString& name) {
-  bool ok = false;
-  const int value = parser.value(name).toInt(&ok);
-  if (!ok) throw Error("--" + name.toStdString() + " needs a whole number, not '" + parser.value(name).toStdString() + "'");
-  return value;
-}
 
 std::vector<std::string> listValue(const QCommandLineParser& parser, const QString& name) {
   std::vector<std::string> out;

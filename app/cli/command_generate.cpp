@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "commands.h"
+#include "option_values.h"
 #include "core/image/image_prep.h"
 #include "core/image/parameters_text.h"
 #include "core/image/png_metadata.h"
@@ -26,20 +27,6 @@ namespace pipeline = latent::pipeline;
 namespace image = latent::image;
 
 namespace {
-
-int intValue(const QCommandLineParser& parser, const QString& name) {
-  bool ok = false;
-  const int value = parser.value(name).toInt(&ok);
-  if (!ok) throw Error("--" + name.toStdString() + " needs a whole number, not '" + parser.value(name).toStdString() + "'");
-  return value;
-}
-
-double doubleValue(const QCommandLineParser& parser, const QString& name) {
-  bool ok = false;
-  const double value = parser.value(name).toDouble(&ok);
-  if (!ok) throw Error("--" + name.toStdString() + " needs a number, not '" + parser.value(name).toStdString() + "'");
-  return value;
-}
 
 // FILE.png for one image; FILE-1.png, FILE-2.png, ... for a batch.
 std::vector<QString> outputPaths(const QString& out, int count) {

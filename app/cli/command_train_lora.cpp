@@ -4,30 +4,13 @@
 #include <cstdio>
 
 #include "commands.h"
+#include "option_values.h"
 #include "core/training/lora_training.h"
 #include "core/util/error.h"
 #include "core/util/threads.h"
 #include "training_progress.h"
 
 using latent::Error;
-
-namespace {
-
-int intValue(const QCommandLineParser& parser, const QString& name) {
-  bool ok = false;
-  const int value = parser.value(name).toInt(&ok);
-  if (!ok) throw Error("--" + name.toStdString() + " needs a whole number, not '" + parser.value(name).toStdString() + "'");
-  return value;
-}
-
-double doubleValue(const QCommandLineParser& parser, const QString& name) {
-  bool ok = false;
-  const double value = parser.value(name).toDouble(&ok);
-  if (!ok) throw Error("--" + name.toStdString() + " needs a number, not '" + parser.value(name).toStdString() + "'");
-  return value;
-}
-
-}  // namespace
 
 int runTrainLora(const QStringList& arguments) {
   latent::training::LoraTrainingOptions o;

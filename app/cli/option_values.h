@@ -1,0 +1,11 @@
+#pragma once
+
+// Numeric command-line option values, with an error that names the option and the text.
+
+#include <QCommandLineParser>
+#include <QString>
+
+// The value of --name as a whole number; throws latent::Error otherwise.
+int intValue(const QCommandLineParser& parser, const QString& name);
+// The value of --name as a number; throws latent::Error otherwise.
+double doubleValue(const QCommandLineParser& parser, const QString& name);
