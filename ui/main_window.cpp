@@ -36,6 +36,7 @@
 #include "ui/image_details.h"
 #include "ui/init_image_panel.h"
 #include "ui/lora_panel.h"
+#include "ui/lora_training_dialog.h"
 #include "ui/model_picker.h"
 #include "ui/parameters_panel.h"
 #include "ui/preview_view.h"
@@ -221,6 +222,22 @@ void MainWindow::showImageDock() {
   m_imageDock->raise();
 }
 
+LoraTrainingDialog* MainWindow::showLoraTraining() {
+  if (!m_loraTraining) {
+    m_loraTraining = new LoraTrainingDialog(m_model->modelPath(), m_loras->folder(), this);
+    m_loraTraining->setAttribute(Qt::WA_DeleteOnClose);
+    connect(m_loraTraining, &LoraTrainingDialog::trainingEnded, this, [this](const QString& path) {
+      if (path.isEmpty()) return;
+      m_loras->refresh();
+      m_loraDock->show();
+      m_loraDock->raise();
+    });
+  }
+  m_loraTraining->show();
+  m_loraTraining->raise();
+  return m_loraTraining;
+}
+
 void MainWindow::buildActions() {
   QMenu* file = menuBar()->addMenu(tr("&File"));
   file->addAction(tr("Open &model file…"), QKeySequence::Open, m_model, &ModelPicker::chooseFile);
@@ -239,6 +256,9 @@ void MainWindow::buildActions() {
   edit->addAction(tr("Send image to image &to image"), QKeySequence(tr("Ctrl+Shift+I")), this,
                   &MainWindow::sendCurrentToImageToImage);
   edit->addAction(tr("Open &starting picture…"), m_initImage, &InitImagePanel::choosePicture);
+
+  QMenu* tools = menuBar()->addMenu(tr("&Tools"));
+  tools->addAction(tr("&Train a LoRA…"), this, &MainWindow::showLoraTraining);
 
   QMenu* view = menuBar()->addMenu(tr("&View"));
   view->addAction(m_imageDock->toggleViewAction());

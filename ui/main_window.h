@@ -5,6 +5,7 @@
 
 #include <QImage>
 #include <QMainWindow>
+#include <QPointer>
 #include <QStringList>
 
 #include "ui/generation_job.h"
@@ -26,6 +27,7 @@ class GalleryView;
 class GenerationQueue;
 class InitImagePanel;
 class LoraPanel;
+class LoraTrainingDialog;
 class ModelPicker;
 class ParametersPanel;
 class PreviewView;
@@ -89,6 +91,9 @@ class MainWindow : public QMainWindow {
   bool sendToImageToImage(const QString& path);
   // Image to image from the image now shown (the finished result).
   void sendCurrentToImageToImage();
+  // Opens the LoRA training dialog (one at a time) for the chosen model; what it trains
+  // is written into the LoRA panel's folder, which then lists it.
+  LoraTrainingDialog* showLoraTraining();
 
  protected:
   void closeEvent(QCloseEvent* event) override;
@@ -133,6 +138,7 @@ class MainWindow : public QMainWindow {
   InitImagePanel* m_initImage = nullptr;
   QDockWidget* m_loraDock = nullptr;
   QDockWidget* m_imageDock = nullptr;
+  QPointer<LoraTrainingDialog> m_loraTraining;
   QSplitter* m_splitter;
   QTimer* m_saveTimer;
 

@@ -50,6 +50,7 @@ int runEvalShapes(const QStringList& arguments) {
       {"sampler", "Sampler (default euler_a).", "NAME", "euler_a"},
       {"seed", "Seed of the captions and the noise (default 0).", "S", "0"},
       {"save", "Write every picture into this folder.", "DIR"},
+      {"round-trip", "Grade the VAE's round trips of the dataset's own pictures instead of generations."},
       {"threads", "CPU threads (default: all cores).", "N"},
   });
   parser.process(arguments);
@@ -67,6 +68,7 @@ int runEvalShapes(const QStringList& arguments) {
   o.seed = parser.value("seed").toULongLong(&ok);
   if (!ok) throw Error("--seed needs a whole number");
   o.save_dir = parser.value("save").toStdString();
+  o.round_trip = parser.isSet("round-trip");
   latent::util::set_thread_count(parser.isSet("threads") ? intValue(parser, "threads") : 0);
 
   latent::pipeline::Engine engine;

@@ -1,6 +1,6 @@
 #pragma once
 
-#include "core/training/training_common.h"
+#include "core/training/training_progress.h"
 
 // A one-line training progress bar on stderr: stage, step, loss, time left. In a log
 // (stderr not a terminal), one line per twentieth of each stage.

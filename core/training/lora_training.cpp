@@ -16,6 +16,7 @@
 #include "core/io/lora_keys.h"
 #include "core/io/safetensors.h"
 #include "core/pipeline/model_bundle.h"
+#include "core/training/training_common.h"
 #include "core/util/error.h"
 
 namespace latent::training {

@@ -12,7 +12,9 @@
 #include <string>
 #include <vector>
 
-#include "core/training/training_common.h"
+#include <opencv2/core.hpp>
+
+#include "core/training/training_progress.h"
 
 namespace latent::training {
 

@@ -61,7 +61,8 @@ std::vector<ShapeSample> evaluation_plan(const ShapeEvaluationOptions& o) {
         ShapeSample s;
         s.shape = shape;
         s.colour = colour;
-        s.caption = random_scene(rng, shape, colour).caption();
+        s.scene = random_scene(rng, shape, colour);
+        s.caption = s.scene.caption();
         const bool known = std::find(starter.begin(), starter.end(), shape) != starter.end();
         s.group = !known ? ShapeGroup::New : is_held_out(colour, shape) ? ShapeGroup::HeldOut : ShapeGroup::Seen;
         plan.push_back(s);
@@ -90,6 +91,14 @@ ShapeEvaluation evaluate_shapes(pipeline::Engine& engine, const ShapeEvaluationO
     request.loras = o.loras;
     request.approximate_preview = false;
     request.vae_preview_every = 0;
+    if (o.round_trip) {
+      const cv::Mat picture = render_scene(sample.scene, o.side);
+      auto pixels = std::make_shared<pipeline::Image>();
+      pixels->width = pixels->height = o.side;
+      pixels->rgb.assign(picture.data, picture.data + picture.total() * 3);
+      request.init_pixels = pixels;
+      request.strength = 0;
+    }
     const auto result = engine.generate(request, {}, cancel);
     const auto& image = result.images.at(0);
     const cv::Mat rgb(image.height, image.width, CV_8UC3, const_cast<uint8_t*>(image.rgb.data()));

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "core/pipeline/engine.h"
+#include "core/training/shapes_dataset.h"
 
 namespace latent::training {
 
@@ -26,6 +27,9 @@ struct ShapeEvaluationOptions {
   uint64_t seed = 0;
   std::vector<pipeline::LoraSpec> loras;
   std::string save_dir;  // when set, every picture is written there as PNG
+  // Grade the VAE's round trips of the dataset's own pictures instead of generations:
+  // the ceiling the autoencoder sets for any denoiser trained on its latents.
+  bool round_trip = false;
 };
 
 enum class ShapeGroup { Seen, HeldOut, New };
@@ -33,6 +37,7 @@ const char* group_name(ShapeGroup group);
 
 struct ShapeSample {
   std::string caption;
+  ShapeScene scene;  // the picture the caption describes
   std::string shape, colour;
   ShapeGroup group = ShapeGroup::Seen;
   std::string guessed_shape, guessed_colour;

@@ -27,11 +27,13 @@ const std::vector<NamedColour>& palette() {
   return colours;
 }
 
-// Backgrounds far enough from the shape's colour that the shape stands out.
+// Backgrounds far enough from the shape's colour that the shape stands out (this rules
+// out the near pairs red–orange, yellow–orange and blue–purple, whose small shapes blur
+// into the background once encoded).
 bool contrasts(const cv::Vec3b& a, const cv::Vec3b& b) {
   double d2 = 0;
   for (int c = 0; c < 3; ++c) d2 += (double(a[c]) - b[c]) * (double(a[c]) - b[c]);
-  return std::sqrt(d2) >= 100.0;
+  return std::sqrt(d2) >= 120.0;
 }
 
 template <typename T>
@@ -181,7 +183,9 @@ cv::Mat render_scene(const ShapeScene& scene, int side) {
   const cv::Vec3b bg = colour_rgb(scene.background), fg = colour_rgb(scene.colour);
   cv::Mat big(side * kSuper, side * kSuper, CV_8UC3, cv::Scalar(bg[0], bg[1], bg[2]));
   const cv::Point2f centre = position_centre(scene.position) + cv::Point2f(scene.jitter_x, scene.jitter_y);
-  const float radius = (scene.size == ShapeSize::Small ? 9.0f : 18.0f) + scene.jitter_radius;
+  // Small shapes are a third of the picture across: at 4 pixels per latent a star's
+  // points survive the autoencoder.
+  const float radius = (scene.size == ShapeSize::Small ? 11.0f : 19.0f) + scene.jitter_radius;
   const cv::Rect2f box((centre.x - radius) * scale, (centre.y - radius) * scale, 2 * radius * scale, 2 * radius * scale);
   std::vector<cv::Point> polygon;
   for (const auto& p : shape_outline(scene.shape, box)) polygon.emplace_back(cvRound(p.x), cvRound(p.y));

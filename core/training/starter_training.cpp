@@ -15,6 +15,7 @@
 #include "core/models/autoencoder_kl.h"
 #include "core/models/config_json.h"
 #include "core/training/shapes_dataset.h"
+#include "core/training/training_common.h"
 #include "core/util/error.h"
 #include "core/util/resources.h"
 
@@ -126,6 +127,35 @@ LatentPool encode_pool(models::AutoencoderKL& vae, const text::ClipTokenizer& to
   return {torch::cat(means), torch::cat(stds), torch::cat(ids)};
 }
 
+// A running average of parameters, kept beside the trained ones. Early steps use a
+// smaller decay (the usual warm-up, (1 + n) / (10 + n)) so the average forgets the random
+// start quickly.
+class WeightAverage {
+ public:
+  WeightAverage(std::vector<torch::Tensor> parameters, double decay) : parameters_(std::move(parameters)), decay_(decay) {
+    torch::NoGradGuard no_grad;
+    for (const auto& p : parameters_) average_.push_back(p.detach().clone());
+  }
+  void update() {
+    if (decay_ <= 0) return;
+    torch::NoGradGuard no_grad;
+    ++updates_;
+    const double d = std::min(decay_, (1.0 + updates_) / (10.0 + updates_));
+    for (size_t i = 0; i < parameters_.size(); ++i) average_[i].mul_(d).add_(parameters_[i].detach(), 1 - d);
+  }
+  // Puts the average into the parameters (the trained values are not needed afterwards).
+  void install() {
+    if (decay_ <= 0) return;
+    torch::NoGradGuard no_grad;
+    for (size_t i = 0; i < parameters_.size(); ++i) parameters_[i].copy_(average_[i]);
+  }
+
+ private:
+  std::vector<torch::Tensor> parameters_, average_;
+  double decay_;
+  int64_t updates_ = 0;
+};
+
 // Stage 2: text encoder and UNet together, on pool latents scaled to unit variance.
 std::vector<double> train_denoiser(models::CLIPTextModel& text_encoder, models::UNet2DConditionModel& unet,
                                    const LatentPool& pool, double scaling, const torch::Tensor& empty_ids,
@@ -137,6 +167,7 @@ std::vector<double> train_denoiser(models::CLIPTextModel& text_encoder, models::
   std::vector<torch::Tensor> parameters = text_encoder->parameters();
   for (const auto& p : unet->parameters()) parameters.push_back(p);
   torch::optim::Adam optimizer(parameters, torch::optim::AdamOptions(o.unet_learning_rate));
+  WeightAverage average(parameters, o.ema_decay);
   StageMeter meter("unet", o.unet_steps);
   std::vector<double> losses;
   const int64_t n = pool.mean.size(0);
@@ -157,6 +188,7 @@ std::vector<double> train_denoiser(models::CLIPTextModel& text_encoder, models::
     loss.backward();
     torch::nn::utils::clip_grad_norm_(parameters, 1.0);
     optimizer.step();
+    average.update();
 
     const double value = loss.item<double>();
     losses.push_back(value);
@@ -164,6 +196,7 @@ std::vector<double> train_denoiser(models::CLIPTextModel& text_encoder, models::
     log.add("unet", step + 1, value, lr, progress.seconds_elapsed);
     if (observer) observer(progress);
   }
+  average.install();
   text_encoder->eval();
   unet->eval();
   return losses;

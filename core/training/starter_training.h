@@ -13,7 +13,7 @@
 #include <cstdint>
 #include <string>
 
-#include "core/training/training_common.h"
+#include "core/training/training_progress.h"
 
 namespace latent::training {
 
@@ -21,14 +21,17 @@ struct StarterTrainingOptions {
   std::string out_dir;  // created; must not exist or be empty
   uint64_t seed = 0;
   int side = 64;  // picture side in pixels
-  int vae_steps = 300;
+  int vae_steps = 4000;
   int vae_batch = 8;
   double vae_learning_rate = 1e-3;
-  int pool_size = 4000;  // pictures whose latents the UNet stage learns from
+  int pool_size = 8000;  // pictures whose latents the UNet stage learns from
   int unet_steps = 1400;
-  int unet_batch = 24;
+  int unet_batch = 32;
   double unet_learning_rate = 1e-3;
   double caption_dropout = 0.1;  // share of empty captions, for classifier-free guidance
+  // The written text encoder and UNet are an exponential moving average of the trained
+  // weights (0 = the last weights): steadier samples than any single step's weights.
+  double ema_decay = 0.999;
   bool tiny = false;             // the smallest networks, for tests
   std::string dtype = "fp16";    // precision of the written weights
   // A model folder whose trained VAE is taken instead of training one (stage 1 skipped);

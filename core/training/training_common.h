@@ -19,23 +19,9 @@
 #include "core/models/clip_text_model.h"
 #include "core/models/unet_2d_condition.h"
 #include "core/text/clip_tokenizer.h"
+#include "core/training/training_progress.h"
 
 namespace latent::training {
-
-// Reported after every optimisation step.
-struct TrainingProgress {
-  std::string stage;  // "vae", "unet", "lora", ...
-  int step = 0;       // 1-based
-  int total_steps = 0;
-  double loss = 0;          // this step's loss
-  double average_loss = 0;  // mean over the stage's recent steps
-  double seconds_elapsed = 0;
-  double seconds_left = 0;  // for the stage, from its pace so far
-};
-using TrainingObserver = std::function<void(const TrainingProgress&)>;
-
-// Throws latent::Cancelled when the token is set.
-void check_cancel(const std::atomic<bool>* cancel);
 
 // A CSV file of stage,step,loss,learning_rate,seconds, flushed on every line.
 class LossLog {

@@ -1,0 +1,145 @@
+// The LoRA training dialog: it refuses to start without pictures or a LoRA folder, trains
+// on the tiny model with a live loss plot, writes the LoRA into the LoRA folder (where the
+// main window's LoRA panel then lists it), and a cancelled run writes nothing.
+#include <QCheckBox>
+#include <QDoubleSpinBox>
+#include <QLineEdit>
+#include <QPushButton>
+#include <QSignalSpy>
+#include <QSpinBox>
+#include <QtTest/QtTest>
+
+#include "core/io/safetensors.h"
+#include "core/training/shapes_dataset.h"
+#include "ui/lora_panel.h"
+#include "ui/lora_training_dialog.h"
+#include "ui/loss_plot.h"
+#include "ui/main_window.h"
+#include "ui/model_picker.h"
+#include "ui/settings_store.h"
+#include "ui_test_support.h"
+
+using latent::ui::LoraTrainingDialog;
+
+namespace {
+constexpr int kTimeoutMs = 120000;
+}
+
+class TestLoraTrainingDialog : public QObject {
+  Q_OBJECT
+
+ private:
+  QTemporaryDir m_dir;
+  QString m_pictures;
+
+  QString loraFolder() const { return m_dir.filePath(QStringLiteral("loras")); }
+
+ private Q_SLOTS:
+  void initTestCase() {
+    QVERIFY(m_dir.isValid());
+    m_pictures = m_dir.filePath(QStringLiteral("hearts"));
+    QCOMPARE(latent::training::export_scenes(m_pictures.toStdString(), {"heart"}, 4, 64, 3).size(), std::size_t{4});
+  }
+
+  void refusesToStartWithoutPictures() {
+    LoraTrainingDialog dialog(latent::test::tinyModelPath(), loraFolder());
+    dialog.startButton()->click();
+    QVERIFY(!dialog.isTraining());
+    QVERIFY2(dialog.messageText().contains(QStringLiteral("folder of pictures")), qPrintable(dialog.messageText()));
+  }
+
+  void refusesToStartWithoutALoraFolder() {
+    LoraTrainingDialog dialog(latent::test::tinyModelPath(), QString());
+    dialog.dataEdit()->setText(m_pictures);
+    dialog.startButton()->click();
+    QVERIFY(!dialog.isTraining());
+    QVERIFY2(dialog.messageText().contains(QStringLiteral("LoRA folder")), qPrintable(dialog.messageText()));
+  }
+
+  void trainsAndWritesIntoTheLoraFolder() {
+    LoraTrainingDialog dialog(latent::test::tinyModelPath(), loraFolder());
+    dialog.dataEdit()->setText(m_pictures);
+    dialog.nameEdit()->setText(QStringLiteral("hearts"));
+    dialog.rankSpin()->setValue(2);
+    dialog.stepsSpin()->setValue(6);
+    dialog.batchSpin()->setValue(2);
+    QSignalSpy ended(&dialog, &LoraTrainingDialog::trainingEnded);
+    dialog.startButton()->click();
+    QVERIFY(dialog.isTraining());
+    QVERIFY(!dialog.startButton()->isEnabled());
+    QVERIFY(dialog.cancelButton()->isEnabled());
+    QVERIFY(ended.wait(kTimeoutMs));
+    const QString path = ended.at(0).at(0).toString();
+    QCOMPARE(path, QDir(loraFolder()).filePath(QStringLiteral("hearts.safetensors")));
+    QVERIFY2(dialog.messageText().startsWith(QStringLiteral("Saved hearts.safetensors")), qPrintable(dialog.messageText()));
+    QCOMPARE(dialog.plot()->pointCount(), 6);
+    QVERIFY(dialog.startButton()->isEnabled());
+    const latent::io::SafetensorsFile file(path.toStdString());
+    QCOMPARE(file.tensor("lora_unet_mid_block_attentions_0_transformer_blocks_0_attn2_to_k.lora_down.weight").size(0), 2);
+
+    // The same name again is refused rather than overwritten.
+    dialog.startButton()->click();
+    QVERIFY(!dialog.isTraining());
+    QVERIFY2(dialog.messageText().contains(QStringLiteral("exists already")), qPrintable(dialog.messageText()));
+  }
+
+  void cancelWritesNothing() {
+    LoraTrainingDialog dialog(latent::test::tinyModelPath(), loraFolder());
+    dialog.dataEdit()->setText(m_pictures);
+    dialog.nameEdit()->setText(QStringLiteral("cancelled"));
+    dialog.stepsSpin()->setValue(100000);
+    dialog.batchSpin()->setValue(1);
+    QSignalSpy ended(&dialog, &LoraTrainingDialog::trainingEnded);
+    dialog.startButton()->click();
+    QTRY_VERIFY_WITH_TIMEOUT(dialog.plot()->pointCount() >= 2, kTimeoutMs);
+    dialog.cancelButton()->click();
+    QVERIFY(ended.wait(kTimeoutMs));
+    QCOMPARE(ended.at(0).at(0).toString(), QString());
+    QVERIFY2(dialog.messageText().contains(QStringLiteral("cancelled")), qPrintable(dialog.messageText()));
+    QVERIFY(!QFileInfo::exists(dialog.outputPath()));
+    QCOMPARE(QDir(loraFolder()).entryList({QStringLiteral("cancelled*")}, QDir::Files | QDir::Hidden), QStringList());
+  }
+
+  // Closing the dialog mid-run cancels and waits: no crash, no file.
+  void closingMidRunCancels() {
+    auto* dialog = new LoraTrainingDialog(latent::test::tinyModelPath(), loraFolder());
+    dialog->dataEdit()->setText(m_pictures);
+    dialog->nameEdit()->setText(QStringLiteral("closed"));
+    dialog->stepsSpin()->setValue(100000);
+    dialog->batchSpin()->setValue(1);
+    dialog->startButton()->click();
+    QTRY_VERIFY_WITH_TIMEOUT(dialog->plot()->pointCount() >= 1, kTimeoutMs);
+    const QString path = dialog->outputPath();
+    QElapsedTimer clock;
+    clock.start();
+    delete dialog;
+    QVERIFY(clock.elapsed() < 5000);
+    QVERIFY(!QFileInfo::exists(path));
+  }
+
+  // From the main window: Tools → Train a LoRA… trains into the LoRA panel's folder, and
+  // the panel lists the new file.
+  void mainWindowListsTheTrainedLora() {
+    QTemporaryDir settingsDir;
+    latent::ui::SettingsStore settings(settingsDir.filePath(QStringLiteral("settings.ini")));
+    latent::ui::MainWindow window(&settings);
+    window.modelPicker()->setModelPath(latent::test::tinyModelPath());
+    const QString folder = m_dir.filePath(QStringLiteral("window-loras"));
+    QVERIFY(QDir().mkpath(folder));
+    window.loraPanel()->setFolder(folder);
+    QCOMPARE(window.loraPanel()->count(), 0);
+    LoraTrainingDialog* dialog = window.showLoraTraining();
+    QCOMPARE(window.showLoraTraining(), dialog);  // one at a time
+    dialog->dataEdit()->setText(m_pictures);
+    dialog->nameEdit()->setText(QStringLiteral("window-hearts"));
+    dialog->stepsSpin()->setValue(3);
+    dialog->batchSpin()->setValue(2);
+    QSignalSpy ended(dialog, &LoraTrainingDialog::trainingEnded);
+    dialog->startButton()->click();
+    QVERIFY(ended.wait(kTimeoutMs));
+    QTRY_COMPARE_WITH_TIMEOUT(window.loraPanel()->rowOf(QStringLiteral("window-hearts")), 0, 5000);
+  }
+};
+
+QTEST_MAIN(TestLoraTrainingDialog)
+#include "tst_lora_training_dialog.moc"
