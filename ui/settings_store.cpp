@@ -4,6 +4,8 @@
 #include <QSettings>
 #include <QStandardPaths>
 
+#include "core/util/starter_model.h"
+
 namespace latent::ui {
 
 SettingsStore::SettingsStore() : m_settings(std::make_unique<QSettings>()) {}
@@ -63,6 +65,13 @@ GenerationSettings SettingsStore::generation() const {
   out.model.device = s.value("device", QString::fromStdString(defaults.model.device)).toString().toStdString();
   out.model.dtype = s.value("dtype", QString::fromStdString(defaults.model.dtype)).toString().toStdString();
   s.endGroup();
+  // The first start, with no model chosen yet: the starter model draws, so the form opens
+  // at its size with a caption it knows, and Generate gives a real picture at once.
+  if (!s.contains(QStringLiteral("generation/width")) && out.model.model_path.empty() &&
+      util::starter_model_available()) {
+    r.width = r.height = util::kStarterModelSide;
+    if (r.prompt.empty()) r.prompt = util::kStarterExamplePrompt;
+  }
   return out;
 }
 

@@ -1,6 +1,7 @@
 #include "core/training/shapes_dataset.h"
 
 #include <QDir>
+#include <QFileInfo>
 
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
@@ -201,14 +202,21 @@ std::vector<std::string> export_scenes(const std::string& dir, const std::vector
   if (!QDir().mkpath(QString::fromStdString(dir))) throw Error("cannot create the folder '" + dir + "'");
   std::mt19937_64 rng(seed);
   std::vector<std::string> paths;
+  // Numbered after the pictures already there, so that several runs can fill one folder
+  // (say, a new shape and some old ones to keep them in mind).
+  int number = 0;
   for (int i = 0; i < count; ++i) {
     const ShapeScene scene = random_training_scene(rng, shapes);
     const cv::Mat rgb = render_scene(scene, side);
     cv::Mat bgr;
     cv::cvtColor(rgb, bgr, cv::COLOR_RGB2BGR);
-    char name[32];
-    std::snprintf(name, sizeof name, "%04d", i);
-    const std::string base = dir + "/" + name;
+    std::string base;
+    do {
+      char name[32];
+      std::snprintf(name, sizeof name, "%04d", number++);
+      base = dir + "/" + name;
+    } while (QFileInfo::exists(QString::fromStdString(base + ".png")) ||
+             QFileInfo::exists(QString::fromStdString(base + ".txt")));
     if (!cv::imwrite(base + ".png", bgr)) throw Error("cannot write '" + base + ".png'");
     std::ofstream caption(base + ".txt");
     caption << scene.caption() << "\n";

@@ -58,7 +58,8 @@ cv::Mat render_scene(const ShapeScene& scene, int side);
 std::vector<cv::Point2f> shape_outline(const std::string& shape, const cv::Rect2f& box);
 
 // Writes `count` scenes of `shapes` (seeded) as NAME.png + NAME.txt caption pairs into
-// `dir` (created), the layout train-lora reads. Returns the image paths.
+// `dir` (created), the layout train-lora reads, numbered after the pairs already there.
+// Returns the image paths.
 std::vector<std::string> export_scenes(const std::string& dir, const std::vector<std::string>& shapes,
                                        int count, int side, uint64_t seed);
 

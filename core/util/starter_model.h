@@ -17,5 +17,7 @@ bool starter_model_available();
 
 // Pictures the starter model was trained at: this many pixels a side.
 inline constexpr int kStarterModelSide = 64;
+// A caption of the kind the starter model learned, for a first start.
+inline constexpr const char* kStarterExamplePrompt = "a large red circle on a blue background in the center";
 
 }  // namespace latent::util

@@ -205,6 +205,24 @@ class TestTraining : public QObject {
     QVERIFY_THROWS_EXCEPTION(Error, training::train_lora(o));
   }
 
+  // A second export into the same folder numbers its pairs after the first's, so one
+  // folder can hold a new shape and some old ones.
+  void exportsAddToAFolder() {
+    QTemporaryDir dir;
+    const std::string folder = dir.filePath("mixed").toStdString();
+    QCOMPARE(training::export_scenes(folder, {"heart"}, 2, 32, 1).size(), std::size_t{2});
+    const auto more = training::export_scenes(folder, {"circle", "square"}, 3, 32, 2);
+    QCOMPARE(more.front(), folder + "/0002.png");
+    QCOMPARE(more.back(), folder + "/0004.png");
+    const QDir written(QString::fromStdString(folder));
+    QCOMPARE(written.entryList({"*.png"}, QDir::Files).size(), 5);
+    QCOMPARE(written.entryList({"*.txt"}, QDir::Files).size(), 5);
+    QFile first(written.filePath("0000.txt")), last(written.filePath("0004.txt"));
+    QVERIFY(first.open(QIODevice::ReadOnly) && last.open(QIODevice::ReadOnly));
+    QVERIFY(first.readAll().contains("heart"));
+    QVERIFY(!last.readAll().contains("heart"));
+  }
+
   void evaluationPlanCoversEveryCombination() {
     training::ShapeEvaluationOptions o;
     o.per_combination = 2;

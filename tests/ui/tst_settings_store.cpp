@@ -7,6 +7,7 @@
 #include <QSpinBox>
 #include <QSplitter>
 
+#include "core/util/starter_model.h"
 #include "ui/main_window.h"
 #include "ui/model_picker.h"
 #include "ui/parameters_panel.h"
@@ -35,8 +36,11 @@ void TestSettingsStore::defaultsAreSensible() {
   const GenerationSettings s = store.generation();
   QCOMPARE(s.request.steps, 25);
   QCOMPARE(s.request.guidance_scale, 7.5);
-  QCOMPARE(s.request.width, 512);
-  QCOMPARE(s.request.height, 512);
+  // The first start draws with the bundled starter model, at its size, from a caption it knows.
+  QVERIFY(latent::util::starter_model_available());
+  QCOMPARE(s.request.width, latent::util::kStarterModelSide);
+  QCOMPARE(s.request.height, latent::util::kStarterModelSide);
+  QCOMPARE(s.request.prompt, std::string(latent::util::kStarterExamplePrompt));
   QCOMPARE(s.request.sampler, std::string("euler_a"));
   QCOMPARE(s.model.device, std::string("cpu"));
   QCOMPARE(s.model.dtype, std::string("fp32"));
