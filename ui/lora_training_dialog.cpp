@@ -34,6 +34,7 @@ LoraTrainingDialog::LoraTrainingDialog(const QString& modelPath, const QString& 
       m_batch(new QSpinBox(this)),
       m_learningRate(new QDoubleSpinBox(this)),
       m_textEncoder(new QCheckBox(tr("Also adapt the text encoder"), this)),
+      m_crossAttentionOnly(new QCheckBox(tr("Only the cross-attention (other prompts change least)"), this)),
       m_start(new QPushButton(tr("&Train"), this)),
       m_cancelButton(new QPushButton(tr("Cancel training"), this)),
       m_close(new QPushButton(tr("Close"), this)),
@@ -74,6 +75,7 @@ LoraTrainingDialog::LoraTrainingDialog(const QString& modelPath, const QString& 
   form->addRow(tr("Pictures per step:"), m_batch);
   form->addRow(tr("Learning rate:"), m_learningRate);
   form->addRow(QString(), m_textEncoder);
+  form->addRow(QString(), m_crossAttentionOnly);
 
   m_message->setWordWrap(true);
   m_message->setTextInteractionFlags(Qt::TextSelectableByMouse);
@@ -143,6 +145,7 @@ void LoraTrainingDialog::start() {
   o.batch = m_batch->value();
   o.learning_rate = m_learningRate->value();
   o.train_text_encoder = m_textEncoder->isChecked();
+  o.cross_attention_only = m_crossAttentionOnly->isChecked();
   QDir().mkpath(m_loraFolder);
 
   m_cancel = false;
@@ -213,7 +216,7 @@ void LoraTrainingDialog::finish(const QString& path, const QString& message) {
 
 void LoraTrainingDialog::setRunning(bool running) {
   for (QWidget* w : std::initializer_list<QWidget*>{m_data, m_name, m_rank, m_steps, m_batch, m_learningRate,
-                                                    m_textEncoder, m_start})
+                                                    m_textEncoder, m_crossAttentionOnly, m_start})
     w->setEnabled(!running);
   m_cancelButton->setEnabled(running);
 }

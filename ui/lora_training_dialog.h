@@ -45,6 +45,7 @@ class LoraTrainingDialog : public QDialog {
   QSpinBox* batchSpin() const { return m_batch; }
   QDoubleSpinBox* learningRateSpin() const { return m_learningRate; }
   QCheckBox* textEncoderCheck() const { return m_textEncoder; }
+  QCheckBox* crossAttentionCheck() const { return m_crossAttentionOnly; }
   QPushButton* startButton() const { return m_start; }
   QPushButton* cancelButton() const { return m_cancelButton; }
   LossPlot* plot() const { return m_plot; }
@@ -76,6 +77,7 @@ class LoraTrainingDialog : public QDialog {
   QSpinBox* m_batch;
   QDoubleSpinBox* m_learningRate;
   QCheckBox* m_textEncoder;
+  QCheckBox* m_crossAttentionOnly;
   QPushButton* m_start;
   QPushButton* m_cancelButton;
   QPushButton* m_close;

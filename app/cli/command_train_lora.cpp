@@ -29,6 +29,7 @@ int runTrainLora(const QStringList& arguments) {
       {"batch", QString("Pictures per step (default %1).").arg(o.batch), "N", QString::number(o.batch)},
       {"lr", QString("Learning rate (default %1).").arg(o.learning_rate), "X", QString::number(o.learning_rate)},
       {"text-encoder", "Also adapt the text encoder's attention projections."},
+      {"cross-attention-only", "Adapt only the UNet's cross-attention: teaches new words while other prompts change least."},
       {"seed", "Seed (default 0).", "S", "0"},
       {"device", "cpu or cuda (default cpu).", "DEVICE", "cpu"},
       {"threads", "CPU threads (default: all cores).", "N"},
@@ -45,6 +46,7 @@ int runTrainLora(const QStringList& arguments) {
   o.batch = intValue(parser, "batch");
   o.learning_rate = doubleValue(parser, "lr");
   o.train_text_encoder = parser.isSet("text-encoder");
+  o.cross_attention_only = parser.isSet("cross-attention-only");
   bool ok = false;
   o.seed = parser.value("seed").toULongLong(&ok);
   if (!ok) throw Error("--seed needs a whole number");

@@ -156,8 +156,10 @@ LoraTrainingResult train_lora(const LoraTrainingOptions& o, const TrainingObserv
   const auto ids = tokenize_captions(*model->tokenizer, data.captions);
   const auto alphas_cumprod = training_alphas_cumprod(model->scheduler_config);
 
-  std::vector<Adapter> adapters =
-      make_adapters(*model->unet, "lora_unet_", {".to_q", ".to_k", ".to_v", ".to_out.0"}, o.rank);
+  const std::vector<std::string> unet_targets =
+      o.cross_attention_only ? std::vector<std::string>{".attn2.to_q", ".attn2.to_k", ".attn2.to_v", ".attn2.to_out.0"}
+                             : std::vector<std::string>{".to_q", ".to_k", ".to_v", ".to_out.0"};
+  std::vector<Adapter> adapters = make_adapters(*model->unet, "lora_unet_", unet_targets, o.rank);
   if (adapters.empty()) throw Error("the model's UNet has no attention projections to adapt");
   if (o.train_text_encoder) {
     auto te = make_adapters(*model->text_encoder, "lora_te_", {".q_proj", ".k_proj", ".v_proj", ".out_proj"}, o.rank);

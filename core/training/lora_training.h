@@ -28,6 +28,9 @@ struct LoraTrainingOptions {
   int batch = 8;
   double learning_rate = 2e-3;
   bool train_text_encoder = false;
+  // Adapt only the UNet's cross-attention (attn2), where words meet pictures: a new word
+  // is learned while what other prompts draw changes least (as Custom Diffusion does).
+  bool cross_attention_only = false;
   uint64_t seed = 0;
   std::string device = "cpu";
 };

@@ -196,6 +196,24 @@ class TestTraining : public QObject {
     QVERIFY(before.images[0].rgb == after.images[0].rgb);
   }
 
+  // Cross-attention only: the adapters sit on attn2's four projections and nowhere else.
+  void loraCanAdaptOnlyTheCrossAttention() {
+    const std::string data = m_dir.filePath("hearts-cross").toStdString();
+    training::export_scenes(data, {"heart"}, 4, 32, 6);
+    training::LoraTrainingOptions o;
+    o.model_path = m_model.toStdString();
+    o.data_dir = data;
+    o.out_path = m_dir.filePath("hearts-cross.safetensors").toStdString();
+    o.rank = 2;
+    o.steps = 4;
+    o.batch = 2;
+    o.cross_attention_only = true;
+    const auto result = training::train_lora(o);
+    QCOMPARE(result.modules, (1 + 2 + 1) * 4);
+    const io::SafetensorsFile file(o.out_path);
+    for (const auto& info : file.tensors()) QVERIFY2(info.name.find("_attn2_") != std::string::npos, info.name.c_str());
+  }
+
   void loraRefusesAFolderWithoutCaptions() {
     QTemporaryDir empty;
     training::LoraTrainingOptions o;
