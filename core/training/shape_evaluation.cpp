@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <random>
 
+#include "core/image/image_prep.h"
 #include "core/training/shape_classifier.h"
 #include "core/training/shapes_dataset.h"
 #include "core/util/error.h"
@@ -92,11 +93,7 @@ ShapeEvaluation evaluate_shapes(pipeline::Engine& engine, const ShapeEvaluationO
     request.approximate_preview = false;
     request.vae_preview_every = 0;
     if (o.round_trip) {
-      const cv::Mat picture = render_scene(sample.scene, o.side);
-      auto pixels = std::make_shared<pipeline::Image>();
-      pixels->width = pixels->height = o.side;
-      pixels->rgb.assign(picture.data, picture.data + picture.total() * 3);
-      request.init_pixels = pixels;
+      request.init_pixels = std::make_shared<pipeline::Image>(image::mat_to_image(render_scene(sample.scene, o.side)));
       request.strength = 0;
     }
     const auto result = engine.generate(request, {}, cancel);

@@ -133,6 +133,7 @@ LatentPool encode_pool(models::AutoencoderKL& vae, const text::ClipTokenizer& to
 class WeightAverage {
  public:
   WeightAverage(std::vector<torch::Tensor> parameters, double decay) : parameters_(std::move(parameters)), decay_(decay) {
+    if (decay_ <= 0) return;  // no average: the last weights are written
     torch::NoGradGuard no_grad;
     for (const auto& p : parameters_) average_.push_back(p.detach().clone());
   }

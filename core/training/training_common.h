@@ -10,9 +10,7 @@
 
 #include <QJsonObject>
 
-#include <atomic>
 #include <cstdio>
-#include <functional>
 #include <string>
 #include <vector>
 

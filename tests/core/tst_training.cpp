@@ -60,6 +60,20 @@ class TestTraining : public QObject {
   QString m_model;  // the tiny model trained once for the tests below
   training::StarterTrainingResult m_result;
 
+  // Rank-2 LoRA options for the tiny model, learning from `count` hearts exported (with
+  // `seed`) into the folder `name`, written to name.safetensors.
+  training::LoraTrainingOptions heart_lora_options(const QString& name, int count, uint64_t seed) {
+    const std::string data = m_dir.filePath(name).toStdString();
+    if (training::export_scenes(data, {"heart"}, count, 32, seed).size() != static_cast<std::size_t>(count))
+      qFatal("exporting the training hearts failed");
+    training::LoraTrainingOptions o;
+    o.model_path = m_model.toStdString();
+    o.data_dir = data;
+    o.out_path = m_dir.filePath(name + ".safetensors").toStdString();
+    o.rank = 2;
+    return o;
+  }
+
  private Q_SLOTS:
   void initTestCase() {
     util::set_thread_count(0);
@@ -158,13 +172,7 @@ class TestTraining : public QObject {
   // A LoRA trained on a few hearts is written in the kohya layout, loads back through the
   // engine and changes what the model draws; removing it restores the pictures.
   void loraTrainsLoadsAndChangesTheOutput() {
-    const std::string data = m_dir.filePath("hearts").toStdString();
-    QCOMPARE(training::export_scenes(data, {"heart"}, 8, 32, 5).size(), std::size_t{8});
-    training::LoraTrainingOptions o;
-    o.model_path = m_model.toStdString();
-    o.data_dir = data;
-    o.out_path = m_dir.filePath("hearts.safetensors").toStdString();
-    o.rank = 2;
+    training::LoraTrainingOptions o = heart_lora_options("hearts", 8, 5);
     o.steps = 12;
     o.batch = 4;
     o.learning_rate = 2e-2;
@@ -198,13 +206,7 @@ class TestTraining : public QObject {
 
   // Cross-attention only: the adapters sit on attn2's four projections and nowhere else.
   void loraCanAdaptOnlyTheCrossAttention() {
-    const std::string data = m_dir.filePath("hearts-cross").toStdString();
-    training::export_scenes(data, {"heart"}, 4, 32, 6);
-    training::LoraTrainingOptions o;
-    o.model_path = m_model.toStdString();
-    o.data_dir = data;
-    o.out_path = m_dir.filePath("hearts-cross.safetensors").toStdString();
-    o.rank = 2;
+    training::LoraTrainingOptions o = heart_lora_options("hearts-cross", 4, 6);
     o.steps = 4;
     o.batch = 2;
     o.cross_attention_only = true;

@@ -34,6 +34,14 @@ class TestLoraTrainingDialog : public QObject {
 
   QString loraFolder() const { return m_dir.filePath(QStringLiteral("loras")); }
 
+  // The form filled in for a run on the test hearts.
+  void fillIn(LoraTrainingDialog& dialog, const QString& name, int steps, int batch) const {
+    dialog.dataEdit()->setText(m_pictures);
+    dialog.nameEdit()->setText(name);
+    dialog.stepsSpin()->setValue(steps);
+    dialog.batchSpin()->setValue(batch);
+  }
+
  private Q_SLOTS:
   void initTestCase() {
     QVERIFY(m_dir.isValid());
@@ -58,11 +66,8 @@ class TestLoraTrainingDialog : public QObject {
 
   void trainsAndWritesIntoTheLoraFolder() {
     LoraTrainingDialog dialog(latent::test::tinyModelPath(), loraFolder());
-    dialog.dataEdit()->setText(m_pictures);
-    dialog.nameEdit()->setText(QStringLiteral("hearts"));
+    fillIn(dialog, QStringLiteral("hearts"), 6, 2);
     dialog.rankSpin()->setValue(2);
-    dialog.stepsSpin()->setValue(6);
-    dialog.batchSpin()->setValue(2);
     QSignalSpy ended(&dialog, &LoraTrainingDialog::trainingEnded);
     dialog.startButton()->click();
     QVERIFY(dialog.isTraining());
@@ -85,10 +90,7 @@ class TestLoraTrainingDialog : public QObject {
 
   void cancelWritesNothing() {
     LoraTrainingDialog dialog(latent::test::tinyModelPath(), loraFolder());
-    dialog.dataEdit()->setText(m_pictures);
-    dialog.nameEdit()->setText(QStringLiteral("cancelled"));
-    dialog.stepsSpin()->setValue(100000);
-    dialog.batchSpin()->setValue(1);
+    fillIn(dialog, QStringLiteral("cancelled"), 100000, 1);
     QSignalSpy ended(&dialog, &LoraTrainingDialog::trainingEnded);
     dialog.startButton()->click();
     QTRY_VERIFY_WITH_TIMEOUT(dialog.plot()->pointCount() >= 2, kTimeoutMs);
@@ -103,10 +105,7 @@ class TestLoraTrainingDialog : public QObject {
   // Closing the dialog mid-run cancels and waits: no crash, no file.
   void closingMidRunCancels() {
     auto* dialog = new LoraTrainingDialog(latent::test::tinyModelPath(), loraFolder());
-    dialog->dataEdit()->setText(m_pictures);
-    dialog->nameEdit()->setText(QStringLiteral("closed"));
-    dialog->stepsSpin()->setValue(100000);
-    dialog->batchSpin()->setValue(1);
+    fillIn(*dialog, QStringLiteral("closed"), 100000, 1);
     dialog->startButton()->click();
     QTRY_VERIFY_WITH_TIMEOUT(dialog->plot()->pointCount() >= 1, kTimeoutMs);
     const QString path = dialog->outputPath();
@@ -130,10 +129,7 @@ class TestLoraTrainingDialog : public QObject {
     QCOMPARE(window.loraPanel()->count(), 0);
     LoraTrainingDialog* dialog = window.showLoraTraining();
     QCOMPARE(window.showLoraTraining(), dialog);  // one at a time
-    dialog->dataEdit()->setText(m_pictures);
-    dialog->nameEdit()->setText(QStringLiteral("window-hearts"));
-    dialog->stepsSpin()->setValue(3);
-    dialog->batchSpin()->setValue(2);
+    fillIn(*dialog, QStringLiteral("window-hearts"), 3, 2);
     QSignalSpy ended(dialog, &LoraTrainingDialog::trainingEnded);
     dialog->startButton()->click();
     QVERIFY(ended.wait(kTimeoutMs));
