@@ -1,5 +1,7 @@
 #include "core/models/attention.h"
 
+#include <torch/version.h>
+
 #include <algorithm>
 #include <cmath>
 
@@ -19,6 +21,11 @@ torch::Tensor attend(const torch::Tensor& q, const torch::Tensor& k_t, const tor
 
 torch::Tensor attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
                         int64_t score_budget_bytes) {
+#if TORCH_VERSION_MAJOR >= 2
+  // On CUDA, LibTorch 2.x picks a fused kernel (flash or memory-efficient attention) that
+  // never holds the score matrix, within any budget, and supports gradients.
+  if (q.is_cuda()) return at::scaled_dot_product_attention(q, k, v);
+#endif
   // Training (core/training) needs gradients: the blocked paths below write into
   // preallocated outputs, which autograd cannot follow, so take the plain formula.
   if (torch::GradMode::is_enabled() && (q.requires_grad() || k.requires_grad() || v.requires_grad())) {

@@ -18,6 +18,7 @@
 #include "core/pipeline/vae_decode.h"
 #include "core/util/cpu_info.h"
 #include "core/util/error.h"
+#include "core/util/gpu_memory.h"
 #include "core/util/memory_usage.h"
 #include "core/util/threads.h"
 
@@ -231,10 +232,15 @@ BenchmarkResult run_benchmark(const BenchmarkOptions& requested, const Benchmark
   params.steps = o.steps;
   params.sampler = o.sampler;
   params.seed = 1;
-  r.generation = time_runs(o.generation_repeats, false, device, [&] {
+  const int gpu_index = device.index() < 0 ? 0 : device.index();
+  if (device.is_cuda()) util::reset_cuda_peak(gpu_index);
+  // On a GPU a first generation mostly measures cuDNN choosing its algorithms; one costs
+  // little there, so it is run untimed first. On the CPU it would cost minutes.
+  r.generation = time_runs(o.generation_repeats, device.is_cuda(), device, [&] {
     (void)text_to_image(*model, params);
   });
   r.peak_rss_generation = util::peak_resident_bytes();
+  if (device.is_cuda()) r.gpu_peak_generation = util::cuda_peak_reserved_bytes(gpu_index);
 
   if (o.preview_share) {
     model.reset();
@@ -292,6 +298,7 @@ QJsonObject benchmark_to_json(const BenchmarkResult& r) {
                      {"peak_rss_generation_bytes", static_cast<double>(r.peak_rss_generation)},
                      {"peak_rss_bytes", static_cast<double>(std::max(r.peak_rss_load, r.peak_rss_generation))},
                      {"rss_loaded_bytes", static_cast<double>(r.rss_loaded)},
+                     {"gpu_peak_generation_bytes", static_cast<double>(r.gpu_peak_generation)},
                      {"per_phase", r.peak_rss_per_phase}};
   QJsonObject out{{"setup", setup},
                   {"load", timing_json(r.load)},
@@ -347,6 +354,8 @@ std::string benchmark_report(const BenchmarkResult& r) {
   line(("generation, " + std::to_string(o.steps) + " steps").c_str(), r.generation);
   s += fmt("  peak RSS: load %.2f GB, generation %.2f GB; %.2f GB resident when loaded\n",
            r.peak_rss_load / gb, r.peak_rss_generation / gb, r.rss_loaded / gb);
+  if (r.gpu_peak_generation >= 0)
+    s += fmt("  peak GPU memory reserved during the generation: %.2f GB\n", r.gpu_peak_generation / gb);
   if (!r.peak_rss_per_phase) s += "  (peak RSS could not be reset: both figures count from the start)\n";
   if (o.measure_peak) {
     char buffer[300];

@@ -72,6 +72,7 @@ struct BenchmarkResult {
   int64_t peak_rss_generation = -1;  // bytes, high-water mark during the generations
   int64_t rss_loaded = -1;           // bytes resident with the model loaded, idle
   bool peak_rss_per_phase = false;   // false: the system refused resets, peaks are since start
+  int64_t gpu_peak_generation = -1;  // bytes the CUDA allocator reserved during the generations
 
   FlopCount unet_step_flops;   // batch 2
   FlopCount vae_decode_flops;  // batch 1

@@ -25,7 +25,12 @@ class CachingCpuAllocator final : public c10::Allocator {
  public:
   explicit CachingCpuAllocator(int64_t max_cached) : max_cached_(max_cached) {}
 
+  // LibTorch 2.3 dropped the const of allocate() when it added copy_data().
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 3)
+  c10::DataPtr allocate(size_t nbytes) override {
+#else
   c10::DataPtr allocate(size_t nbytes) const override {
+#endif
     if (nbytes < kSmallest) return c10::GetDefaultCPUAllocator()->allocate(nbytes);
     const size_t size = (nbytes + kGranule - 1) / kGranule * kGranule;
     void* block = take_cached(size);

@@ -34,16 +34,10 @@ pipeline::ModelBundle& model_for(const QString& model, bool single_file) {
     const QString folder = test::data_path(model);
     options.model_path = (single_file ? folder + ".safetensors" : folder).toStdString();
     if (single_file) options.config_dir = folder.toStdString();
+    options.device = test::test_device();
     slot = pipeline::load_model_bundle(options);
   }
   return *slot;
-}
-
-std::vector<std::string> strings_of(const QJsonValue& value) {
-  std::vector<std::string> out;
-  if (value.isString()) out.push_back(value.toString().toStdString());
-  for (const QJsonValue& item : value.toArray()) out.push_back(item.toString().toStdString());
-  return out;
 }
 
 QString input_file(const QString& relative) { return test::data_path("golden-img2img/" + relative); }
@@ -57,17 +51,10 @@ torch::Tensor output_of(const QJsonObject& golden, const QString& name) {
 pipeline::ImageToImageParams params_of(const QJsonObject& golden) {
   const QJsonObject in = golden.value("inputs").toObject();
   pipeline::ImageToImageParams p;
-  p.prompts = strings_of(in.value("prompt"));
-  p.negative_prompts = strings_of(in.value("negative_prompt"));
-  p.images_per_prompt = in.value("num_images_per_prompt").toInt(1);
+  static_cast<pipeline::TextToImageParams&>(p) = test::text_to_image_params(golden);
   const QJsonArray size = golden.value("processing_size_hw").toArray();
   p.height = size.at(0).toInt();
   p.width = size.at(1).toInt();
-  p.steps = in.value("num_inference_steps").toInt();
-  p.guidance_scale = in.value("guidance_scale").toDouble();
-  p.seed = static_cast<uint64_t>(in.value("seed").toDouble());
-  p.sampler = golden.value("scheduler").toString().toStdString();
-  p.eta = in.value("eta").toDouble();
   p.strength = in.value("strength").toDouble();
   p.init_image = image::load_image_rgb(input_file(in.value("image_png").toString()).toStdString());
   if (in.contains("mask_png")) p.mask = image::load_mask(input_file(in.value("mask_png").toString()).toStdString());

@@ -36,6 +36,7 @@ std::unique_ptr<pipeline::ModelBundle> load_bundle(const QString& model, const s
   pipeline::LoadOptions options;
   options.model_path = test::data_path(model).toStdString();
   options.dtype = dtype;
+  options.device = test::test_device();
   return pipeline::load_model_bundle(options);
 }
 
@@ -60,12 +61,13 @@ std::string write_lora(const QTemporaryDir& dir, const QString& name, const Tens
   return path;
 }
 
+// Copies on the CPU, where the tests compute what to expect, whatever the model's device.
 std::map<std::string, torch::Tensor> snapshot(pipeline::ModelBundle& model) {
   std::map<std::string, torch::Tensor> out;
-  for (const auto& p : model.unet->named_parameters()) out["unet/" + p.key()] = p.value().detach().clone();
-  for (const auto& p : model.text_encoder->named_parameters())
-    out["text_encoder/" + p.key()] = p.value().detach().clone();
-  for (const auto& p : model.vae->named_parameters()) out["vae/" + p.key()] = p.value().detach().clone();
+  auto copy = [](const torch::Tensor& t) { return t.detach().to(torch::kCPU, false, /*copy=*/true); };
+  for (const auto& p : model.unet->named_parameters()) out["unet/" + p.key()] = copy(p.value());
+  for (const auto& p : model.text_encoder->named_parameters()) out["text_encoder/" + p.key()] = copy(p.value());
+  for (const auto& p : model.vae->named_parameters()) out["vae/" + p.key()] = copy(p.value());
   return out;
 }
 
@@ -323,20 +325,11 @@ void TestLora::endToEndMatchesDiffusers() {
   QFETCH(QString, layout);
   const QJsonObject golden = test::golden_case(id);
   const QJsonObject tol = golden.value("tolerance").toObject();
-  const QJsonObject in = golden.value("inputs").toObject();
   auto& model = shared_bundle(golden.value("model").toString());
   pipeline::LoraSet set(model);
   set.apply({{lora_path(layout), golden.value("lora").toObject().value("multiplier").toDouble()}}, false);
 
-  pipeline::TextToImageParams p;
-  p.prompts = {in.value("prompt").toArray().at(0).toString().toStdString()};
-  p.width = in.value("width").toInt();
-  p.height = in.value("height").toInt();
-  p.steps = in.value("num_inference_steps").toInt();
-  p.guidance_scale = in.value("guidance_scale").toDouble();
-  p.seed = static_cast<uint64_t>(in.value("seed").toDouble());
-  p.sampler = golden.value("scheduler").toString().toStdString();
-  const auto output = pipeline::text_to_image(model, p);
+  const auto output = pipeline::text_to_image(model, test::text_to_image_params(golden));
 
   LATENT_COMPARE_CLOSE(output.prompt_embeds, golden_tensor(id + "/prompt_embeds.npy"), (test::Tolerance{1e-4, 1e-4}));
   LATENT_COMPARE_CLOSE(output.latents, golden_tensor(id + "/latents_final.npy"),

@@ -25,19 +25,13 @@ pipeline::ModelBundle& model_for(const QString& name) {
   if (!slot) {
     pipeline::LoadOptions options;
     options.model_path = test::data_path(name).toStdString();
+    options.device = test::test_device();
     slot = pipeline::load_model_bundle(options);
   }
   return *slot;
 }
 
 pipeline::ModelBundle& tiny() { return model_for("tiny-sd"); }
-
-std::vector<std::string> strings_of(const QJsonValue& value) {
-  std::vector<std::string> out;
-  if (value.isString()) out.push_back(value.toString().toStdString());
-  for (const QJsonValue& item : value.toArray()) out.push_back(item.toString().toStdString());
-  return out;
-}
 
 std::string repeat(const std::string& s, int n) {
   std::string out;
@@ -79,10 +73,8 @@ torch::Tensor chunk_of(const torch::Tensor& embeds, int64_t c) {
 torch::Tensor word_vectors(const std::string& words) {
   torch::NoGradGuard no_grad;
   const auto ids = tiny().tokenizer->encode(words);
-  return tiny()
-      .text_encoder->text_model->embeddings->token_embedding->weight
-      .index_select(0, torch::tensor(ids, torch::kInt64))
-      .clone();
+  const auto table = tiny().text_encoder->text_model->embeddings->token_embedding->weight.cpu();
+  return table.index_select(0, torch::tensor(ids, torch::kInt64)).clone();
 }
 
 void write_bytes(const QString& path, const QByteArray& bytes) {
@@ -98,23 +90,6 @@ std::string message_of(const std::function<void()>& f) {
     return error.what();
   }
   return "";
-}
-
-pipeline::TextToImageParams params_of(const QJsonObject& golden) {
-  const QJsonObject in = golden.value("inputs").toObject();
-  pipeline::TextToImageParams p;
-  p.prompts = strings_of(in.value("prompt"));
-  p.negative_prompts = strings_of(in.value("negative_prompt"));
-  p.images_per_prompt = in.value("num_images_per_prompt").toInt(1);
-  p.width = in.value("width").toInt();
-  p.height = in.value("height").toInt();
-  p.steps = in.value("num_inference_steps").toInt();
-  p.guidance_scale = in.value("guidance_scale").toDouble();
-  p.seed = static_cast<uint64_t>(in.value("seed").toDouble());
-  p.sampler = golden.value("scheduler").toString().toStdString();
-  p.clip_skip = in.value("clip_skip").isNull() ? 0 : in.value("clip_skip").toInt();
-  p.eta = in.value("eta").toDouble();
-  return p;
 }
 
 }  // namespace
@@ -158,7 +133,7 @@ void TestPromptEncoder::plainPromptsEqualThePlainPathBitForBit_data() {
 // plain path's tensors exactly, for the prompt and the negative prompt.
 void TestPromptEncoder::plainPromptsEqualThePlainPathBitForBit() {
   QFETCH(QString, id);
-  const auto p = params_of(test::golden_case(id));
+  const auto p = test::text_to_image_params(test::golden_case(id));
   auto& model = model_for(test::golden_case(id).value("model").toString());
   std::vector<std::string> negatives = p.negative_prompts;
   negatives.resize(p.prompts.size());
@@ -183,7 +158,7 @@ void TestPromptEncoder::requestPathMatchesDiffusers_data() {
 void TestPromptEncoder::requestPathMatchesDiffusers() {
   QFETCH(QString, id);
   const QJsonObject golden = test::golden_case(id);
-  auto p = params_of(golden);
+  auto p = test::text_to_image_params(golden);
   p.prompt_syntax = PromptSyntax::Weighted;
   auto& model = model_for(golden.value("model").toString());
   const auto out = pipeline::text_to_image(model, p);
@@ -206,7 +181,7 @@ void TestPromptEncoder::weightingRestoresTheMean() {
   std::vector<float> w(77, 1.0f);
   w[2] = 1.5f;
   w[3] = static_cast<float>(1 / 1.1);
-  auto expected = z0 * torch::tensor(w).unsqueeze(-1);
+  auto expected = z0 * torch::tensor(w).to(z0.device()).unsqueeze(-1);
   expected = expected * (z0.mean() / expected.mean());
   LATENT_COMPARE_CLOSE(z, expected, (test::Tolerance{1e-6, 1e-5}));
   QVERIFY(std::fabs(z.mean().item<double>() - z0.mean().item<double>()) <= 1e-6);
@@ -272,7 +247,7 @@ void TestPromptEncoder::breakStartsANewChunk() {
 
 void TestPromptEncoder::longPromptThroughThePipeline() {
   const QString id = "e2e_tiny_sd_lms_long_prompt";
-  auto p = params_of(test::golden_case(id));
+  auto p = test::text_to_image_params(test::golden_case(id));
   // Plain: diffusers' truncation, as the golden case pins it.
   p.steps = 2;
   const auto truncated = pipeline::text_to_image(tiny(), p);

@@ -23,33 +23,10 @@ pipeline::ModelBundle& model_for(const QString& model, bool single_file) {
     const QString folder = test::data_path(model);
     options.model_path = (single_file ? folder + ".safetensors" : folder).toStdString();
     if (single_file) options.config_dir = folder.toStdString();
+    options.device = test::test_device();
     slot = pipeline::load_model_bundle(options);
   }
   return *slot;
-}
-
-std::vector<std::string> strings_of(const QJsonValue& value) {
-  std::vector<std::string> out;
-  if (value.isString()) out.push_back(value.toString().toStdString());
-  for (const QJsonValue& item : value.toArray()) out.push_back(item.toString().toStdString());
-  return out;
-}
-
-pipeline::TextToImageParams params_of(const QJsonObject& golden) {
-  const QJsonObject in = golden.value("inputs").toObject();
-  pipeline::TextToImageParams p;
-  p.prompts = strings_of(in.value("prompt"));
-  p.negative_prompts = strings_of(in.value("negative_prompt"));
-  p.images_per_prompt = in.value("num_images_per_prompt").toInt(1);
-  p.width = in.value("width").toInt();
-  p.height = in.value("height").toInt();
-  p.steps = in.value("num_inference_steps").toInt();
-  p.guidance_scale = in.value("guidance_scale").toDouble();
-  p.seed = static_cast<uint64_t>(in.value("seed").toDouble());
-  p.sampler = golden.value("scheduler").toString().toStdString();
-  p.clip_skip = in.value("clip_skip").isNull() ? 0 : in.value("clip_skip").toInt();
-  p.eta = in.value("eta").toDouble();
-  return p;
 }
 
 }  // namespace
@@ -87,7 +64,7 @@ void TestTextToImage::matchesDiffusers() {
   const QJsonObject golden = test::golden_case(id);
   const QJsonObject tol = golden.value("tolerance").toObject();
   auto& model = model_for(golden.value("model").toString(), singleFile);
-  const auto output = pipeline::text_to_image(model, params_of(golden));
+  const auto output = pipeline::text_to_image(model, test::text_to_image_params(golden));
 
   QVERIFY2(torch::equal(output.init_noise, golden_tensor(id + "/init_noise.npy")),
            "the initial noise differs from torch's CPU generator");

@@ -5,9 +5,44 @@
 #include <QJsonDocument>
 #include <QRegularExpression>
 
+#include <cstdlib>
 #include <stdexcept>
 
 namespace latent::test {
+
+namespace {
+std::string env_or(const char* name, const char* fallback) {
+  const char* value = std::getenv(name);
+  return value && *value ? value : fallback;
+}
+}  // namespace
+
+std::string test_device() { return env_or("LATENT_TEST_DEVICE", "cpu"); }
+std::string test_reduced_dtype() { return env_or("LATENT_TEST_REDUCED_DTYPE", "bf16"); }
+
+std::vector<std::string> json_strings(const QJsonValue& value) {
+  std::vector<std::string> out;
+  if (value.isString()) out.push_back(value.toString().toStdString());
+  for (const QJsonValue& item : value.toArray()) out.push_back(item.toString().toStdString());
+  return out;
+}
+
+pipeline::TextToImageParams text_to_image_params(const QJsonObject& golden) {
+  const QJsonObject in = golden.value("inputs").toObject();
+  pipeline::TextToImageParams p;
+  p.prompts = json_strings(in.value("prompt"));
+  p.negative_prompts = json_strings(in.value("negative_prompt"));
+  p.images_per_prompt = in.value("num_images_per_prompt").toInt(1);
+  p.width = in.value("width").toInt();
+  p.height = in.value("height").toInt();
+  p.steps = in.value("num_inference_steps").toInt();
+  p.guidance_scale = in.value("guidance_scale").toDouble();
+  p.seed = static_cast<uint64_t>(in.value("seed").toDouble());
+  p.sampler = golden.value("scheduler").toString().toStdString();
+  p.clip_skip = in.value("clip_skip").isNull() ? 0 : in.value("clip_skip").toInt();
+  p.eta = in.value("eta").toDouble();
+  return p;
+}
 
 QString data_path(const QString& relative) {
   return QStringLiteral(LATENT_TEST_DATA "/") + relative;

@@ -9,7 +9,24 @@
 #include <QString>
 #include <QStringList>
 
+#include <string>
+#include <vector>
+
+#include "core/pipeline/text_to_image.h"
+
 namespace latent::test {
+
+// The device and reduced precision the pipeline tests load their models with: cpu and bf16
+// unless LATENT_TEST_DEVICE and LATENT_TEST_REDUCED_DTYPE say otherwise (the GPU machine's
+// check, scripts/device/check.sh, runs them with cuda, and with fp16 as well as bf16).
+std::string test_device();
+std::string test_reduced_dtype();
+
+// A golden case's prompt field: one string, or an array of them.
+std::vector<std::string> json_strings(const QJsonValue& value);
+
+// The text-to-image parameters of a golden case (its "inputs" and "scheduler").
+pipeline::TextToImageParams text_to_image_params(const QJsonObject& golden);
 
 // Absolute path of a file under tests/data.
 QString data_path(const QString& relative);
