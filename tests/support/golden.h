@@ -18,7 +18,7 @@ namespace latent::test {
 
 // The device and reduced precision the pipeline tests load their models with: cpu and bf16
 // unless LATENT_TEST_DEVICE and LATENT_TEST_REDUCED_DTYPE say otherwise (the GPU machine's
-// check, scripts/device/check.sh, runs them with cuda, and with fp16 as well as bf16).
+// check, scripts/device/cuda-check.sh, runs them with cuda, and with fp16 as well as bf16).
 std::string test_device();
 std::string test_reduced_dtype();
 
