@@ -24,22 +24,6 @@ using namespace latent;
 
 namespace {
 
-// One loaded model per (model, file format), shared by the rows.
-pipeline::ModelBundle& model_for(const QString& model, bool single_file) {
-  static std::map<QString, std::unique_ptr<pipeline::ModelBundle>> cache;
-  const QString key = model + (single_file ? "/single" : "/folder");
-  auto& slot = cache[key];
-  if (!slot) {
-    pipeline::LoadOptions options;
-    const QString folder = test::data_path(model);
-    options.model_path = (single_file ? folder + ".safetensors" : folder).toStdString();
-    if (single_file) options.config_dir = folder.toStdString();
-    options.device = test::test_device();
-    slot = pipeline::load_model_bundle(options);
-  }
-  return *slot;
-}
-
 QString input_file(const QString& relative) { return test::data_path("golden-img2img/" + relative); }
 
 torch::Tensor output_of(const QJsonObject& golden, const QString& name) {
@@ -141,7 +125,7 @@ void TestImageToImage::matchesDiffusers() {
   const double latents_atol = tol.value("latents_atol").toDouble();
   const double encode_atol = tol.value("vae_encode_latents_atol").toDouble();
   const double initial_atol = tol.value("initial_latents_atol").toDouble();
-  auto& model = model_for(golden.value("model").toString(), singleFile);
+  auto& model = test::golden_model(golden.value("model").toString(), singleFile);
   const auto params = params_of(golden);
 
   const QJsonObject in = golden.value("inputs").toObject();
@@ -228,7 +212,7 @@ void TestImageToImage::strengthSchedule() {
   QFETCH(int, steps);
   QFETCH(double, strength);
   QFETCH(int, expectedBegin);
-  auto& model = model_for("tiny-sd", false);
+  auto& model = test::golden_model("tiny-sd");
   auto p = pipeline::ImageToImageParams{};
   p.prompts = {"x"};
   p.sampler = sampler.toStdString();
@@ -241,7 +225,7 @@ void TestImageToImage::strengthSchedule() {
 }
 
 void TestImageToImage::strengthZeroIsVaeRoundTrip() {
-  auto& model = model_for("tiny-sd", false);
+  auto& model = test::golden_model("tiny-sd");
   auto p = params_of(test::golden_img2img_case("img2img_euler_s0.3"));
   p.strength = 0.0;
   int calls = 0;
@@ -258,7 +242,7 @@ void TestImageToImage::strengthZeroIsVaeRoundTrip() {
 void TestImageToImage::strengthOneRunsTheWholeSchedule() {
   // At strength 1 image to image runs every step of text to image's schedule; like
   // diffusers it still adds the picture's latents to the noise (so the images differ).
-  auto& model = model_for("tiny-sd", false);
+  auto& model = test::golden_model("tiny-sd");
   auto p = params_of(test::golden_img2img_case("img2img_euler_s1.0"));
   const auto out = pipeline::image_to_image(model, p);
   pipeline::TextToImageParams t = p;
@@ -271,7 +255,7 @@ void TestImageToImage::strengthOneRunsTheWholeSchedule() {
 }
 
 void TestImageToImage::observerAndCancel() {
-  auto& model = model_for("tiny-sd", false);
+  auto& model = test::golden_model("tiny-sd");
   auto p = params_of(test::golden_img2img_case("img2img_euler_s0.75"));
   p.sampler = "heun";  // order 2: 19 calls for 10 steps, this strength starts at call 6
   std::vector<int> seen;
@@ -329,7 +313,7 @@ void TestImageToImage::hardMaskKeepsPixelsOutside() {
     r.width = 128;
     r.height = 96;
   }
-  const auto out = pipeline::run_image_request(model_for(model, false), r);
+  const auto out = pipeline::run_image_request(test::golden_model(model), r);
   QCOMPARE(out.images.size(), std::size_t(1));
   const cv::Mat result = image::image_to_mat(out.images[0]);
   QCOMPARE(result.size(), picture.size());
@@ -355,7 +339,7 @@ void TestImageToImage::outpaintingGrowsTheCanvas() {
   r.outpaint_bottom = 16;
   r.mask_blur = 0;
   r.strength = 1.0;
-  const auto out = pipeline::run_image_request(model_for("tiny-sd-inpaint", false), r);
+  const auto out = pipeline::run_image_request(test::golden_model("tiny-sd-inpaint"), r);
   QVERIFY(out.mode == pipeline::ImageMode::inpaint_model);
   const cv::Mat result = image::image_to_mat(out.images[0]);
   QCOMPARE(result.size(), cv::Size(64, 64));

@@ -19,19 +19,7 @@ using pipeline::PromptSyntax;
 
 namespace {
 
-pipeline::ModelBundle& model_for(const QString& name) {
-  static std::map<QString, std::unique_ptr<pipeline::ModelBundle>> cache;
-  auto& slot = cache[name];
-  if (!slot) {
-    pipeline::LoadOptions options;
-    options.model_path = test::data_path(name).toStdString();
-    options.device = test::test_device();
-    slot = pipeline::load_model_bundle(options);
-  }
-  return *slot;
-}
-
-pipeline::ModelBundle& tiny() { return model_for("tiny-sd"); }
+pipeline::ModelBundle& tiny() { return test::golden_model("tiny-sd"); }
 
 std::string repeat(const std::string& s, int n) {
   std::string out;
@@ -134,7 +122,7 @@ void TestPromptEncoder::plainPromptsEqualThePlainPathBitForBit_data() {
 void TestPromptEncoder::plainPromptsEqualThePlainPathBitForBit() {
   QFETCH(QString, id);
   const auto p = test::text_to_image_params(test::golden_case(id));
-  auto& model = model_for(test::golden_case(id).value("model").toString());
+  auto& model = test::golden_model(test::golden_case(id).value("model").toString());
   std::vector<std::string> negatives = p.negative_prompts;
   negatives.resize(p.prompts.size());
   pipeline::WeightedPromptOptions options;
@@ -160,7 +148,7 @@ void TestPromptEncoder::requestPathMatchesDiffusers() {
   const QJsonObject golden = test::golden_case(id);
   auto p = test::text_to_image_params(golden);
   p.prompt_syntax = PromptSyntax::Weighted;
-  auto& model = model_for(golden.value("model").toString());
+  auto& model = test::golden_model(golden.value("model").toString());
   const auto out = pipeline::text_to_image(model, p);
   LATENT_COMPARE_CLOSE(out.prompt_embeds, golden_tensor(id + "/prompt_embeds.npy"),
                        (test::Tolerance{1e-4, 1e-4}));

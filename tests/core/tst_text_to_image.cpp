@@ -11,26 +11,6 @@
 using namespace latent;
 using latent::test::golden_tensor;
 
-namespace {
-
-// One loaded model per (model, file format), shared by the rows.
-pipeline::ModelBundle& model_for(const QString& model, bool single_file) {
-  static std::map<QString, std::unique_ptr<pipeline::ModelBundle>> cache;
-  const QString key = model + (single_file ? "/single" : "/folder");
-  auto& slot = cache[key];
-  if (!slot) {
-    pipeline::LoadOptions options;
-    const QString folder = test::data_path(model);
-    options.model_path = (single_file ? folder + ".safetensors" : folder).toStdString();
-    if (single_file) options.config_dir = folder.toStdString();
-    options.device = test::test_device();
-    slot = pipeline::load_model_bundle(options);
-  }
-  return *slot;
-}
-
-}  // namespace
-
 class TestTextToImage : public QObject {
   Q_OBJECT
  private Q_SLOTS:
@@ -63,7 +43,7 @@ void TestTextToImage::matchesDiffusers() {
   QFETCH(bool, singleFile);
   const QJsonObject golden = test::golden_case(id);
   const QJsonObject tol = golden.value("tolerance").toObject();
-  auto& model = model_for(golden.value("model").toString(), singleFile);
+  auto& model = test::golden_model(golden.value("model").toString(), singleFile);
   const auto output = pipeline::text_to_image(model, test::text_to_image_params(golden));
 
   QVERIFY2(torch::equal(output.init_noise, golden_tensor(id + "/init_noise.npy")),
@@ -86,7 +66,7 @@ void TestTextToImage::matchesDiffusers() {
 }
 
 void TestTextToImage::observerSeesEveryStep() {
-  auto& model = model_for("tiny-sd", false);
+  auto& model = test::golden_model("tiny-sd");
   pipeline::TextToImageParams p;
   p.prompts = {"a red circle"};
   p.width = p.height = 64;
@@ -104,7 +84,7 @@ void TestTextToImage::observerSeesEveryStep() {
 }
 
 void TestTextToImage::cancelStopsWithinAStep() {
-  auto& model = model_for("tiny-sd", false);
+  auto& model = test::golden_model("tiny-sd");
   pipeline::TextToImageParams p;
   p.prompts = {"a red circle"};
   p.width = p.height = 64;

@@ -6,6 +6,8 @@
 #include <QRegularExpression>
 
 #include <cstdlib>
+#include <map>
+#include <memory>
 #include <stdexcept>
 
 namespace latent::test {
@@ -19,6 +21,20 @@ std::string env_or(const char* name, const char* fallback) {
 
 std::string test_device() { return env_or("LATENT_TEST_DEVICE", "cpu"); }
 std::string test_reduced_dtype() { return env_or("LATENT_TEST_REDUCED_DTYPE", "bf16"); }
+
+pipeline::ModelBundle& golden_model(const QString& model, bool single_file) {
+  static std::map<QString, std::unique_ptr<pipeline::ModelBundle>> cache;
+  auto& slot = cache[model + (single_file ? "/single" : "/folder")];
+  if (!slot) {
+    pipeline::LoadOptions options;
+    const QString folder = data_path(model);
+    options.model_path = (single_file ? folder + ".safetensors" : folder).toStdString();
+    if (single_file) options.config_dir = folder.toStdString();
+    options.device = test_device();
+    slot = pipeline::load_model_bundle(options);
+  }
+  return *slot;
+}
 
 std::vector<std::string> json_strings(const QJsonValue& value) {
   std::vector<std::string> out;

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "core/pipeline/model_bundle.h"
 #include "core/pipeline/text_to_image.h"
 
 namespace latent::test {
@@ -21,6 +22,10 @@ namespace latent::test {
 // check, scripts/device/cuda-check.sh, runs them with cuda, and with fp16 as well as bf16).
 std::string test_device();
 std::string test_reduced_dtype();
+
+// The model `model` of tests/data (a folder, or with `single_file` its .safetensors checkpoint
+// read with the folder's configs), loaded once per process on test_device() and shared.
+pipeline::ModelBundle& golden_model(const QString& model, bool single_file = false);
 
 // A golden case's prompt field: one string, or an array of them.
 std::vector<std::string> json_strings(const QJsonValue& value);
