@@ -25,7 +25,7 @@ struct StarterTrainingOptions {
   int vae_batch = 8;
   double vae_learning_rate = 1e-3;
   int pool_size = 8000;  // pictures whose latents the UNet stage learns from
-  int unet_steps = 12000;
+  int unet_steps = 16000;
   int unet_batch = 32;
   double unet_learning_rate = 1e-3;
   double caption_dropout = 0.1;  // share of empty captions, for classifier-free guidance
