@@ -7,7 +7,7 @@ if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 $SUDO apt-get update
 DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y \
   build-essential cmake ninja-build \
-  libtorch-dev libopenblas0-openmp \
+  libtorch-dev libopenblas0-openmp libdnnl-dev \
   qt6-base-dev \
   libopencv-dev zlib1g-dev \
   clang libclang-rt-14-dev \

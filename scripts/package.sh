@@ -20,7 +20,7 @@ DEB=$(cd "$BUILD" && ls -t "$(pwd)"/latentstudio_*.deb | head -n 1)
 echo "== $DEB"
 dpkg-deb --info "$DEB"
 DEPENDS=$(dpkg-deb --field "$DEB" Depends)
-for needed in libtorch libqt6widgets6 libqt6core6 libopencv-imgcodecs libopenblas0; do
+for needed in libtorch libdnnl2 libqt6widgets6 libqt6core6 libopencv-imgcodecs libopenblas0; do
   echo "$DEPENDS" | grep -q "$needed" || fail "the package does not depend on $needed: $DEPENDS"
 done
 dpkg-deb --contents "$DEB" > "$WORK/contents"

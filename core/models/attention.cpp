@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "core/models/onednn_kernels.h"
+
 namespace latent::models {
 namespace {
 
@@ -15,6 +17,55 @@ namespace {
 torch::Tensor attend(const torch::Tensor& q, const torch::Tensor& k_t, const torch::Tensor& v) {
   auto scores = torch::bmm(q, k_t);  // [g, n, Nk]
   return torch::bmm(torch::softmax(scores, -1), v);  // [g, n, d]
+}
+
+// Blocks of scores of a few MB stay in the processor's caches between the two products
+// (measured faster than whole heads at 512×512). The oneDNN path, which normalises in
+// place, measured best at 16 MB (float32 UNet step 4% faster than at 8 MB, bfloat16 4%),
+// the LibTorch path at 8 MB.
+constexpr int64_t kBlockBytesOneDnn = 16ll << 20;
+constexpr int64_t kBlockBytesLibTorch = 8ll << 20;
+
+// How a head's queries are split so that a block of scores stays within the budget: whole
+// heads, `group` at a time, when a head's scores fit; else `rows` query rows of one head.
+struct Blocks {
+  int64_t rows = 1, group = 1;
+};
+
+Blocks plan_blocks(int64_t nq, int64_t nk, int64_t heads, int64_t per_score, int64_t block_bytes,
+                   int64_t score_budget_bytes) {
+  const int64_t budget = std::max<int64_t>(1, std::min(score_budget_bytes, block_bytes));
+  Blocks b;
+  b.rows = std::clamp<int64_t>(budget / std::max<int64_t>(1, nk * per_score), 1, nq);
+  b.group = b.rows < nq ? 1 : std::clamp<int64_t>(budget / std::max<int64_t>(1, nq * nk * per_score), 1, heads);
+  return b;
+}
+
+// The CPU path with oneDNN: both products read q, k and v through their strides (no
+// copies), the 1/√d scale rides on the first product, and each block's scores are
+// normalised in place in one reused buffer.
+torch::Tensor attention_onednn(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
+                               int64_t score_budget_bytes) {
+  const int64_t batch = q.size(0), heads = q.size(1), nq = q.size(2), nk = k.size(2), d = q.size(3);
+  const float scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(d)));
+  const auto blocks = plan_blocks(nq, nk, heads, q.element_size(), kBlockBytesOneDnn, score_budget_bytes);
+  const auto scratch = torch::empty({blocks.group * blocks.rows * nk}, q.options());
+  // The result lives as [B, N, h, d] so the caller's merge of the heads is a view.
+  auto out = torch::empty({batch, nq, heads, d}, q.options()).permute({0, 2, 1, 3});  // [B, h, N, d]
+  for (int64_t b = 0; b < batch; ++b) {
+    const auto qb = q[b], k_t = k[b].transpose(1, 2), vb = v[b], ob = out[b];  // [h, ., .]
+    for (int64_t h0 = 0; h0 < heads; h0 += blocks.group) {
+      const int64_t g = std::min(blocks.group, heads - h0);
+      for (int64_t r0 = 0; r0 < nq; r0 += blocks.rows) {
+        const int64_t r = std::min(blocks.rows, nq - r0);
+        const auto scores = scratch.narrow(0, 0, g * r * nk).view({g, r, nk});
+        onednn::batched_matmul(qb.narrow(0, h0, g).narrow(1, r0, r), k_t.narrow(0, h0, g), scores, scale);
+        onednn::softmax_last_dim_(scores);
+        onednn::batched_matmul(scores, vb.narrow(0, h0, g), ob.narrow(0, h0, g).narrow(1, r0, r));
+      }
+    }
+  }
+  return out;
 }
 
 }  // namespace
@@ -32,9 +83,7 @@ torch::Tensor attention(const torch::Tensor& q, const torch::Tensor& k, const to
     const double scale = 1.0 / std::sqrt(static_cast<double>(q.size(3)));
     return torch::softmax(torch::matmul(q * scale, k.transpose(-1, -2)), -1).matmul(v);  // [B, h, N, d]
   }
-  // Blocks of scores of about 8 MB stay in the processor's caches between the two
-  // products (measured faster than whole heads at 512×512), within the caller's budget.
-  constexpr int64_t kBlockBytes = 8ll << 20;
+  if (onednn::supports(q)) return attention_onednn(q, k, v, score_budget_bytes);
   const int64_t batch = q.size(0), heads = q.size(1), nq = q.size(2), nk = k.size(2), d = q.size(3);
   const int64_t bh = batch * heads;
   const double scale = 1.0 / std::sqrt(static_cast<double>(d));
@@ -46,14 +95,10 @@ torch::Tensor attention(const torch::Tensor& q, const torch::Tensor& k, const to
   const auto k_t = k.reshape({bh, nk, d}).transpose(1, 2);  // [B·h, d, Nk]
   const auto v3 = v.reshape({bh, nk, d});                    // [B·h, Nk, d]
 
-  // Bytes held per score while a block is normalised: scores and probabilities.
-  const int64_t per_score = 2 * q.element_size();
-  const int64_t budget = std::max<int64_t>(1, std::min(score_budget_bytes, kBlockBytes));
-  // Blocks of whole heads when a head's scores fit, else of query rows within one head:
-  // small enough to stay in cache, long enough for efficient products.
-  const int64_t head_bytes = nq * nk * per_score;
-  const int64_t rows = std::clamp<int64_t>(budget / std::max<int64_t>(1, nk * per_score), 1, nq);
-  const int64_t group = rows < nq ? 1 : std::clamp<int64_t>(budget / std::max<int64_t>(1, head_bytes), 1, bh);
+  // Bytes held per score while a block is normalised: scores and probabilities. Groups
+  // of heads may cross from one batch item to the next here.
+  const auto blocks = plan_blocks(nq, nk, bh, 2 * q.element_size(), kBlockBytesLibTorch, score_budget_bytes);
+  const int64_t rows = blocks.rows, group = blocks.group;
 
   // The result lives as [B, N, h, d] so the caller's merge of the heads is a view.
   auto out = torch::empty({batch, nq, heads, d}, q.options()).permute({0, 2, 1, 3});  // [B, h, N, d]

@@ -1,0 +1,147 @@
+#include "core/models/onednn_kernels.h"
+
+#include "core/util/error.h"
+
+#ifdef LATENT_WITH_ONEDNN
+#include <oneapi/dnnl/dnnl.hpp>
+
+#include <cstring>
+#include <map>
+#include <mutex>
+#include <vector>
+#endif
+
+namespace latent::models::onednn {
+
+#ifdef LATENT_WITH_ONEDNN
+namespace {
+
+dnnl::memory::data_type data_type(const torch::Tensor& t) {
+  switch (t.scalar_type()) {
+    case torch::kFloat32: return dnnl::memory::data_type::f32;
+    case torch::kBFloat16: return dnnl::memory::data_type::bf16;
+    default: throw Error(std::string("oneDNN kernels: unsupported dtype ") + c10::toString(t.scalar_type()));
+  }
+}
+
+// The tensor's sizes and strides as oneDNN sees them. A dimension of size 1 gets the stride
+// a dense layout would give it: LibTorch leaves any value there (a narrowed head, say),
+// and oneDNN takes odd strides as a reason to fall back to slow reference code.
+dnnl::memory::desc describe(const torch::Tensor& t) {
+  dnnl::memory::dims sizes(t.sizes().begin(), t.sizes().end());
+  dnnl::memory::dims strides(t.strides().begin(), t.strides().end());
+  for (int64_t i = t.dim() - 1; i >= 0; --i)
+    if (sizes[i] == 1) strides[i] = i + 1 < t.dim() ? sizes[i + 1] * strides[i + 1] : 1;
+  return dnnl::memory::desc(sizes, data_type(t), strides);
+}
+
+void append_layout(std::vector<int64_t>& key, const dnnl::memory::desc& md) {
+  key.push_back(static_cast<int64_t>(md.data_type()));
+  const auto& d = md.data;
+  key.insert(key.end(), d.dims, d.dims + d.ndims);
+  key.insert(key.end(), d.format_desc.blocking.strides, d.format_desc.blocking.strides + d.ndims);
+}
+
+// One engine for the process and the primitives built so far, by kind and layout.
+// Creating a primitive costs far more than running a small one, and a generation asks
+// for the same few layouts at every step. Executing a primitive is thread-safe.
+class Primitives {
+ public:
+  const dnnl::engine& engine() const { return engine_; }
+
+  template <typename Make>
+  dnnl::primitive get(const std::vector<int64_t>& key, Make make) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto it = cache_.find(key);
+    if (it != cache_.end()) return it->second;
+    // Every image size brings its own layouts; a long session must not grow without bound.
+    if (cache_.size() >= kCapacity) cache_.clear();
+    return cache_.emplace(key, make()).first->second;
+  }
+
+ private:
+  static constexpr size_t kCapacity = 256;
+  dnnl::engine engine_{dnnl::engine::kind::cpu, 0};
+  std::mutex mutex_;
+  std::map<std::vector<int64_t>, dnnl::primitive> cache_;
+};
+
+Primitives& primitives() {
+  static Primitives p;
+  return p;
+}
+
+// Streams are not thread-safe; each calling thread runs its own.
+dnnl::stream& thread_stream() {
+  thread_local dnnl::stream stream(primitives().engine());
+  return stream;
+}
+
+dnnl::memory wrap(const dnnl::memory::desc& md, const torch::Tensor& t) {
+  return dnnl::memory(md, primitives().engine(), t.data_ptr());
+}
+
+void check(bool ok, const std::string& what) {
+  if (!ok) throw Error("oneDNN kernels: " + what);
+}
+
+}  // namespace
+
+bool available() { return true; }
+
+bool supports(const torch::Tensor& t) {
+  return t.device().is_cpu() && (t.scalar_type() == torch::kFloat32 || t.scalar_type() == torch::kBFloat16);
+}
+
+void batched_matmul(const torch::Tensor& a, const torch::Tensor& b, const torch::Tensor& out, float scale) {
+  check(a.dim() == 3 && b.dim() == 3 && out.dim() == 3, "batched_matmul takes 3-D tensors");
+  check(a.size(0) == b.size(0) && a.size(0) == out.size(0) && a.size(2) == b.size(1) &&
+            out.size(1) == a.size(1) && out.size(2) == b.size(2),
+        "batched_matmul: mismatched sizes");
+  check(supports(a) && a.scalar_type() == b.scalar_type() && a.scalar_type() == out.scalar_type(),
+        "batched_matmul: operands must be CPU tensors of one dtype, float32 or bfloat16");
+  const auto a_md = describe(a), b_md = describe(b), out_md = describe(out);
+  uint32_t scale_bits = 0;
+  std::memcpy(&scale_bits, &scale, sizeof scale);
+  std::vector<int64_t> key{0, scale_bits};
+  for (const auto* md : {&a_md, &b_md, &out_md}) append_layout(key, *md);
+  auto primitive = primitives().get(key, [&] {
+    dnnl::primitive_attr attr;
+    if (scale != 1.0f) attr.set_output_scales(0, {scale});
+    const dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(a_md, b_md, out_md), attr, primitives().engine());
+    return dnnl::primitive(dnnl::matmul(pd));
+  });
+  primitive.execute(thread_stream(), {{DNNL_ARG_SRC, wrap(a_md, a)},
+                                      {DNNL_ARG_WEIGHTS, wrap(b_md, b)},
+                                      {DNNL_ARG_DST, wrap(out_md, out)}});
+  thread_stream().wait();
+}
+
+void softmax_last_dim_(const torch::Tensor& t) {
+  check(supports(t) && t.dim() >= 1 && t.is_contiguous(), "softmax takes a contiguous CPU tensor");
+  const auto md = describe(t);
+  std::vector<int64_t> key{1};
+  append_layout(key, md);
+  auto primitive = primitives().get(key, [&] {
+    const dnnl::softmax_forward::desc desc(dnnl::prop_kind::forward_inference, md, static_cast<int>(t.dim() - 1));
+    return dnnl::primitive(dnnl::softmax_forward(dnnl::softmax_forward::primitive_desc(desc, primitives().engine())));
+  });
+  const auto memory = wrap(md, t);
+  primitive.execute(thread_stream(), {{DNNL_ARG_SRC, memory}, {DNNL_ARG_DST, memory}});
+  thread_stream().wait();
+}
+
+#else  // without oneDNN's headers
+
+bool available() { return false; }
+bool supports(const torch::Tensor&) { return false; }
+
+void batched_matmul(const torch::Tensor&, const torch::Tensor&, const torch::Tensor&, float) {
+  throw Error("oneDNN kernels: this build has no oneDNN");
+}
+
+void softmax_last_dim_(const torch::Tensor&) { throw Error("oneDNN kernels: this build has no oneDNN"); }
+
+#endif
+
+}  // namespace latent::models::onednn

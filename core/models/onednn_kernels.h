@@ -1,0 +1,27 @@
+#pragma once
+
+// Attention's products and softmax straight through oneDNN on the CPU.
+//
+// LibTorch 1.13 sends float32 bmm to the system BLAS; Debian's OpenBLAS (0.3.21) runs this
+// processor with its AVX2 kernels, at half the speed oneDNN reaches with AVX-512. LibTorch
+// links oneDNN anyway (for its convolutions), so attention calls the same library directly
+// for its two products and its softmax. Built in where CMake finds oneDNN's headers
+// (Debian's libdnnl-dev); elsewhere `available()` is false and callers use LibTorch.
+
+#include <torch/torch.h>
+
+namespace latent::models::onednn {
+
+// Whether the kernels are compiled in and take tensors like t (CPU, float32 or bfloat16).
+bool available();
+bool supports(const torch::Tensor& t);
+
+// out = scale · a·b for 3-D tensors a [g, m, k], b [g, k, n] and out [g, m, n] of one
+// dtype, with any strides (transposed operands and head views need no copies).
+void batched_matmul(const torch::Tensor& a, const torch::Tensor& b, const torch::Tensor& out,
+                    float scale = 1.0f);
+
+// Softmax over the last dimension, in place, on a contiguous tensor.
+void softmax_last_dim_(const torch::Tensor& t);
+
+}  // namespace latent::models::onednn
