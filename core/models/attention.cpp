@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "core/models/onednn_kernels.h"
+#include "core/util/cancellation.h"
 
 namespace latent::models {
 namespace {
@@ -57,6 +58,7 @@ torch::Tensor attention_onednn(const torch::Tensor& q, const torch::Tensor& k, c
     for (int64_t h0 = 0; h0 < heads; h0 += blocks.group) {
       const int64_t g = std::min(blocks.group, heads - h0);
       for (int64_t r0 = 0; r0 < nq; r0 += blocks.rows) {
+        cancellation_point();  // a large image's attention alone can take seconds
         const int64_t r = std::min(blocks.rows, nq - r0);
         const auto scores = scratch.narrow(0, 0, g * r * nk).view({g, r, nk});
         onednn::batched_matmul(qb.narrow(0, h0, g).narrow(1, r0, r), k_t.narrow(0, h0, g), scores, scale);
@@ -110,6 +112,7 @@ torch::Tensor attention(const torch::Tensor& q, const torch::Tensor& k, const to
     const int64_t g = std::min(group, bh - i);
     const auto kb = k_t.narrow(0, i, g), vb = v3.narrow(0, i, g), qb = q3.narrow(0, i, g);
     for (int64_t r0 = 0; r0 < nq; r0 += rows) {
+      cancellation_point();
       const int64_t r = std::min(rows, nq - r0);
       const auto block = attend(qb.narrow(1, r0, r), kb, vb);  // [g, r, d]
       // Heads i .. i+g of the flattened B·h, possibly across a batch boundary.

@@ -2,6 +2,7 @@
 #include "core/models/resnet_block_2d.h"
 
 #include "core/models/norms.h"
+#include "core/util/cancellation.h"
 #include "core/util/error.h"
 
 namespace latent::models {
@@ -29,6 +30,7 @@ ResnetBlock2DImpl::ResnetBlock2DImpl(const ResnetBlock2DOptions& opts) : options
 }
 
 torch::Tensor ResnetBlock2DImpl::forward(const torch::Tensor& x, const torch::Tensor& temb) {
+  cancellation_point();
   // group_norm returns a fresh tensor, so SiLU can work in place.
   auto h = group_norm(norm1, x);
   h = conv1->forward(torch::silu_(h));  // [B, out, H, W]

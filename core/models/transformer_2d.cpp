@@ -5,6 +5,7 @@
 #include "core/models/attention.h"
 #include "core/models/linear.h"
 #include "core/models/norms.h"
+#include "core/util/cancellation.h"
 #include "core/util/error.h"
 
 namespace latent::models {
@@ -85,6 +86,7 @@ BasicTransformerBlockImpl::BasicTransformerBlockImpl(int64_t dim, int64_t heads,
 
 torch::Tensor BasicTransformerBlockImpl::forward(const torch::Tensor& x,
                                                  const torch::Tensor& context) {
+  cancellation_point();
   auto h = attn1->forward(layer_norm(norm1, x), only_cross_attention ? context : torch::Tensor());
   h.add_(x);
   h = attn2->forward(layer_norm(norm2, h), context).add_(h);

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstdio>
 #include <memory>
+#include <thread>
 
 #include "core/image/tensor_image.h"
 #include "core/pipeline/engine.h"
@@ -50,6 +51,35 @@ Timing time_runs(int repeats, bool warm_up, const torch::Device& device,
     body();
     synchronize(device);
     t.seconds.push_back(std::chrono::duration<double>(Clock::now() - start).count());
+  }
+  return t;
+}
+
+// Cancels one-step generations from another thread at moments spread evenly over the
+// step and the final decode (`span_s`, after `lead_s` of set-up), and times how long
+// text_to_image takes to return once the flag is set. A run that ends before its moment
+// comes adds no figure.
+Timing time_cancel_latency(ModelBundle& model, TextToImageParams params, double lead_s, double span_s,
+                           int trials) {
+  params.steps = 1;
+  Timing t;
+  for (int i = 0; i < trials; ++i) {
+    std::atomic<bool> cancel{false};
+    Clock::time_point set_at;
+    std::thread canceller([&] {
+      std::this_thread::sleep_for(std::chrono::duration<double>(lead_s + (i + 0.5) / trials * span_s));
+      set_at = Clock::now();
+      cancel = true;
+    });
+    bool cancelled = false;
+    try {
+      (void)text_to_image(model, params, {}, &cancel);
+    } catch (const Cancelled&) {
+      cancelled = true;
+    }
+    const auto returned = Clock::now();
+    canceller.join();
+    if (cancelled) t.seconds.push_back(std::chrono::duration<double>(returned - set_at).count());
   }
   return t;
 }
@@ -242,6 +272,11 @@ BenchmarkResult run_benchmark(const BenchmarkOptions& requested, const Benchmark
   r.peak_rss_generation = util::peak_resident_bytes();
   if (device.is_cuda()) r.gpu_peak_generation = util::cuda_peak_reserved_bytes(gpu_index);
 
+  say("cancel latency: one-step generations cancelled during the step or the decode");
+  r.cancel_latency = time_cancel_latency(*model, params, r.text_encode.median(),
+                                         r.unet_step.median() + r.vae_decode.median(),
+                                         std::max(4, o.repeats));
+
   if (o.preview_share) {
     model.reset();
     util::release_free_memory();
@@ -310,6 +345,9 @@ QJsonObject benchmark_to_json(const BenchmarkResult& r) {
                   {"approximate_preview_fraction_of_step",
                    r.unet_step.median() > 0 ? r.approximate_preview.median() / r.unet_step.median() : -1},
                   {"generation", timing_json(r.generation)},
+                  {"cancel_latency", timing_json(r.cancel_latency)},
+                  {"cancel_latency_max_fraction_of_step",
+                   r.unet_step.median() > 0 ? r.cancel_latency.max() / r.unet_step.median() : -1},
                   {"memory", memory},
                   {"peak", peak},
                   {"unet_step_flops", flops_json(r.unet_step_flops)},
@@ -352,6 +390,7 @@ std::string benchmark_report(const BenchmarkResult& r) {
   line(r.vae_banded ? "VAE decode (in bands)" : "VAE decode", r.vae_decode);
   line("approximate preview", r.approximate_preview);
   line(("generation, " + std::to_string(o.steps) + " steps").c_str(), r.generation);
+  line("cancel to return", r.cancel_latency);
   s += fmt("  peak RSS: load %.2f GB, generation %.2f GB; %.2f GB resident when loaded\n",
            r.peak_rss_load / gb, r.peak_rss_generation / gb, r.rss_loaded / gb);
   if (r.gpu_peak_generation >= 0)
@@ -371,6 +410,9 @@ std::string benchmark_report(const BenchmarkResult& r) {
   s += fmt("  VAE decode: %.0f GFLOP at %.1f GFLOP/s", r.vae_decode_flops.total() / 1e9, r.vae_gflops());
   if (o.measure_peak) s += fmt(" = %.0f%% of peak", 100 * r.vae_fraction_of_peak());
   s += "\n";
+  if (r.unet_step.median() > 0 && !r.cancel_latency.seconds.empty())
+    s += fmt("  cancel: returns within %.1f%% of a UNet step at worst\n",
+             100 * r.cancel_latency.max() / r.unet_step.median());
   if (r.unet_step.median() > 0)
     s += fmt("  approximate preview: %.3f%% of a UNet step\n",
              100 * r.approximate_preview.median() / r.unet_step.median());

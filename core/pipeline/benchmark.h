@@ -66,6 +66,7 @@ struct BenchmarkResult {
   Timing vae_decode;          // one latent → uint8 image
   Timing approximate_preview; // latent → approximate RGB → 8-bit preview image
   Timing generation;          // encode + steps + decode
+  Timing cancel_latency;      // from a cancel during a step or the decode to the return
   bool vae_banded = false;    // the decode at this size went band by band
 
   int64_t peak_rss_load = -1;        // bytes, high-water mark while loading

@@ -10,6 +10,7 @@
 
 #include "core/image/image_prep.h"
 #include "core/pipeline/denoise_loop.h"
+#include "core/util/cancellation.h"
 #include "core/util/error.h"
 
 namespace latent::pipeline {
@@ -82,6 +83,7 @@ int denoising_steps(int steps, double strength) {
 ImageToImageOutput image_to_image(ModelBundle& model, const ImageToImageParams& p,
                                   const StepObserver& observer, const std::atomic<bool>* cancel) {
   torch::InferenceMode inference_mode;
+  const CancelScope cancel_inside_steps(cancel);
   validate_params(model, p);
   check_strength(p.strength);
   check_images(p);

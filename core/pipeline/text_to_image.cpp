@@ -7,6 +7,7 @@
 #include "core/pipeline/vae_decode.h"
 #include "core/schedulers/scheduler.h"
 #include "core/util/cpu_allocator.h"
+#include "core/util/cancellation.h"
 #include "core/util/error.h"
 
 namespace latent::pipeline {
@@ -53,6 +54,7 @@ torch::Tensor decode_latents(ModelBundle& model, const torch::Tensor& latents) {
 TextToImageOutput text_to_image(ModelBundle& model, const TextToImageParams& p,
                                 const StepObserver& observer, const std::atomic<bool>* cancel) {
   torch::InferenceMode inference_mode;
+  const CancelScope cancel_inside_steps(cancel);
   validate_params(model, p);
   auto scheduler = make_params_scheduler(model, p);
   TextToImageOutput out;

@@ -4,6 +4,7 @@
 #include <functional>
 
 #include "core/models/norms.h"
+#include "core/util/cancellation.h"
 #include "core/util/error.h"
 
 namespace latent::pipeline {
@@ -104,6 +105,7 @@ class BandedLayers {
     auto out = torch::empty({batch, weight.size(0), height, width}, options);  // layout of `options`
     const int64_t rows = rows_per_band(batch, std::max(in_channels, weight.size(0)), width);
     for (int64_t r = 0; r < height; r += rows) {
+      cancellation_point();
       const int64_t n = std::min(rows, height - r);
       const int64_t begin = std::max<int64_t>(0, r - 1), end = std::min(height, r + n + 1);
       auto band = input(begin, end);

@@ -5,6 +5,8 @@
 #include "core/pipeline/engine.h"
 #include "core/pipeline/model_bundle.h"
 #include "core/pipeline/text_to_image.h"
+#include "core/pipeline/vae_decode.h"
+#include "core/util/cancellation.h"
 #include "core/util/error.h"
 #include "tests/support/golden.h"
 
@@ -19,6 +21,7 @@ class TestTextToImage : public QObject {
   void matchesDiffusers();
   void observerSeesEveryStep();
   void cancelStopsWithinAStep();
+  void cancelReachesInsideAStep();
   void rejectsBadParameters_data();
   void rejectsBadParameters();
 };
@@ -102,6 +105,29 @@ void TestTextToImage::cancelStopsWithinAStep() {
   }
   QVERIFY(cancelled);
   QCOMPARE(steps_run, 5);
+}
+
+// A request's flag, installed for the thread, stops the UNet and the VAE decode (whole or
+// in bands) from inside, between their blocks; without it they run to the end.
+void TestTextToImage::cancelReachesInsideAStep() {
+  auto& model = test::golden_model("tiny-sd");
+  torch::InferenceMode guard;
+  torch::manual_seed(6);
+  const auto latents = torch::randn({1, model.unet->config.in_channels, 8, 8}).to(model.device);
+  const auto embeds = torch::randn({1, 77, model.unet->config.cross_attention_dim[0]}).to(model.device);
+  const auto t = torch::tensor(500.0);
+  const int64_t side = 8 * model.vae->config().downscale_factor();
+  std::atomic<bool> cancel{true};
+  {
+    const CancelScope scope(&cancel);
+    QVERIFY_THROWS_EXCEPTION(Cancelled, model.unet->forward(latents, t, embeds));
+    QVERIFY_THROWS_EXCEPTION(Cancelled, pipeline::decode_latents(model, latents));
+    QVERIFY_THROWS_EXCEPTION(Cancelled, pipeline::vae_decode_in_bands(model.vae, latents, 1 << 16));
+  }
+  QCOMPARE(model.unet->forward(latents, t, embeds).sizes(), latents.sizes());
+  cancel = false;
+  const CancelScope scope(&cancel);
+  QCOMPARE(pipeline::decode_latents(model, latents).size(2), side);
 }
 
 void TestTextToImage::rejectsBadParameters_data() {

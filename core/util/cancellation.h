@@ -1,0 +1,40 @@
+#pragma once
+
+// Cancellation inside one long computation. A request's cancel flag is checked between
+// steps; a step or a VAE decode of a large image takes seconds, so the thread that runs a
+// request also installs the flag here for the duration and the models' building blocks
+// (each ResNet block, each transformer, each block of attention scores, each band of a
+// banded decode) poll it as they start. A cancel then returns within a small part of a step.
+
+#include <atomic>
+
+#include "core/util/error.h"
+
+namespace latent {
+
+namespace detail {
+inline thread_local const std::atomic<bool>* installed_cancel_flag = nullptr;
+}
+
+// Installs `flag` (may be null: nothing to poll) for the current thread while in scope;
+// scopes nest, the innermost wins.
+class CancelScope {
+ public:
+  explicit CancelScope(const std::atomic<bool>* flag) : previous_(detail::installed_cancel_flag) {
+    detail::installed_cancel_flag = flag;
+  }
+  ~CancelScope() { detail::installed_cancel_flag = previous_; }
+  CancelScope(const CancelScope&) = delete;
+  CancelScope& operator=(const CancelScope&) = delete;
+
+ private:
+  const std::atomic<bool>* previous_;
+};
+
+// Throws Cancelled when the flag installed for this thread is set.
+inline void cancellation_point() {
+  const auto* flag = detail::installed_cancel_flag;
+  if (flag && flag->load(std::memory_order_relaxed)) throw Cancelled();
+}
+
+}  // namespace latent
