@@ -371,7 +371,7 @@ QJsonObject benchmark_to_json(const BenchmarkResult& r) {
 
 std::string benchmark_report(const BenchmarkResult& r) {
   const auto& o = r.options;
-  const double gb = 1024.0 * 1024.0 * 1024.0;
+  const double gib = 1024.0 * 1024.0 * 1024.0;
   std::string s;
   s += r.cpu + ", " + std::to_string(r.threads) + " threads, LibTorch " + r.torch_version +
        (r.cpu_native_bf16 ? ", native bf16" : ", no native bf16") + "\n";
@@ -391,10 +391,10 @@ std::string benchmark_report(const BenchmarkResult& r) {
   line("approximate preview", r.approximate_preview);
   line(("generation, " + std::to_string(o.steps) + " steps").c_str(), r.generation);
   line("cancel to return", r.cancel_latency);
-  s += fmt("  peak RSS: load %.2f GB, generation %.2f GB; %.2f GB resident when loaded\n",
-           r.peak_rss_load / gb, r.peak_rss_generation / gb, r.rss_loaded / gb);
+  s += fmt("  peak RSS: load %.2f GiB, generation %.2f GiB; %.2f GiB resident when loaded\n",
+           r.peak_rss_load / gib, r.peak_rss_generation / gib, r.rss_loaded / gib);
   if (r.gpu_peak_generation >= 0)
-    s += fmt("  peak GPU memory reserved during the generation: %.2f GB\n", r.gpu_peak_generation / gb);
+    s += fmt("  peak GPU memory reserved during the generation: %.2f GiB\n", r.gpu_peak_generation / gib);
   if (!r.peak_rss_per_phase) s += "  (peak RSS could not be reset: both figures count from the start)\n";
   if (o.measure_peak) {
     char buffer[300];

@@ -61,6 +61,15 @@ class CachingCpuAllocator final : public c10::Allocator {
     return true;
   }
 
+  // Sets how many bytes of freed blocks are kept (trimming at once); returns the old limit.
+  int64_t set_max_cached(int64_t bytes) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    const int64_t previous = max_cached_;
+    max_cached_ = std::max<int64_t>(0, bytes);
+    trim_locked(max_cached_);
+    return previous;
+  }
+
   void release_all() {
     std::lock_guard<std::mutex> lock(mutex_);
     trim_locked(0);
@@ -174,6 +183,14 @@ bool caching_cpu_allocator_installed() { return g_allocator.load() != nullptr; }
 
 void release_cached_cpu_memory() {
   if (auto* allocator = g_allocator.load()) allocator->release_all();
+}
+
+CpuCacheLimit::CpuCacheLimit(int64_t max_cached_bytes) {
+  if (auto* allocator = g_allocator.load()) previous_ = allocator->set_max_cached(max_cached_bytes);
+}
+
+CpuCacheLimit::~CpuCacheLimit() {
+  if (auto* allocator = g_allocator.load(); allocator && previous_ >= 0) allocator->set_max_cached(previous_);
 }
 
 CpuAllocatorStats cpu_allocator_stats() {

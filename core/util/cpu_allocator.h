@@ -29,6 +29,20 @@ bool caching_cpu_allocator_installed();
 // have different sizes, such as the denoising loop and the VAE decode.
 void release_cached_cpu_memory();
 
+// Keeps at most `max_cached_bytes` of freed blocks while in scope, then the limit before.
+// For phases whose tensors keep changing size, such as the VAE decode, where most freed
+// blocks never fit a later request and would only raise the peak.
+class CpuCacheLimit {
+ public:
+  explicit CpuCacheLimit(int64_t max_cached_bytes);
+  ~CpuCacheLimit();
+  CpuCacheLimit(const CpuCacheLimit&) = delete;
+  CpuCacheLimit& operator=(const CpuCacheLimit&) = delete;
+
+ private:
+  int64_t previous_ = -1;
+};
+
 CpuAllocatorStats cpu_allocator_stats();
 
 }  // namespace latent::util
