@@ -5,10 +5,6 @@
 
 namespace latent::pipeline {
 
-void throw_if_cancelled(const std::atomic<bool>* cancel) {
-  if (cancel && cancel->load(std::memory_order_relaxed)) throw Cancelled();
-}
-
 void validate_params(const ModelBundle& model, const TextToImageParams& p) {
   GenerationRequest shape_check;
   shape_check.width = p.width;

@@ -16,11 +16,9 @@
 #include "core/pipeline/model_bundle.h"
 #include "core/pipeline/text_to_image.h"
 #include "core/schedulers/scheduler.h"
+#include "core/util/cancellation.h"
 
 namespace latent::pipeline {
-
-// Throws latent::Cancelled when the token is set.
-void throw_if_cancelled(const std::atomic<bool>* cancel);
 
 // The checks every pipeline makes before work starts (sizes, counts, prompts, clip
 // skip depth); throws latent::Error naming the value.

@@ -17,6 +17,7 @@
 #include "core/io/safetensors.h"
 #include "core/pipeline/model_bundle.h"
 #include "core/training/training_common.h"
+#include "core/util/cancellation.h"
 #include "core/util/error.h"
 
 namespace latent::training {
@@ -143,7 +144,7 @@ LoraTrainingResult train_lora(const LoraTrainingOptions& o, const TrainingObserv
     torch::NoGradGuard no_grad;
     std::vector<torch::Tensor> m, s;
     for (size_t i = 0; i < data.pictures.size(); i += 16) {
-      check_cancel(cancel);
+      throw_if_cancelled(cancel);
       const std::vector<cv::Mat> chunk(data.pictures.begin() + i,
                                        data.pictures.begin() + std::min(data.pictures.size(), i + 16));
       const auto posterior = model->vae->encode(pictures_to_tensor(chunk).to(model->device));
@@ -177,7 +178,7 @@ LoraTrainingResult train_lora(const LoraTrainingOptions& o, const TrainingObserv
   const int64_t n = means.size(0);
   const double latent_scale = model->vae->scaling_factor();
   for (int step = 0; step < o.steps; ++step) {
-    check_cancel(cancel);
+    throw_if_cancelled(cancel);
     const double lr = scheduled_learning_rate(o.learning_rate, step, o.steps, std::min(20, o.steps / 10 + 1));
     set_learning_rate(optimizer, lr);
     attach(adapters, scale);
@@ -197,7 +198,7 @@ LoraTrainingResult train_lora(const LoraTrainingOptions& o, const TrainingObserv
     losses.push_back(value);
     if (observer) observer(meter.update(step + 1, value));
   }
-  check_cancel(cancel);
+  throw_if_cancelled(cancel);
 
   std::vector<std::pair<std::string, torch::Tensor>> tensors;
   for (const auto& a : adapters) {

@@ -16,6 +16,7 @@
 #include "core/models/config_json.h"
 #include "core/training/shapes_dataset.h"
 #include "core/training/training_common.h"
+#include "core/util/cancellation.h"
 #include "core/util/error.h"
 #include "core/util/resources.h"
 
@@ -74,7 +75,7 @@ std::vector<double> train_vae(models::AutoencoderKL& vae, const StarterTrainingO
   StageMeter meter("vae", o.vae_steps);
   std::vector<double> losses;
   for (int step = 0; step < o.vae_steps; ++step) {
-    check_cancel(cancel);
+    throw_if_cancelled(cancel);
     std::vector<ShapeScene> scenes;
     for (int i = 0; i < o.vae_batch; ++i) scenes.push_back(random_training_scene(rng, starter_shapes()));
     const auto pictures = pictures_to_tensor(render_all(scenes, o.side));  // [B, 3, H, W]
@@ -112,7 +113,7 @@ LatentPool encode_pool(models::AutoencoderKL& vae, const text::ClipTokenizer& to
   torch::NoGradGuard no_grad;
   std::vector<torch::Tensor> means, stds, ids;
   for (int start = 0; start < o.pool_size; start += 64) {
-    check_cancel(cancel);
+    throw_if_cancelled(cancel);
     std::vector<ShapeScene> scenes;
     std::vector<std::string> captions;
     for (int i = start; i < std::min(o.pool_size, start + 64); ++i) {
@@ -173,7 +174,7 @@ std::vector<double> train_denoiser(models::CLIPTextModel& text_encoder, models::
   std::vector<double> losses;
   const int64_t n = pool.mean.size(0);
   for (int step = 0; step < o.unet_steps; ++step) {
-    check_cancel(cancel);
+    throw_if_cancelled(cancel);
     const double lr = scheduled_learning_rate(o.unet_learning_rate, step, o.unet_steps, std::max(1, std::min(100, o.unet_steps / 5)));
     set_learning_rate(optimizer, lr);
     const auto pick = torch::randint(0, n, {o.unet_batch}, generator, torch::kInt64);
@@ -330,7 +331,7 @@ StarterTrainingResult train_starter_model(const StarterTrainingOptions& o, const
   const auto unet_losses = train_denoiser(text_encoder, unet, pool, result.scaling_factor, empty_ids, alphas_cumprod, o,
                                           generator, log, observer, cancel);
   std::tie(result.unet_first_loss, result.unet_last_loss) = first_and_last(unet_losses);
-  check_cancel(cancel);
+  throw_if_cancelled(cancel);
 
   write_json(configs.text_encoder, partial.filePath("text_encoder/config.json"));
   write_module_weights(*text_encoder, partial.filePath("text_encoder/model.safetensors").toStdString(), dtype);

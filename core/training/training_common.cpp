@@ -17,10 +17,6 @@ double now_seconds() {
 
 }  // namespace
 
-void check_cancel(const std::atomic<bool>* cancel) {
-  if (cancel && cancel->load(std::memory_order_relaxed)) throw Cancelled();
-}
-
 LossLog::LossLog(const std::string& path) {
   if (path.empty()) return;
   file_ = std::fopen(path.c_str(), "w");

@@ -1,6 +1,7 @@
 #pragma once
 
-// What a training run reports after every optimisation step, and how it is stopped.
+// What a training run reports after every optimisation step (a run stops when its cancel
+// flag is set: latent::throw_if_cancelled, core/util/cancellation.h).
 // Free of torch headers, so the GUI can drive training.
 
 #include <atomic>
@@ -19,8 +20,5 @@ struct TrainingProgress {
   double seconds_left = 0;  // for the stage, from its pace so far
 };
 using TrainingObserver = std::function<void(const TrainingProgress&)>;
-
-// Throws latent::Cancelled when the token is set.
-void check_cancel(const std::atomic<bool>* cancel);
 
 }  // namespace latent::training

@@ -12,6 +12,11 @@
 
 namespace latent {
 
+// Throws Cancelled when `flag` is set (a null flag never is).
+inline void throw_if_cancelled(const std::atomic<bool>* flag) {
+  if (flag && flag->load(std::memory_order_relaxed)) throw Cancelled();
+}
+
 namespace detail {
 inline thread_local const std::atomic<bool>* installed_cancel_flag = nullptr;
 }
@@ -32,9 +37,6 @@ class CancelScope {
 };
 
 // Throws Cancelled when the flag installed for this thread is set.
-inline void cancellation_point() {
-  const auto* flag = detail::installed_cancel_flag;
-  if (flag && flag->load(std::memory_order_relaxed)) throw Cancelled();
-}
+inline void cancellation_point() { throw_if_cancelled(detail::installed_cancel_flag); }
 
 }  // namespace latent
