@@ -1,8 +1,10 @@
 #include <QtTest/QtTest>
 
 #include "core/models/attention.h"
+#include "tests/support/golden.h"
 
 using latent::models::attention;
+using latent::test::max_abs_difference;
 
 namespace {
 
@@ -11,10 +13,6 @@ torch::Tensor reference(const torch::Tensor& q, const torch::Tensor& k, const to
   const auto q64 = q.to(torch::kFloat64), k64 = k.to(torch::kFloat64), v64 = v.to(torch::kFloat64);
   const auto scores = torch::matmul(q64, k64.transpose(-1, -2)) / std::sqrt(static_cast<double>(q.size(-1)));
   return torch::matmul(torch::softmax(scores, -1), v64);
-}
-
-double max_error(const torch::Tensor& a, const torch::Tensor& b) {
-  return (a.to(torch::kFloat64) - b).abs().max().item<double>();
 }
 
 }  // namespace
@@ -51,12 +49,12 @@ void TestAttention::matchesReference() {
   const auto k = torch::randn({2, heads, keys, dim});
   const auto v = torch::randn({2, heads, keys, dim});
   const auto expected = reference(q, k, v);
-  QVERIFY(max_error(attention(q, k, v), expected) < 1e-5);
+  QVERIFY(max_abs_difference(attention(q, k, v), expected) < 1e-5);
   // A budget of a few rows forces many chunks.
-  QVERIFY(max_error(attention(q, k, v, 4 * keys * 2 * heads * 3), expected) < 1e-5);
+  QVERIFY(max_abs_difference(attention(q, k, v, 4 * keys * 2 * heads * 3), expected) < 1e-5);
   const auto bf16 = attention(q.to(torch::kBFloat16), k.to(torch::kBFloat16), v.to(torch::kBFloat16));
   QCOMPARE(bf16.scalar_type(), torch::kBFloat16);
-  QVERIFY(max_error(bf16, expected) < 0.05);
+  QVERIFY(max_abs_difference(bf16, expected) < 0.05);
 }
 
 // SD's largest attention at 512×512: 4096 tokens. With a 16 MiB budget the 2·8·4096²
@@ -69,7 +67,7 @@ void TestAttention::chunksAt4096TokensAgree() {
   const auto v = torch::randn({2, 8, 4096, 40});
   const auto whole = attention(q, k, v, int64_t{1} << 40);
   const auto chunked = attention(q, k, v, 16ll * 1024 * 1024);
-  QVERIFY(max_error(chunked, whole.to(torch::kFloat64)) < 1e-5);
+  QVERIFY(max_abs_difference(chunked, whole.to(torch::kFloat64)) < 1e-5);
 }
 
 void TestAttention::stridedInputs() {
@@ -79,7 +77,7 @@ void TestAttention::stridedInputs() {
   const auto x = torch::randn({2, 50, 4 * 16});
   const auto q = x.view({2, 50, 4, 16}).transpose(1, 2);
   const auto out = attention(q, q, q, 4 * 50 * 8 * 5);
-  QVERIFY(max_error(out, reference(q, q, q)) < 1e-5);
+  QVERIFY(max_abs_difference(out, reference(q, q, q)) < 1e-5);
 }
 
 QTEST_GUILESS_MAIN(TestAttention)

@@ -1,16 +1,10 @@
 #include <QtTest/QtTest>
 
 #include "core/models/norms.h"
+#include "tests/support/golden.h"
 
 using namespace latent;
-
-namespace {
-
-double max_error(const torch::Tensor& a, const torch::Tensor& b) {
-  return (a.to(torch::kFloat64) - b.to(torch::kFloat64)).abs().max().item<double>();
-}
-
-}  // namespace
+using latent::test::max_abs_difference;
 
 class TestNorms : public QObject {
   Q_OBJECT
@@ -53,7 +47,7 @@ void TestNorms::groupNormHalf() {
   QCOMPARE(out.is_contiguous(at::MemoryFormat::ChannelsLast), channelsLast);
   // Outputs reach about 5: bf16 rounds them by up to 2^-8 · 4 relative steps.
   const double tolerance = bf16 ? 0.04 : 0.005;
-  const double error = max_error(out, expected);
+  const double error = max_abs_difference(out, expected);
   qInfo("max error %.4f", error);
   QVERIFY(error < tolerance);
 }
@@ -69,7 +63,7 @@ void TestNorms::layerNormHalf() {
                                           norm->bias.to(torch::kFloat64), 1e-5);
   const auto out = models::layer_norm(norm, x);
   QCOMPARE(out.scalar_type(), torch::kBFloat16);
-  QVERIFY(max_error(out, expected) < 0.04);
+  QVERIFY(max_abs_difference(out, expected) < 0.04);
 }
 
 void TestNorms::float32IsLibTorch() {

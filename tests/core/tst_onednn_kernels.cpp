@@ -3,16 +3,11 @@
 
 #include "core/models/onednn_kernels.h"
 #include "core/util/error.h"
+#include "tests/support/golden.h"
 
 namespace onednn = latent::models::onednn;
 
-namespace {
-
-double max_error(const torch::Tensor& a, const torch::Tensor& b) {
-  return (a.to(torch::kFloat64) - b.to(torch::kFloat64)).abs().max().item<double>();
-}
-
-}  // namespace
+using latent::test::max_abs_difference;
 
 class TestOneDnnKernels : public QObject {
   Q_OBJECT
@@ -60,11 +55,11 @@ void TestOneDnnKernels::productsMatchBmm() {
   const auto expected = torch::bmm(a.to(torch::kFloat64), b.to(torch::kFloat64)) * 0.25;
   auto out = torch::full({3, 17, 11}, 7.0, torch::TensorOptions().dtype(type));
   onednn::batched_matmul(a, b, out, 0.25f);
-  QVERIFY2(max_error(out, expected) < tolerance, qPrintable(QString::number(max_error(out, expected))));
+  QVERIFY2(max_abs_difference(out, expected) < tolerance, qPrintable(QString::number(max_abs_difference(out, expected))));
   // Into a strided view of a larger tensor: the elements around it stay untouched.
   auto big = torch::zeros({3, 11, 20}, torch::TensorOptions().dtype(type));
   onednn::batched_matmul(a, b, big.narrow(2, 2, 17).transpose(1, 2), 0.25f);
-  QVERIFY(max_error(big.narrow(2, 2, 17).transpose(1, 2), expected) < tolerance);
+  QVERIFY(max_abs_difference(big.narrow(2, 2, 17).transpose(1, 2), expected) < tolerance);
   QCOMPARE(big.narrow(2, 0, 2).abs().sum().item<double>(), 0.0);
   QCOMPARE(big.narrow(2, 19, 1).abs().sum().item<double>(), 0.0);
 #endif
@@ -84,7 +79,7 @@ void TestOneDnnKernels::productsReadHeadViews() {
     const auto k_t = per_head.narrow(0, 1, g).transpose(1, 2);  // [g, d, N]
     auto scores = torch::empty({g, 30, n});
     onednn::batched_matmul(q, k_t, scores);
-    QVERIFY(max_error(scores, torch::bmm(q.contiguous(), k_t.contiguous())) < 1e-5);
+    QVERIFY(max_abs_difference(scores, torch::bmm(q.contiguous(), k_t.contiguous())) < 1e-5);
   }
 #endif
 }
@@ -96,13 +91,13 @@ void TestOneDnnKernels::softmaxMatchesLibTorch() {
   const auto x = torch::randn({2, 5, 77}) * 8;  // large logits: needs the max subtracted
   auto y = x.clone();
   onednn::softmax_last_dim_(y);
-  QVERIFY(max_error(y, torch::softmax(x, -1)) < 1e-6);
-  QVERIFY(max_error(y.sum(-1), torch::ones({2, 5})) < 1e-5);
+  QVERIFY(max_abs_difference(y, torch::softmax(x, -1)) < 1e-6);
+  QVERIFY(max_abs_difference(y.sum(-1), torch::ones({2, 5})) < 1e-5);
   // bfloat16 in and out, normalised in float32 inside: within the output's rounding.
   auto half = x.to(torch::kBFloat16);
   const auto expected = torch::softmax(half.to(torch::kFloat32), -1);
   onednn::softmax_last_dim_(half);
-  QVERIFY(max_error(half, expected) < 4e-3);
+  QVERIFY(max_abs_difference(half, expected) < 4e-3);
 #endif
 }
 

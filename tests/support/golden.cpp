@@ -36,6 +36,10 @@ pipeline::ModelBundle& golden_model(const QString& model, bool single_file) {
   return *slot;
 }
 
+double max_abs_difference(const torch::Tensor& a, const torch::Tensor& b) {
+  return (a.to(torch::kFloat64) - b.to(torch::kFloat64)).abs().max().item<double>();
+}
+
 std::vector<std::string> json_strings(const QJsonValue& value) {
   std::vector<std::string> out;
   if (value.isString()) out.push_back(value.toString().toStdString());

@@ -57,6 +57,9 @@ struct Tolerance {
 };
 Tolerance tolerance_of(const QJsonObject& golden);
 
+// The largest |a - b|, both read as float64 (any dtypes; b broadcast to a).
+double max_abs_difference(const torch::Tensor& a, const torch::Tensor& b);
+
 // True when |actual - expected| <= atol + rtol·|expected| everywhere; otherwise
 // `report` names the largest violation.
 bool all_close(const torch::Tensor& actual, const torch::Tensor& expected, Tolerance tol,
