@@ -279,30 +279,6 @@ float sigma_to_t_f32(float sigma, const std::vector<float>& log_sigmas) {
   return left + right;
 }
 
-SigmaSchedule sigma_schedule(const SchedulerConfig& config, const torch::Tensor& alphas_cumprod,
-                             int num_inference_steps, bool karras, bool float32_timesteps) {
-  SigmaSchedule s;
-  s.timesteps = spaced_timesteps(spacing_of(config, "linspace"), num_inference_steps, config);
-  if (float32_timesteps)
-    for (double& t : s.timesteps) t = static_cast<double>(static_cast<float>(t));
-  const std::vector<float> train = to_floats(train_sigmas(alphas_cumprod));
-  s.sigmas = np_interp_train(s.timesteps, train);
-  if (karras) {
-    s.sigmas = karras_sigmas(s.sigmas.back(), s.sigmas.front(), num_inference_steps);
-    const std::vector<float> log_sigmas = log_f32(train);
-    s.timesteps.clear();
-    for (const double sigma : s.sigmas) s.timesteps.push_back(sigma_to_t(sigma, log_sigmas));
-  }
-  return s;
-}
-
-double k_init_noise_sigma(const SchedulerConfig& config, const torch::Tensor& sigmas) {
-  const float max_sigma = sigmas.max().item<float>();
-  const std::string spacing = spacing_of(config, "linspace");
-  if (spacing == "linspace" || spacing == "trailing") return max_sigma;
-  return input_denominator(max_sigma);
-}
-
 torch::Tensor k_denoised(const torch::Tensor& sample, const torch::Tensor& model_output, float sigma,
                          const std::string& prediction_type) {
   if (prediction_type == "v_prediction") {

@@ -56,19 +56,6 @@ double sigma_to_t(double sigma, const std::vector<float>& log_sigmas);
 // The same on torch float32 tensors (KDPM2's interpolated timesteps): float32 after the log.
 float sigma_to_t_f32(float sigma, const std::vector<float>& log_sigmas);
 
-// The schedule of the Karras-style samplers (LMS, Euler, Heun, KDPM2, DPM++ SDE): timesteps
-// by the configured spacing (default linspace), rounded to float32 when
-// `float32_timesteps`; sigmas interpolated from the training sigmas at them; with `karras`,
-// Karras sigmas instead and the timesteps recovered from them. The final zero sigma is not
-// included.
-struct SigmaSchedule {
-  std::vector<double> timesteps;
-  std::vector<double> sigmas;
-};
-SigmaSchedule sigma_schedule(const SchedulerConfig& config, const torch::Tensor& alphas_cumprod,
-                             int num_inference_steps, bool karras, bool float32_timesteps);
-// max(σ) for linspace and trailing spacings, sqrt(max(σ)² + 1) otherwise (float32).
-double k_init_noise_sigma(const SchedulerConfig& config, const torch::Tensor& sigmas);
 // The k-diffusion denoiser: x0 from the UNet output at noise level sigma.
 torch::Tensor k_denoised(const torch::Tensor& sample, const torch::Tensor& model_output, float sigma,
                          const std::string& prediction_type);

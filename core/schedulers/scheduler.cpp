@@ -227,12 +227,6 @@ torch::Tensor Scheduler::add_noise_ddpm(const torch::Tensor& original, const tor
   return std::sqrt(a) * original + std::sqrt(1.0f - a) * noise;
 }
 
-torch::Tensor Scheduler::add_noise_sigma(const torch::Tensor& original, const torch::Tensor& noise,
-                                         int call_index) const {
-  require_timesteps(call_index);
-  return original + noise * sigma_at(call_index);
-}
-
 // --- The registry ---
 
 std::vector<std::string> scheduler_names() {

@@ -112,9 +112,6 @@ class Scheduler {
   // diffusers' DDPM add_noise: sqrt(a)·x + sqrt(1 − a)·noise at an integer timestep.
   torch::Tensor add_noise_ddpm(const torch::Tensor& original, const torch::Tensor& noise,
                                int64_t timestep) const;
-  // k-diffusion add_noise: x + sigma·noise.
-  torch::Tensor add_noise_sigma(const torch::Tensor& original, const torch::Tensor& noise,
-                                int call_index) const;
   static void check_steps(int num_inference_steps);
 
   std::string name_;

@@ -6,54 +6,19 @@
 
 #include "core/schedulers/brownian_tree.h"
 #include "core/schedulers/noise_schedule.h"
+#include "core/schedulers/scheduler_heun.h"
+#include "core/schedulers/sigma_scheduler.h"
 
 namespace latent::schedulers {
 namespace {
 
-class DpmppSdeScheduler : public Scheduler {
+class DpmppSdeScheduler : public SigmaScheduler {
  public:
-  explicit DpmppSdeScheduler(const SchedulerConfig& config) : Scheduler("dpmpp_sde", config) {}
+  // diffusers' DPMSolverSDEScheduler spaces its timesteps in float64.
+  explicit DpmppSdeScheduler(const SchedulerConfig& config)
+      : SigmaScheduler("dpmpp_sde", config, /*karras_sigmas=*/false, TimestepGrid::float64) {}
 
   int order() const override { return 2; }
-
-  void set_timesteps(int num_inference_steps) override {
-    check_steps(num_inference_steps);
-    const SigmaSchedule s = sigma_schedule(config_, alphas_cumprod_, num_inference_steps, false, false);
-    // Timesteps of the midpoints, half way in t = −log σ (numpy float64).
-    const auto log_sigmas = log_f32(to_floats(train_sigmas(alphas_cumprod_)));
-    std::vector<double> midpoint_t;
-    for (size_t k = 0; k + 1 < s.sigmas.size(); ++k) {
-      const double t = -std::log(s.sigmas[k]);
-      const double t_next = -std::log(s.sigmas[k + 1]);
-      midpoint_t.push_back(sigma_to_t(std::exp(-(t + (t_next - t) * 0.5)), log_sigmas));
-    }
-    std::vector<double> t = {s.timesteps.front()};
-    for (size_t k = 1; k < s.timesteps.size(); ++k) {
-      t.push_back(midpoint_t[k - 1]);
-      t.push_back(s.timesteps[k]);
-    }
-    timesteps_ = torch::tensor(t, torch::kFloat64);
-
-    std::vector<double> sigmas = s.sigmas;
-    sigmas.push_back(0.0);
-    const auto sig = torch::tensor(sigmas, torch::kFloat64).to(torch::kFloat32);
-    const int64_t n = sig.size(0);
-    set_sigmas(torch::cat({sig.slice(0, 0, 1), sig.slice(0, 1, n - 1).repeat_interleave(2),
-                           sig.slice(0, n - 1)}));
-    num_inference_steps_ = num_inference_steps;
-    begin_index_ = 0;
-    sample_ = torch::Tensor();
-    mid_point_sigma_ = 0;
-    tree_.reset();
-  }
-
-  double init_noise_sigma() const override { return k_init_noise_sigma(config_, sigmas_); }
-
-  torch::Tensor scale_model_input(const torch::Tensor& sample, int call_index) override {
-    require_timesteps(call_index);
-    const float sigma = first_order() ? sigma_at(call_index) : mid_point_sigma_;
-    return sample / input_denominator(sigma);
-  }
 
   StepOutput step(const torch::Tensor& model_output, int call_index, const torch::Tensor& sample_in,
                   at::Generator& generator) override {
@@ -106,12 +71,35 @@ class DpmppSdeScheduler : public Scheduler {
     return {prev, denoised};
   }
 
-  torch::Tensor add_noise(const torch::Tensor& original, const torch::Tensor& noise,
-                          int call_index) const override {
-    return add_noise_sigma(original, noise, call_index);
+ private:
+  void lay_out_schedule(const SigmaSchedule& schedule, const torch::Tensor& sigmas) override {
+    // Timesteps of the midpoints, half way in t = −log σ (numpy float64).
+    std::vector<double> midpoint_t;
+    for (size_t k = 0; k + 1 < schedule.sigmas.size(); ++k) {
+      const double t = -std::log(schedule.sigmas[k]);
+      const double t_next = -std::log(schedule.sigmas[k + 1]);
+      midpoint_t.push_back(sigma_to_t(std::exp(-(t + (t_next - t) * 0.5)), log_train_sigmas()));
+    }
+    std::vector<double> t = {schedule.timesteps.front()};
+    for (size_t k = 1; k < schedule.timesteps.size(); ++k) {
+      t.push_back(midpoint_t[k - 1]);
+      t.push_back(schedule.timesteps[k]);
+    }
+    timesteps_ = torch::tensor(t, torch::kFloat64);
+    set_sigmas(heun_layout(sigmas));
   }
 
- private:
+  void reset_state() override {
+    sample_ = torch::Tensor();
+    mid_point_sigma_ = 0;
+    tree_.reset();
+  }
+
+  // The second call of a step runs the UNet at the midpoint.
+  float model_input_sigma(int call_index) const override {
+    return first_order() ? sigma_at(call_index) : mid_point_sigma_;
+  }
+
   bool first_order() const { return !sample_.defined(); }
 
   // The Brownian increment from sigma to sigma_next (downwards), scaled to unit variance.

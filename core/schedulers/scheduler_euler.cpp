@@ -2,32 +2,15 @@
 #include "core/schedulers/scheduler_euler.h"
 
 #include "core/schedulers/noise_schedule.h"
+#include "core/schedulers/sigma_scheduler.h"
 
 namespace latent::schedulers {
 namespace {
 
-class EulerScheduler : public Scheduler {
+class EulerScheduler : public SigmaScheduler {
  public:
   EulerScheduler(const SchedulerConfig& config, bool karras)
-      : Scheduler(karras ? "euler_karras" : "euler", config), karras_(karras) {}
-
-  void set_timesteps(int num_inference_steps) override {
-    check_steps(num_inference_steps);
-    const SigmaSchedule s = sigma_schedule(config_, alphas_cumprod_, num_inference_steps, karras_, true);
-    std::vector<double> sigmas = s.sigmas;
-    sigmas.push_back(0.0);  // final_sigmas_type "zero"
-    set_sigmas(torch::tensor(sigmas, torch::kFloat64).to(torch::kFloat32));
-    timesteps_ = torch::tensor(s.timesteps, torch::kFloat64).to(torch::kFloat32);
-    num_inference_steps_ = num_inference_steps;
-    begin_index_ = 0;
-  }
-
-  double init_noise_sigma() const override { return k_init_noise_sigma(config_, sigmas_); }
-
-  torch::Tensor scale_model_input(const torch::Tensor& sample, int call_index) override {
-    require_timesteps(call_index);
-    return sample / input_denominator(sigma_at(call_index));
-  }
+      : SigmaScheduler(karras ? "euler_karras" : "euler", config, karras) {}
 
   StepOutput step(const torch::Tensor& model_output, int call_index, const torch::Tensor& sample,
                   at::Generator& /*generator*/) override {
@@ -40,14 +23,6 @@ class EulerScheduler : public Scheduler {
     auto prev = (x + derivative * dt).to(model_output.scalar_type());
     return {prev, denoised};
   }
-
-  torch::Tensor add_noise(const torch::Tensor& original, const torch::Tensor& noise,
-                          int call_index) const override {
-    return add_noise_sigma(original, noise, call_index);
-  }
-
- private:
-  bool karras_;
 };
 
 }  // namespace

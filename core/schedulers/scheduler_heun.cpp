@@ -2,8 +2,16 @@
 #include "core/schedulers/scheduler_heun.h"
 
 #include "core/schedulers/noise_schedule.h"
+#include "core/schedulers/sigma_scheduler.h"
 
 namespace latent::schedulers {
+
+torch::Tensor heun_layout(const torch::Tensor& sigmas) {
+  const int64_t n = sigmas.size(0);
+  return torch::cat({sigmas.slice(0, 0, 1), sigmas.slice(0, 1, n - 1).repeat_interleave(2),
+                     sigmas.slice(0, n - 1)});
+}
+
 namespace {
 
 // [a, b, c] -> [a, b, b, c, c]: every entry after the first twice.
@@ -11,34 +19,12 @@ torch::Tensor repeat_after_first(const torch::Tensor& t) {
   return torch::cat({t.slice(0, 0, 1), t.slice(0, 1).repeat_interleave(2)});
 }
 
-class HeunScheduler : public Scheduler {
+class HeunScheduler : public SigmaScheduler {
  public:
-  explicit HeunScheduler(const SchedulerConfig& config) : Scheduler("heun", config) {}
+  explicit HeunScheduler(const SchedulerConfig& config)
+      : SigmaScheduler("heun", config, /*karras_sigmas=*/false) {}
 
   int order() const override { return 2; }
-
-  void set_timesteps(int num_inference_steps) override {
-    check_steps(num_inference_steps);
-    const SigmaSchedule s = sigma_schedule(config_, alphas_cumprod_, num_inference_steps, false, true);
-    std::vector<double> sigmas = s.sigmas;
-    sigmas.push_back(0.0);
-    const auto sig = torch::tensor(sigmas, torch::kFloat64).to(torch::kFloat32);
-    const int64_t n = sig.size(0);
-    // [s0, s1, s1, ..., s_{N−1}, s_{N−1}, 0]
-    set_sigmas(torch::cat({sig.slice(0, 0, 1), sig.slice(0, 1, n - 1).repeat_interleave(2),
-                           sig.slice(0, n - 1)}));
-    timesteps_ = repeat_after_first(torch::tensor(s.timesteps, torch::kFloat64).to(torch::kFloat32));
-    num_inference_steps_ = num_inference_steps;
-    begin_index_ = 0;
-    reset_state();
-  }
-
-  double init_noise_sigma() const override { return k_init_noise_sigma(config_, sigmas_); }
-
-  torch::Tensor scale_model_input(const torch::Tensor& sample, int call_index) override {
-    require_timesteps(call_index);
-    return sample / input_denominator(sigma_at(call_index));
-  }
 
   StepOutput step(const torch::Tensor& model_output, int call_index, const torch::Tensor& sample,
                   at::Generator& /*generator*/) override {
@@ -68,13 +54,13 @@ class HeunScheduler : public Scheduler {
     return {prev, denoised};
   }
 
-  torch::Tensor add_noise(const torch::Tensor& original, const torch::Tensor& noise,
-                          int call_index) const override {
-    return add_noise_sigma(original, noise, call_index);
+ private:
+  void lay_out_schedule(const SigmaSchedule& schedule, const torch::Tensor& sigmas) override {
+    set_sigmas(heun_layout(sigmas));
+    timesteps_ = repeat_after_first(float32_tensor(schedule.timesteps));
   }
 
- private:
-  void reset_state() {
+  void reset_state() override {
     prev_derivative_ = torch::Tensor();
     sample_ = torch::Tensor();
     dt_.reset();

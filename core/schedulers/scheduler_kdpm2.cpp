@@ -2,6 +2,7 @@
 #include "core/schedulers/scheduler_kdpm2.h"
 
 #include "core/schedulers/noise_schedule.h"
+#include "core/schedulers/sigma_scheduler.h"
 
 namespace latent::schedulers {
 
@@ -12,44 +13,12 @@ torch::Tensor kdpm2_layout(const torch::Tensor& values) {
 
 namespace {
 
-class Kdpm2Scheduler : public Scheduler {
+class Kdpm2Scheduler : public SigmaScheduler {
  public:
-  explicit Kdpm2Scheduler(const SchedulerConfig& config) : Scheduler("kdpm2", config) {}
+  explicit Kdpm2Scheduler(const SchedulerConfig& config)
+      : SigmaScheduler("kdpm2", config, /*karras_sigmas=*/false) {}
 
   int order() const override { return 2; }
-
-  void set_timesteps(int num_inference_steps) override {
-    check_steps(num_inference_steps);
-    const SigmaSchedule s = sigma_schedule(config_, alphas_cumprod_, num_inference_steps, false, true);
-    std::vector<double> values = s.sigmas;
-    values.push_back(0.0);
-    const auto sigmas = torch::tensor(values, torch::kFloat64).to(torch::kFloat32);  // [N+1]
-    // Geometric midpoints with the previous sigma, in torch float32 as diffusers does.
-    const auto interpol = sigmas.log().lerp(sigmas.roll(1).log(), 0.5).exp();  // [N+1]
-    set_sigmas(kdpm2_layout(sigmas));
-    sigmas_interpol_ = to_floats(kdpm2_layout(interpol));
-
-    const auto timesteps = torch::tensor(s.timesteps, torch::kFloat64).to(torch::kFloat32);
-    const auto log_sigmas = log_f32(to_floats(train_sigmas(alphas_cumprod_)));
-    const auto midpoints = to_floats(interpol);
-    std::vector<float> t = {timesteps[0].item<float>()};
-    for (int64_t k = 1; k + 1 < static_cast<int64_t>(midpoints.size()); ++k) {
-      t.push_back(sigma_to_t_f32(midpoints[static_cast<size_t>(k)], log_sigmas));
-      t.push_back(timesteps[k].item<float>());
-    }
-    timesteps_ = torch::tensor(t, torch::kFloat32);
-    num_inference_steps_ = num_inference_steps;
-    begin_index_ = 0;
-    sample_ = torch::Tensor();
-  }
-
-  double init_noise_sigma() const override { return k_init_noise_sigma(config_, sigmas_); }
-
-  torch::Tensor scale_model_input(const torch::Tensor& sample, int call_index) override {
-    require_timesteps(call_index);
-    const float sigma = first_order() ? sigma_at(call_index) : interpol_at(call_index);
-    return sample / input_denominator(sigma);
-  }
 
   StepOutput step(const torch::Tensor& model_output, int call_index, const torch::Tensor& sample,
                   at::Generator& /*generator*/) override {
@@ -74,12 +43,30 @@ class Kdpm2Scheduler : public Scheduler {
     return {prev, denoised};
   }
 
-  torch::Tensor add_noise(const torch::Tensor& original, const torch::Tensor& noise,
-                          int call_index) const override {
-    return add_noise_sigma(original, noise, call_index);
+ private:
+  void lay_out_schedule(const SigmaSchedule& schedule, const torch::Tensor& sigmas) override {
+    // Geometric midpoints with the previous sigma, in torch float32 as diffusers does.
+    const auto interpol = sigmas.log().lerp(sigmas.roll(1).log(), 0.5).exp();  // [N+1]
+    set_sigmas(kdpm2_layout(sigmas));
+    sigmas_interpol_ = to_floats(kdpm2_layout(interpol));
+
+    const auto timesteps = float32_tensor(schedule.timesteps);
+    const auto midpoints = to_floats(interpol);
+    std::vector<float> t = {timesteps[0].item<float>()};
+    for (int64_t k = 1; k + 1 < static_cast<int64_t>(midpoints.size()); ++k) {
+      t.push_back(sigma_to_t_f32(midpoints[static_cast<size_t>(k)], log_train_sigmas()));
+      t.push_back(timesteps[k].item<float>());
+    }
+    timesteps_ = torch::tensor(t, torch::kFloat32);
   }
 
- private:
+  void reset_state() override { sample_ = torch::Tensor(); }
+
+  // The second call of a step runs the UNet at the midpoint.
+  float model_input_sigma(int call_index) const override {
+    return first_order() ? sigma_at(call_index) : interpol_at(call_index);
+  }
+
   bool first_order() const { return !sample_.defined(); }
   float interpol_at(int index) const { return sigmas_interpol_.at(static_cast<size_t>(index)); }
 

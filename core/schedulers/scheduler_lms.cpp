@@ -5,6 +5,7 @@
 #include <deque>
 
 #include "core/schedulers/noise_schedule.h"
+#include "core/schedulers/sigma_scheduler.h"
 #include "core/util/error.h"
 
 namespace latent::schedulers {
@@ -12,31 +13,10 @@ namespace {
 
 constexpr int kMaxOrder = 4;
 
-class LmsScheduler : public Scheduler {
+class LmsScheduler : public SigmaScheduler {
  public:
   LmsScheduler(const SchedulerConfig& config, bool karras)
-      : Scheduler(karras ? "lms_karras" : "lms", config), karras_(karras) {}
-
-  void set_timesteps(int num_inference_steps) override {
-    check_steps(num_inference_steps);
-    const SigmaSchedule s = sigma_schedule(config_, alphas_cumprod_, num_inference_steps, karras_, true);
-    std::vector<double> sigmas = s.sigmas;
-    sigmas.push_back(0.0);
-    set_sigmas(torch::tensor(sigmas, torch::kFloat64).to(torch::kFloat32));
-    sigma_doubles_.clear();
-    for (const float v : to_floats(sigmas_)) sigma_doubles_.push_back(v);
-    timesteps_ = torch::tensor(s.timesteps, torch::kFloat64).to(torch::kFloat32);
-    num_inference_steps_ = num_inference_steps;
-    begin_index_ = 0;
-    derivatives_.clear();
-  }
-
-  double init_noise_sigma() const override { return k_init_noise_sigma(config_, sigmas_); }
-
-  torch::Tensor scale_model_input(const torch::Tensor& sample, int call_index) override {
-    require_timesteps(call_index);
-    return sample / input_denominator(sigma_at(call_index));
-  }
+      : SigmaScheduler(karras ? "lms_karras" : "lms", config, karras) {}
 
   StepOutput step(const torch::Tensor& model_output, int call_index, const torch::Tensor& sample,
                   at::Generator& /*generator*/) override {
@@ -58,13 +38,16 @@ class LmsScheduler : public Scheduler {
     return {sample + sum, denoised};
   }
 
-  torch::Tensor add_noise(const torch::Tensor& original, const torch::Tensor& noise,
-                          int call_index) const override {
-    return add_noise_sigma(original, noise, call_index);
+ private:
+  // lms_coefficients integrates in double over the calls' float32 sigmas.
+  void lay_out_schedule(const SigmaSchedule& schedule, const torch::Tensor& sigmas) override {
+    SigmaScheduler::lay_out_schedule(schedule, sigmas);
+    sigma_doubles_.clear();
+    for (const float v : to_floats(sigmas_)) sigma_doubles_.push_back(v);
   }
 
- private:
-  bool karras_;
+  void reset_state() override { derivatives_.clear(); }
+
   std::vector<double> sigma_doubles_;
   std::deque<torch::Tensor> derivatives_;
 };

@@ -11,6 +11,7 @@
 #include "core/schedulers/random.h"
 #include "core/schedulers/scheduler.h"
 #include "core/schedulers/scheduler_lms.h"
+#include "core/schedulers/sigma_scheduler.h"
 #include "core/util/error.h"
 #include "tests/support/golden.h"
 
@@ -79,6 +80,7 @@ class TestSchedulers : public QObject {
   void extremeStepCountsRun();
   void secondRunRepeatsTheFirst();
   void imageToImageStart();
+  void sigmaSamplersShareTheirSchedule();
   void configFromJson();
   void brownianTreeIsConsistent();
 };
@@ -291,6 +293,43 @@ void TestSchedulers::imageToImageStart() {
       x = s->step(synthetic_eps(s->scale_model_input(x, i), s->timestep(i)), i, x, generator).prev_sample;
     QVERIFY2(torch::isfinite(x).all().item<bool>(), name.c_str());
     QVERIFY_THROWS_EXCEPTION(latent::Error, s->begin_index_for_strength(1.5));
+  }
+}
+
+void TestSchedulers::sigmaSamplersShareTheirSchedule() {
+  // The k-diffusion samplers derive from SigmaScheduler, which holds diffusers' code they
+  // would otherwise each copy: for one config they start from the same largest sigma and
+  // agree on init_noise_sigma, the UNet input scaling x / sqrt(σ² + 1) and x + σ·noise.
+  using latent::schedulers::SigmaScheduler;
+  const auto x = torch::linspace(-2, 2, 64).reshape({1, 4, 4, 4});
+  const auto noise = torch::linspace(1, -1, 64).reshape({1, 4, 4, 4});
+  for (const char* spacing : {"linspace", "leading", "trailing"}) {
+    SchedulerConfig config;
+    config.timestep_spacing = spacing;
+    auto euler = make_scheduler("euler", config);
+    euler->set_timesteps(10);
+    const float sigma_max = euler->sigmas()[0].item<float>();
+    const float denominator = std::sqrt(sigma_max * sigma_max + 1.0f);
+    // diffusers' init_noise_sigma: max σ for linspace and trailing, sqrt(max σ² + 1) otherwise.
+    const double init = std::string(spacing) == "leading" ? denominator : sigma_max;
+    QCOMPARE(euler->init_noise_sigma(), init);
+
+    std::vector<std::string> sigma_samplers;
+    for (const auto& name : latent::schedulers::scheduler_names()) {
+      auto s = make_scheduler(name, config);
+      if (!dynamic_cast<SigmaScheduler*>(s.get())) continue;
+      sigma_samplers.push_back(name);
+      s->set_timesteps(10);
+      const QByteArray label = QByteArray(spacing) + " " + name.c_str();
+      QVERIFY2(s->sigmas()[0].item<float>() == sigma_max, label.constData());
+      QVERIFY2(s->init_noise_sigma() == init, label.constData());
+      QVERIFY2(torch::equal(s->scale_model_input(x, 0), x / denominator), label.constData());
+      QVERIFY2(torch::equal(s->add_noise(x, noise, 0), x + noise * sigma_max), label.constData());
+    }
+    const std::vector<std::string> expected = {"lms",          "lms_karras", "euler",
+                                               "euler_karras", "euler_a",    "heun",
+                                               "dpmpp_sde",    "kdpm2",      "kdpm2_a"};
+    QVERIFY(sigma_samplers == expected);
   }
 }
 
