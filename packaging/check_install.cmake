@@ -8,7 +8,9 @@ if(NOT result EQUAL 0)
   message(FATAL_ERROR "cmake --install ${BUILD_DIR} --prefix ${PREFIX} failed")
 endif()
 foreach(installed bin/latentstudio-cli share/latentstudio/tokenizer/vocab.json
-                  share/latentstudio/tokenizer/merges.txt share/latentstudio/sd15/unet/config.json)
+                  share/latentstudio/tokenizer/merges.txt share/latentstudio/sd15/unet/config.json
+                  share/latentstudio/sdxl_base/unet/config.json share/latentstudio/sdxl_refiner/unet/config.json
+                  share/latentstudio/tokenizer_2/vocab.json share/latentstudio/tokenizer_2/merges.txt)
   if(NOT EXISTS "${PREFIX}/${installed}")
     message(FATAL_ERROR "the install lacks ${installed}")
   endif()

@@ -12,14 +12,16 @@
 
 #include <vector>
 
-#include "core/pipeline/generation_request.h"
+#include "core/api/generation_request.h"
+#include "core/api/generation_result.h"
+#include "core/api/load_options.h"
 
 namespace latent::ui {
 
 struct GenerationJob {
   quint64 id = 0;
-  pipeline::LoadOptions model;
-  pipeline::GenerationRequest request;
+  api::LoadOptions model;
+  api::GenerationRequest request;
   QString outputDir;  // results are saved here at once; empty = not saved
 };
 
@@ -34,16 +36,20 @@ struct GenerationProgress {
 };
 
 struct GenerationOutput {
-  pipeline::GenerationRequest request;
+  api::GenerationRequest request;
   QList<QImage> images;
   QStringList savedPaths;  // parallel to images when saving succeeded
   QString saveError;       // why saving failed; the images are still here
   QList<QByteArray> unsavedPng;  // when saving failed: each image as PNG with its metadata,
                                  // for "Save image as" to write elsewhere
   QString modelName;
+  // Hashes of the starting picture and of the mask, as GenerationResult has them; empty
+  // when the run had none.
+  QString initImageHash;
+  QString maskHash;
   double secondsTotal = 0;
   double secondsInPreviews = 0;
-  std::vector<pipeline::AppliedLora> loras;  // what was applied, prompt tags included
+  std::vector<api::AppliedLora> loras;  // what was applied, prompt tags included
   QStringList warnings;  // things the user should know (a LoRA applied in part, a mask resized)
 };
 

@@ -4,7 +4,8 @@
 
 #include <QString>
 
-#include "core/pipeline/generation_request.h"
+#include "core/api/generation_request.h"
+#include "core/api/load_options.h"
 
 namespace latent::ui {
 
@@ -13,8 +14,8 @@ namespace latent::ui {
 enum class ImageMode { Text, Image, Inpaint };
 
 struct GenerationSettings {
-  pipeline::GenerationRequest request;
-  pipeline::LoadOptions model;
+  api::GenerationRequest request;
+  api::LoadOptions model;
   bool seedLocked = false;  // unlocked: every Generate draws a fresh seed
   int batchCount = 1;       // runs one after another, with seeds seed, seed+1, ...
   ImageMode imageMode = ImageMode::Text;

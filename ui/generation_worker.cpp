@@ -21,7 +21,7 @@ QString errorMessage(const std::exception& error) {
   return text.trimmed();
 }
 
-GenerationProgress toProgress(const pipeline::StepProgress& step) {
+GenerationProgress toProgress(const api::StepProgress& step) {
   GenerationProgress out;
   out.step = step.step;
   out.totalSteps = step.total_steps;
@@ -29,7 +29,7 @@ GenerationProgress toProgress(const pipeline::StepProgress& step) {
   out.secondsPerStep = step.seconds_per_step;
   out.secondsLeft = step.seconds_left;
   out.previewsAreVaeDecodes = step.previews_are_vae_decodes;
-  for (const pipeline::Image& image : step.previews) out.previews.append(toQImage(image));
+  for (const api::Image& image : step.previews) out.previews.append(toQImage(image));
   return out;
 }
 
@@ -80,17 +80,19 @@ void GenerationWorker::generate(const GenerationJob& job) {
   if (m_cancel.load()) throw Cancelled();
 
   const quint64 id = job.id;
-  const auto onStep = [this, id](const pipeline::StepProgress& step) { Q_EMIT progress(id, toProgress(step)); };
-  const pipeline::GenerationResult result = m_engine->generate(job.request, onStep, &m_cancel);
+  const auto onStep = [this, id](const api::StepProgress& step) { Q_EMIT progress(id, toProgress(step)); };
+  const api::GenerationResult result = m_engine->generate(job.request, onStep, &m_cancel);
 
   GenerationOutput output;
   output.request = result.request;
   output.modelName = QString::fromStdString(result.model_name);
+  output.initImageHash = QString::fromStdString(result.init_image_hash);
+  output.maskHash = QString::fromStdString(result.mask_hash);
   output.secondsTotal = result.seconds_total;
   output.secondsInPreviews = result.seconds_in_previews;
   output.loras = result.loras;
   for (const std::string& warning : result.warnings) output.warnings.append(QString::fromStdString(warning));
-  for (const pipeline::Image& image : result.images) output.images.append(toQImage(image));
+  for (const api::Image& image : result.images) output.images.append(toQImage(image));
   if (!job.outputDir.isEmpty()) {
     try {
       for (int i = 0; i < static_cast<int>(result.images.size()); ++i)

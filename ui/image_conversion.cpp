@@ -4,7 +4,7 @@
 
 namespace latent::ui {
 
-QImage toQImage(const pipeline::Image& image) {
+QImage toQImage(const api::Image& image) {
   if (image.width <= 0 || image.height <= 0 ||
       image.rgb.size() < static_cast<size_t>(image.width) * image.height * 3)
     return {};
@@ -15,8 +15,8 @@ QImage toQImage(const pipeline::Image& image) {
   return out;
 }
 
-std::shared_ptr<const pipeline::Image> toPipelineImage(const QImage& image) {
-  auto out = std::make_shared<pipeline::Image>();
+std::shared_ptr<const api::Image> toApiImage(const QImage& image) {
+  auto out = std::make_shared<api::Image>();
   if (image.isNull()) return out;
   const QImage rgb = image.convertToFormat(QImage::Format_RGB888);
   out->width = rgb.width();

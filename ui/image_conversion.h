@@ -4,15 +4,15 @@
 
 #include <memory>
 
-#include "core/pipeline/generation_request.h"
+#include "core/api/image.h"
 
 namespace latent::ui {
 
 // A deep copy, so the QImage outlives the engine's buffer and may cross threads.
-QImage toQImage(const pipeline::Image& image);
+QImage toQImage(const api::Image& image);
 
 // The engine's 8-bit RGB form of any QImage (alpha is dropped, grey becomes R = G = B).
 // A null image gives an empty one.
-std::shared_ptr<const pipeline::Image> toPipelineImage(const QImage& image);
+std::shared_ptr<const api::Image> toApiImage(const QImage& image);
 
 }  // namespace latent::ui

@@ -11,41 +11,31 @@ namespace latent::ui {
 
 // The same two chunks as the command-line tool writes (app/cli/command_generate.cpp), plus the
 // web UI's batch fields when a run made several images.
-image::TextChunks metadataChunks(const pipeline::GenerationResult& result, int index,
-                                 const pipeline::LoadOptions& model) {
-  const uint64_t seed = index < static_cast<int>(result.seeds.size()) ? result.seeds[index] : result.request.seed;
-  image::ParametersExtras extras;
-  extras.model_name = result.model_name;
-  extras.model_hash = result.model_hash;
-  if (!result.loras.empty()) extras.more.push_back({"Lora hashes", image::lora_hashes_text(result.loras)});
-  if (result.request.batch_size > 1) {
-    extras.more.push_back({"Batch size", std::to_string(result.request.batch_size)});
+image::TextChunks metadataChunks(const api::GenerationResult& result, int index,
+                                 const api::LoadOptions& model) {
+  const image::ImageSettings settings = image::image_settings(result, index, model);
+  image::ParametersExtras extras = image::parameters_extras(result);
+  if (result.request.size.batch_size > 1) {
+    extras.more.push_back({"Batch size", std::to_string(result.request.size.batch_size)});
     extras.more.push_back({"Batch pos", std::to_string(index)});
   }
-  image::ImageSettings settings;
-  settings.request = result.request;
-  settings.seed = seed;
-  settings.model_name = result.model_name;
-  settings.model_hash = result.model_hash;
-  settings.model_path = model.model_path;
-  settings.dtype = model.dtype;
-  settings.device = model.device;
-  settings.loras = result.loras;
-  return {{image::kParametersChunk, image::format_parameters(result.request, seed, extras)},
+  return {{image::kParametersChunk, image::format_parameters(result.request, settings.seed, extras)},
           {image::kSettingsChunk, image::settings_to_json(settings)}};
 }
 
-RestoredSettings settingsFromParametersText(const QString& text, const pipeline::GenerationRequest& base) {
+RestoredSettings settingsFromParametersText(const QString& text, const api::GenerationRequest& base) {
   RestoredSettings out;
   out.request = base;
   if (text.trimmed().isEmpty()) return out;
   try {
-    const image::ParsedParameters parsed = image::parse_parameters(text.toStdString());
-    out.request = parsed.to_request(base);
+    const api::GenerationResult parsed = image::parse_parameters(text.toStdString()).to_result(base);
+    out.request = parsed.request;
     // Other programs name their LoRAs in the prompt's <lora:...> tags, which the restored
     // prompt keeps: checking the form's LoRAs as well would apply them twice.
-    out.request.loras.clear();
-    out.modelName = QString::fromStdString(parsed.field("Model").value_or(""));
+    out.request.loras.adapters.clear();
+    out.modelName = QString::fromStdString(parsed.model_name);
+    out.initImageHash = QString::fromStdString(parsed.init_image_hash);
+    out.maskHash = QString::fromStdString(parsed.mask_hash);
     out.parametersText = text;
     out.found = true;
   } catch (const std::exception&) {
@@ -54,7 +44,7 @@ RestoredSettings settingsFromParametersText(const QString& text, const pipeline:
   return out;
 }
 
-RestoredSettings settingsFromChunks(const image::TextChunks& chunks, const pipeline::GenerationRequest& base) {
+RestoredSettings settingsFromChunks(const image::TextChunks& chunks, const api::GenerationRequest& base) {
   QString parameters;
   std::string json;
   for (const auto& [key, text] : chunks) {
@@ -63,20 +53,22 @@ RestoredSettings settingsFromChunks(const image::TextChunks& chunks, const pipel
   }
   image::ImageSettings settings;
   settings.request = base;
-  settings.seed = base.seed;
+  settings.seed = base.sampling.seed;
   if (!json.empty() && image::settings_from_json(json, &settings)) {
     RestoredSettings out;
     out.found = true;
     out.request = settings.request;
     out.modelPath = QString::fromStdString(settings.model_path);
     out.modelName = QString::fromStdString(settings.model_name);
+    out.initImageHash = QString::fromStdString(settings.init_image_hash);
+    out.maskHash = QString::fromStdString(settings.mask_hash);
     out.parametersText = parameters;
     return out;
   }
   return settingsFromParametersText(parameters, base);
 }
 
-RestoredSettings readImageSettings(const QString& path, const pipeline::GenerationRequest& base) {
+RestoredSettings readImageSettings(const QString& path, const api::GenerationRequest& base) {
   if (!QFileInfo(path).isFile()) {
     RestoredSettings none;
     none.request = base;

@@ -7,27 +7,33 @@
 #include <QString>
 
 #include "core/image/png_metadata.h"
-#include "core/pipeline/generation_request.h"
+#include "core/api/generation_request.h"
+#include "core/api/generation_result.h"
+#include "core/api/load_options.h"
 
 namespace latent::ui {
 
 // The settings an image can restore into the form.
 struct RestoredSettings {
   bool found = false;       // the file carried our JSON or a readable parameters text
-  pipeline::GenerationRequest request;
+  api::GenerationRequest request;
   QString modelPath;        // known only from our own JSON
   QString modelName;        // file or folder name, from either chunk
+  // Hashes of the starting picture and of the mask the image was made from (the pictures
+  // themselves are not in the file); empty for text to image.
+  QString initImageHash;
+  QString maskHash;
   QString parametersText;   // the human-readable parameters chunk
 };
 
 // The text chunks saved with image `index` of `result`.
-image::TextChunks metadataChunks(const pipeline::GenerationResult& result, int index,
-                                 const pipeline::LoadOptions& model);
+image::TextChunks metadataChunks(const api::GenerationResult& result, int index,
+                                 const api::LoadOptions& model);
 
 // Settings from text chunks; fields they lack keep the values of `base`.
-RestoredSettings settingsFromChunks(const image::TextChunks& chunks, const pipeline::GenerationRequest& base);
-RestoredSettings settingsFromParametersText(const QString& text, const pipeline::GenerationRequest& base);
+RestoredSettings settingsFromChunks(const image::TextChunks& chunks, const api::GenerationRequest& base);
+RestoredSettings settingsFromParametersText(const QString& text, const api::GenerationRequest& base);
 // Reads a file; anything unreadable yields `found == false`, never an exception.
-RestoredSettings readImageSettings(const QString& path, const pipeline::GenerationRequest& base);
+RestoredSettings readImageSettings(const QString& path, const api::GenerationRequest& base);
 
 }  // namespace latent::ui

@@ -25,17 +25,16 @@ QString uniqueImagePath(const QString& dir, uint64_t seed) {
   }
 }
 
-QByteArray encodedResultImage(const pipeline::GenerationResult& result, int index,
-                              const pipeline::LoadOptions& model) {
+QByteArray encodedResultImage(const api::GenerationResult& result, int index,
+                              const api::LoadOptions& model) {
   const auto bytes = image::encode_png(result.images.at(index), metadataChunks(result, index, model));
   return QByteArray(reinterpret_cast<const char*>(bytes.data()), static_cast<qsizetype>(bytes.size()));
 }
 
-QString saveResultImage(const QString& dir, const pipeline::GenerationResult& result, int index,
-                        const pipeline::LoadOptions& model) {
+QString saveResultImage(const QString& dir, const api::GenerationResult& result, int index,
+                        const api::LoadOptions& model) {
   if (!QDir().mkpath(dir)) throw Error("cannot create the output folder '" + dir.toStdString() + "'");
-  const uint64_t seed = index < static_cast<int>(result.seeds.size()) ? result.seeds[index] : result.request.seed;
-  const QString path = uniqueImagePath(dir, seed);
+  const QString path = uniqueImagePath(dir, result.seed_of(index));
   const auto bytes = image::encode_png(result.images.at(index), metadataChunks(result, index, model));
   image::write_file_atomically(path.toStdString(), bytes);
   return path;

@@ -6,7 +6,8 @@
 #include <QByteArray>
 #include <QString>
 
-#include "core/pipeline/generation_request.h"
+#include "core/api/generation_result.h"
+#include "core/api/load_options.h"
 
 namespace latent::ui {
 
@@ -15,12 +16,12 @@ namespace latent::ui {
 QString uniqueImagePath(const QString& dir, uint64_t seed);
 
 // Image `index` of `result` as PNG bytes with its parameters embedded.
-QByteArray encodedResultImage(const pipeline::GenerationResult& result, int index,
-                              const pipeline::LoadOptions& model);
+QByteArray encodedResultImage(const api::GenerationResult& result, int index,
+                              const api::LoadOptions& model);
 
 // Saves image `index` of `result` and returns its path. Creates `dir` when needed.
 // Throws latent::Error naming the folder or file on failure.
-QString saveResultImage(const QString& dir, const pipeline::GenerationResult& result, int index,
-                        const pipeline::LoadOptions& model);
+QString saveResultImage(const QString& dir, const api::GenerationResult& result, int index,
+                        const api::LoadOptions& model);
 
 }  // namespace latent::ui

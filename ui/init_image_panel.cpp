@@ -30,7 +30,7 @@ namespace {
 constexpr int kStrengthSliderScale = 100;  // the slider moves in steps of 0.01
 
 struct ResizeChoice {
-  const char* mode;  // GenerationRequest::resize_mode
+  const char* mode;  // InitImageSettings::resize_mode
   const char* label;
 };
 constexpr ResizeChoice kResizeChoices[] = {
@@ -191,7 +191,7 @@ InitImagePanel::InitImagePanel(QWidget* parent)
   layout->addWidget(m_maskGroup);
   layout->addWidget(m_canvas, 1);
 
-  setRequest(pipeline::GenerationRequest{});
+  setRequest(api::GenerationRequest{});
   m_brush->setValue(m_canvas->brushSize());
   setPicture(QImage());
   updateModeWidgets();
@@ -268,32 +268,32 @@ void InitImagePanel::choosePicture() {
   if (!path.isEmpty()) loadPicture(path);
 }
 
-pipeline::GenerationRequest InitImagePanel::request(const pipeline::GenerationRequest& base) const {
-  pipeline::GenerationRequest r = base;
-  r.strength = m_strength->value();
-  r.resize_mode = m_resize->currentData().toString().toStdString();
-  r.mask_blur = m_maskBlur->value();
-  r.inpaint_full_res = m_fullRes->isChecked();
-  r.inpaint_full_res_padding = m_padding->value();
-  r.init_image.clear();
-  r.init_pixels.reset();
-  r.mask_image.clear();
-  r.mask_pixels.reset();
+api::GenerationRequest InitImagePanel::request(const api::GenerationRequest& base) const {
+  api::GenerationRequest r = base;
+  r.init.strength = m_strength->value();
+  r.init.resize_mode = m_resize->currentData().toString().toStdString();
+  r.mask.blur = m_maskBlur->value();
+  r.mask.only_masked = m_fullRes->isChecked();
+  r.mask.only_masked_padding = m_padding->value();
+  r.init.path.clear();
+  r.init.pixels.reset();
+  r.mask.path.clear();
+  r.mask.pixels.reset();
   if (mode() == ImageMode::Text || picture().isNull()) return r;
   // The pixels as shown, not the file: what is on screen is what gets repainted.
-  r.init_pixels = toPipelineImage(picture());
-  if (mode() == ImageMode::Inpaint) r.mask_pixels = toPipelineImage(m_canvas->mask());
+  r.init.pixels = toApiImage(picture());
+  if (mode() == ImageMode::Inpaint) r.mask.pixels = toApiImage(m_canvas->mask());
   return r;
 }
 
-void InitImagePanel::setRequest(const pipeline::GenerationRequest& r) {
-  m_strength->setValue(r.strength);
-  const int resize = m_resize->findData(QString::fromStdString(r.resize_mode));
+void InitImagePanel::setRequest(const api::GenerationRequest& r) {
+  m_strength->setValue(r.init.strength);
+  const int resize = m_resize->findData(QString::fromStdString(r.init.resize_mode));
   if (resize >= 0) m_resize->setCurrentIndex(resize);
-  m_maskBlur->setValue(r.mask_blur);
-  m_fullRes->setChecked(r.inpaint_full_res);
-  m_padding->setValue(r.inpaint_full_res_padding);
-  m_padding->setEnabled(r.inpaint_full_res);
+  m_maskBlur->setValue(r.mask.blur);
+  m_fullRes->setChecked(r.mask.only_masked);
+  m_padding->setValue(r.mask.only_masked_padding);
+  m_padding->setEnabled(r.mask.only_masked);
 }
 
 QString InitImagePanel::problem() const {

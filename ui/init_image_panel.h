@@ -8,7 +8,7 @@
 #include <QString>
 #include <QWidget>
 
-#include "core/pipeline/generation_request.h"
+#include "core/api/generation_request.h"
 #include "ui/generation_settings.h"
 
 class QCheckBox;
@@ -43,8 +43,8 @@ class InitImagePanel : public QWidget {
 
   // `base` with the picture fields filled in: strength and the fitting and mask settings
   // always (they persist), the pixels only in image-to-image and inpainting modes.
-  pipeline::GenerationRequest request(const pipeline::GenerationRequest& base) const;
-  void setRequest(const pipeline::GenerationRequest& request);
+  api::GenerationRequest request(const api::GenerationRequest& base) const;
+  void setRequest(const api::GenerationRequest& request);
   // What stops the current mode from running (no picture, an empty mask); empty when nothing.
   QString problem() const;
 

@@ -207,27 +207,27 @@ LoraPanel::Row LoraPanel::makeRow(const QString& name, const QString& path, bool
   return row;
 }
 
-pipeline::GenerationRequest LoraPanel::request(const pipeline::GenerationRequest& base) const {
-  pipeline::GenerationRequest r = base;
-  r.lora_dir = m_folder.toStdString();
-  r.loras = checkedLoras();
-  r.lora_partial = m_partial->isChecked();
+api::GenerationRequest LoraPanel::request(const api::GenerationRequest& base) const {
+  api::GenerationRequest r = base;
+  r.loras.folder = m_folder.toStdString();
+  r.loras.adapters = checkedLoras();
+  r.loras.allow_partial = m_partial->isChecked();
   return r;
 }
 
-std::vector<pipeline::LoraSpec> LoraPanel::checkedLoras() const {
-  std::vector<pipeline::LoraSpec> out;
+std::vector<api::LoraSpec> LoraPanel::checkedLoras() const {
+  std::vector<api::LoraSpec> out;
   for (const Row& row : m_rows)
     if (row.check->isChecked()) out.push_back({row.path.toStdString(), row.multiplier->value()});
   return out;
 }
 
-QStringList LoraPanel::setCheckedLoras(const std::vector<pipeline::LoraSpec>& loras) {
+QStringList LoraPanel::setCheckedLoras(const std::vector<api::LoraSpec>& loras) {
   QHash<QString, RowState> states = currentStates();
   for (RowState& state : states) state.checked = false;
   QStringList outside;
   QStringList missing;
-  for (const pipeline::LoraSpec& spec : loras) {
+  for (const api::LoraSpec& spec : loras) {
     const QString path = QString::fromStdString(spec.path);
     const RowState wanted{true, spec.multiplier};
     if (states.contains(path)) {

@@ -1,8 +1,8 @@
 #pragma once
 
 // The LoRA panel: every .safetensors file of the LoRA folder with a checkbox and a
-// multiplier. The checked ones go into GenerationRequest::loras, and the folder becomes
-// GenerationRequest::lora_dir so that <lora:NAME:M> tags in the prompt resolve there.
+// multiplier. The checked ones go into LoraSettings::adapters of the request, and the
+// folder becomes LoraSettings::folder so that <lora:NAME:M> tags in the prompt resolve there.
 // Changing the set never reloads the model: the engine swaps LoRAs on the loaded one.
 
 #include <QHash>
@@ -12,7 +12,7 @@
 
 #include <vector>
 
-#include "core/pipeline/generation_request.h"
+#include "core/api/generation_request.h"
 
 class QCheckBox;
 class QDoubleSpinBox;
@@ -34,13 +34,13 @@ class LoraPanel : public QWidget {
   QString folder() const { return m_folder; }
   void setFolder(const QString& folder);  // lists it at once and watches it
 
-  // `base` with lora_dir and the checked LoRAs filled in.
-  pipeline::GenerationRequest request(const pipeline::GenerationRequest& base) const;
-  std::vector<pipeline::LoraSpec> checkedLoras() const;
+  // `base` with its LoraSettings filled in: the folder, the checked LoRAs, allow_partial.
+  api::GenerationRequest request(const api::GenerationRequest& base) const;
+  std::vector<api::LoraSpec> checkedLoras() const;
   // Checks exactly these, with their multipliers. A LoRA is found by its path, else by its
   // name in the folder; one that exists elsewhere gets a row of its own. Returns the names
   // of those that could not be found.
-  QStringList setCheckedLoras(const std::vector<pipeline::LoraSpec>& loras);
+  QStringList setCheckedLoras(const std::vector<api::LoraSpec>& loras);
 
   // The rows, for tests and for the window's summary.
   int count() const { return static_cast<int>(m_rows.size()); }
@@ -52,7 +52,7 @@ class LoraPanel : public QWidget {
   QDoubleSpinBox* multiplierAt(int row) const { return m_rows.at(row).multiplier; }
   QLineEdit* folderEdit() const { return m_folderEdit; }
   // Apply the fitting part of a LoRA that has keys this model lacks (with a warning) instead
-  // of refusing it: GenerationRequest::lora_partial.
+  // of refusing it: LoraSettings::allow_partial.
   QCheckBox* partialCheck() const { return m_partial; }
   QString messageText() const;
 

@@ -359,12 +359,12 @@ void MainWindow::applySettings(const GenerationSettings& settings) {
   m_parameters->setSeedLocked(settings.seedLocked);
   m_parameters->setBatchCount(settings.batchCount);
   m_model->setOptions(settings.model);
-  m_loras->setFolder(QString::fromStdString(settings.request.lora_dir));
-  m_loras->setCheckedLoras(settings.request.loras);
-  m_loras->partialCheck()->setChecked(settings.request.lora_partial);
+  m_loras->setFolder(QString::fromStdString(settings.request.loras.folder));
+  m_loras->setCheckedLoras(settings.request.loras.adapters);
+  m_loras->partialCheck()->setChecked(settings.request.loras.allow_partial);
   m_initImage->setRequest(settings.request);
   m_initImage->brushSpin()->setValue(settings.brushSize);
-  m_initImage->setSteps(settings.request.steps);
+  m_initImage->setSteps(settings.request.sampling.steps);
   if (!settings.initImagePath.isEmpty() && QFileInfo(settings.initImagePath).isFile())
     m_initImage->loadPicture(settings.initImagePath);
   m_initImage->setMode(m_initImage->picture().isNull() ? ImageMode::Text : settings.imageMode);
@@ -376,11 +376,11 @@ bool MainWindow::applyRestored(const RestoredSettings& restored) {
   m_prompt->setNegativePrompt(QString::fromStdString(restored.request.negative_prompt));
   m_parameters->setRequest(restored.request);
   m_parameters->setSeedLocked(true);  // the point of restoring is to get the same picture
-  const QStringList missingLoras = m_loras->setCheckedLoras(restored.request.loras);
+  const QStringList missingLoras = m_loras->setCheckedLoras(restored.request.loras.adapters);
   m_initImage->setRequest(restored.request);
   // The starting picture itself is not in the file (only its hash): keep the one at hand.
-  const bool fromPicture = !restored.request.init_image_hash.empty();
-  const bool masked = !restored.request.mask_hash.empty();
+  const bool fromPicture = !restored.initImageHash.isEmpty();
+  const bool masked = !restored.maskHash.isEmpty();
   if (!fromPicture) {
     m_initImage->setMode(ImageMode::Text);
   } else if (!m_initImage->picture().isNull()) {
@@ -471,7 +471,7 @@ void MainWindow::dropEvent(QDropEvent* event) {
 }
 
 // Refuses, before anything is queued, what the engine would refuse after loading the model.
-bool MainWindow::checkImageRequest(const pipeline::GenerationRequest& request) {
+bool MainWindow::checkImageRequest(const api::GenerationRequest& request) {
   QString problem = m_initImage->problem();
   if (problem.isEmpty()) {
     try {
@@ -495,7 +495,7 @@ void MainWindow::generate() {
     GenerationJob job;
     job.model = s.model;
     job.request = s.request;
-    job.request.seed = seed + static_cast<uint64_t>(i);
+    job.request.sampling.seed = seed + static_cast<uint64_t>(i);
     job.outputDir = m_outputDir;
     m_queue->enqueue(job);
   }
@@ -530,7 +530,8 @@ void MainWindow::showProgress(quint64 jobId, const GenerationProgress& p) {
 void MainWindow::showResult(quint64, const GenerationOutput& output) {
   m_preview->setImages(output.images);
   // Image to image runs fewer steps than asked for (steps × strength): keep the count shown.
-  if (m_progress->maximum() <= 1) m_progress->setRange(0, output.request.steps > 0 ? output.request.steps : 1);
+  const int steps = output.request.sampling.steps;
+  if (m_progress->maximum() <= 1) m_progress->setRange(0, steps > 0 ? steps : 1);
   m_progress->setValue(m_progress->maximum());
   m_lastSaved = output.savedPaths;
   const double previewShare = output.secondsTotal > 0 ? 100.0 * output.secondsInPreviews / output.secondsTotal : 0;

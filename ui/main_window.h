@@ -106,7 +106,7 @@ class MainWindow : public QMainWindow {
   QWidget* buildPreviewPane();
   void buildDocks();
   void showImageDock();
-  bool checkImageRequest(const pipeline::GenerationRequest& request);
+  bool checkImageRequest(const api::GenerationRequest& request);
   void connectQueue();
   void restoreState();
   void showError(const QString& message);

@@ -67,8 +67,8 @@ ModelPicker::ModelPicker(QWidget* parent)
   connect(m_precision, qOverload<int>(&QComboBox::currentIndexChanged), this, &ModelPicker::changed);
 }
 
-pipeline::LoadOptions ModelPicker::options() const {
-  pipeline::LoadOptions options;
+api::LoadOptions ModelPicker::options() const {
+  api::LoadOptions options;
   options.model_path = modelPath().toStdString();
   // No model chosen: the bundled starter model, trained by the project on coloured shapes.
   if (options.model_path.empty() && util::starter_model_available()) options.model_path = util::starter_model_dir();
@@ -78,7 +78,7 @@ pipeline::LoadOptions ModelPicker::options() const {
   return options;
 }
 
-void ModelPicker::setOptions(const pipeline::LoadOptions& options) {
+void ModelPicker::setOptions(const api::LoadOptions& options) {
   m_configDir = options.config_dir;
   setModelPath(QString::fromStdString(options.model_path));
   selectData(m_device, QString::fromStdString(options.device));

@@ -6,7 +6,7 @@
 #include <QStringList>
 #include <QWidget>
 
-#include "core/pipeline/generation_request.h"
+#include "core/api/load_options.h"
 
 class QComboBox;
 
@@ -18,8 +18,8 @@ class ModelPicker : public QWidget {
  public:
   explicit ModelPicker(QWidget* parent = nullptr);
 
-  pipeline::LoadOptions options() const;
-  void setOptions(const pipeline::LoadOptions& options);
+  api::LoadOptions options() const;
+  void setOptions(const api::LoadOptions& options);
   QString modelPath() const;
   void setModelPath(const QString& path);
 

@@ -146,7 +146,8 @@ ParametersPanel::ParametersPanel(QWidget* parent)
   m_batchCount->setToolTip(tr("Images made one after another, with seeds seed, seed+1, ..."));
   m_batchSize->setRange(1, 16);
   m_batchSize->setToolTip(tr("Images made together in one run (needs more memory)"));
-  // Shown as other programs count it: 1 = the text encoder's last layer, 2 = the one before.
+  // Counted as the request and other programs count it: 1 = the text encoder's last layer,
+  // 2 = the one before.
   m_clipSkip->setRange(1, 12);
   m_clipSkip->setToolTip(tr("Read the prompt from an earlier layer of the text encoder "
                             "(1 = last layer; 2 suits many anime-style models)"));
@@ -173,7 +174,7 @@ ParametersPanel::ParametersPanel(QWidget* parent)
   layout->addRow(tr("C&lip skip"), m_clipSkip);
   layout->addRow(tr("Pre&view"), m_preview);
 
-  setRequest(pipeline::GenerationRequest{});
+  setRequest(api::GenerationRequest{});
   setSeed(QRandomGenerator::global()->bounded(quint64(1) << 32));
 
   const auto emitChanged = [this] { Q_EMIT changed(); };
@@ -220,36 +221,36 @@ void ParametersPanel::selectPreview(bool approximate, int vaeEvery) {
   m_preview->setCurrentIndex(index);
 }
 
-pipeline::GenerationRequest ParametersPanel::request(const pipeline::GenerationRequest& base) const {
-  pipeline::GenerationRequest r = base;
-  r.steps = m_steps->value();
-  r.guidance_scale = m_guidance->value();
-  r.seed = seed();
-  r.width = m_width->value();
-  r.height = m_height->value();
-  r.sampler = m_sampler->currentData().toString().toStdString();
-  r.batch_size = m_batchSize->value();
-  r.clip_skip = m_clipSkip->value() - 1;
+api::GenerationRequest ParametersPanel::request(const api::GenerationRequest& base) const {
+  api::GenerationRequest r = base;
+  r.sampling.steps = m_steps->value();
+  r.sampling.guidance_scale = m_guidance->value();
+  r.sampling.seed = seed();
+  r.sampling.sampler = m_sampler->currentData().toString().toStdString();
+  r.sampling.clip_skip = m_clipSkip->value();
+  r.size.width = m_width->value();
+  r.size.height = m_height->value();
+  r.size.batch_size = m_batchSize->value();
   const QVariantList preview = m_preview->currentData().toList();
   if (preview.size() == 2) {
-    r.approximate_preview = preview[0].toBool();
-    r.vae_preview_every = preview[1].toInt();
+    r.preview.approximate = preview[0].toBool();
+    r.preview.vae_every = preview[1].toInt();
   }
   return r;
 }
 
-void ParametersPanel::setRequest(const pipeline::GenerationRequest& r) {
-  m_steps->setValue(r.steps);
-  m_guidance->setValue(r.guidance_scale);
-  setSeed(r.seed);
-  m_width->setValue(r.width - r.width % 8);
-  m_height->setValue(r.height - r.height % 8);
+void ParametersPanel::setRequest(const api::GenerationRequest& r) {
+  m_steps->setValue(r.sampling.steps);
+  m_guidance->setValue(r.sampling.guidance_scale);
+  setSeed(r.sampling.seed);
+  m_width->setValue(r.size.width - r.size.width % 8);
+  m_height->setValue(r.size.height - r.size.height % 8);
   syncPresetToSize();
-  const int sampler = m_sampler->findData(QString::fromStdString(r.sampler));
+  const int sampler = m_sampler->findData(QString::fromStdString(r.sampling.sampler));
   if (sampler >= 0) m_sampler->setCurrentIndex(sampler);
-  m_batchSize->setValue(r.batch_size);
-  m_clipSkip->setValue(r.clip_skip + 1);
-  selectPreview(r.approximate_preview, r.vae_preview_every);
+  m_batchSize->setValue(r.size.batch_size);
+  m_clipSkip->setValue(r.sampling.clip_skip);
+  selectPreview(r.preview.approximate, r.preview.vae_every);
 }
 
 uint64_t ParametersPanel::seed() const { return m_seed->text().toULongLong(); }

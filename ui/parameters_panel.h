@@ -5,7 +5,7 @@
 
 #include <QWidget>
 
-#include "core/pipeline/generation_request.h"
+#include "core/api/generation_request.h"
 
 class QCheckBox;
 class QComboBox;
@@ -24,8 +24,8 @@ class ParametersPanel : public QWidget {
   explicit ParametersPanel(QWidget* parent = nullptr);
 
   // `base` with this panel's fields filled in.
-  pipeline::GenerationRequest request(const pipeline::GenerationRequest& base) const;
-  void setRequest(const pipeline::GenerationRequest& request);
+  api::GenerationRequest request(const api::GenerationRequest& base) const;
+  void setRequest(const api::GenerationRequest& request);
 
   uint64_t seed() const;
   void setSeed(uint64_t seed);
@@ -69,7 +69,7 @@ class ParametersPanel : public QWidget {
   QComboBox* m_sampler;
   QSpinBox* m_batchCount;
   QSpinBox* m_batchSize;
-  QSpinBox* m_clipSkip;  // the web UI's count: our clip_skip + 1
+  QSpinBox* m_clipSkip;  // SamplingSettings::clip_skip, the web UI's count
   QComboBox* m_preview;
 };
 

@@ -5,10 +5,10 @@
 
 namespace latent::ui {
 
-QString loraSummary(const std::vector<pipeline::AppliedLora>& loras) {
+QString loraSummary(const std::vector<api::AppliedLora>& loras) {
   if (loras.empty()) return {};
   QStringList parts;
-  for (const pipeline::AppliedLora& lora : loras) {
+  for (const api::AppliedLora& lora : loras) {
     QString part = QStringLiteral("%1 %2")
                        .arg(QString::fromStdString(lora.name))
                        .arg(lora.multiplier, 0, 'g', 3);

@@ -6,11 +6,11 @@
 
 #include <vector>
 
-#include "core/pipeline/generation_request.h"
+#include "core/api/generation_result.h"
 
 namespace latent::ui {
 
 // "LoRA: detail 0.8, style −0.5 (from the prompt)"; empty when no LoRA was applied.
-QString loraSummary(const std::vector<pipeline::AppliedLora>& loras);
+QString loraSummary(const std::vector<api::AppliedLora>& loras);
 
 }  // namespace latent::ui

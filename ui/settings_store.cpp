@@ -17,34 +17,38 @@ SettingsStore::~SettingsStore() = default;
 
 GenerationSettings SettingsStore::generation() const {
   const GenerationSettings defaults;
-  const pipeline::GenerationRequest& d = defaults.request;
+  const api::GenerationRequest& d = defaults.request;
   QSettings& s = *m_settings;
   GenerationSettings out;
-  pipeline::GenerationRequest& r = out.request;
+  api::GenerationRequest& r = out.request;
   s.beginGroup(QStringLiteral("generation"));
   r.prompt = s.value("prompt").toString().toStdString();
   r.negative_prompt = s.value("negativePrompt").toString().toStdString();
-  r.width = s.value("width", d.width).toInt();
-  r.height = s.value("height", d.height).toInt();
-  r.steps = s.value("steps", d.steps).toInt();
-  r.guidance_scale = s.value("guidance", d.guidance_scale).toDouble();
-  r.seed = s.value("seed", QString::number(d.seed)).toString().toULongLong();
-  r.sampler = s.value("sampler", QString::fromStdString(d.sampler)).toString().toStdString();
-  r.batch_size = s.value("batchSize", d.batch_size).toInt();
-  r.clip_skip = s.value("clipSkip", d.clip_skip).toInt();
-  r.approximate_preview = s.value("approximatePreview", d.approximate_preview).toBool();
-  r.vae_preview_every = s.value("vaePreviewEvery", d.vae_preview_every).toInt();
+  r.size.width = s.value("width", d.size.width).toInt();
+  r.size.height = s.value("height", d.size.height).toInt();
+  r.sampling.steps = s.value("steps", d.sampling.steps).toInt();
+  r.sampling.guidance_scale = s.value("guidance", d.sampling.guidance_scale).toDouble();
+  r.sampling.seed = s.value("seed", QString::number(d.sampling.seed)).toString().toULongLong();
+  r.sampling.sampler = s.value("sampler", QString::fromStdString(d.sampling.sampler)).toString().toStdString();
+  r.size.batch_size = s.value("batchSize", d.size.batch_size).toInt();
+  // Clip skip is kept as the web UI counts it (1 = the last layer) under "webUiClipSkip".
+  // Settings written before kept diffusers' count (0 = the last layer) under "clipSkip":
+  // read once here, converted, and replaced by setGeneration.
+  if (s.contains("webUiClipSkip")) r.sampling.clip_skip = s.value("webUiClipSkip").toInt();
+  else if (s.contains("clipSkip")) r.sampling.clip_skip = s.value("clipSkip").toInt() + 1;
+  r.preview.approximate = s.value("approximatePreview", d.preview.approximate).toBool();
+  r.preview.vae_every = s.value("vaePreviewEvery", d.preview.vae_every).toInt();
   out.seedLocked = s.value("seedLocked", defaults.seedLocked).toBool();
   out.batchCount = s.value("batchCount", defaults.batchCount).toInt();
   s.endGroup();
   s.beginGroup(QStringLiteral("lora"));
-  r.lora_dir = s.value("folder").toString().toStdString();
-  r.lora_partial = s.value("partial", d.lora_partial).toBool();
-  r.loras.clear();
+  r.loras.folder = s.value("folder").toString().toStdString();
+  r.loras.allow_partial = s.value("partial", d.loras.allow_partial).toBool();
+  r.loras.adapters.clear();
   const int loraCount = s.beginReadArray(QStringLiteral("checked"));
   for (int i = 0; i < loraCount; ++i) {
     s.setArrayIndex(i);
-    r.loras.push_back({s.value("path").toString().toStdString(), s.value("multiplier", 1.0).toDouble()});
+    r.loras.adapters.push_back({s.value("path").toString().toStdString(), s.value("multiplier", 1.0).toDouble()});
   }
   s.endArray();
   s.endGroup();
@@ -53,11 +57,11 @@ GenerationSettings SettingsStore::generation() const {
   out.imageMode = mode >= int(ImageMode::Text) && mode <= int(ImageMode::Inpaint) ? ImageMode(mode) : defaults.imageMode;
   out.initImagePath = s.value("picture").toString();
   out.brushSize = s.value("brushSize", defaults.brushSize).toInt();
-  r.strength = s.value("strength", d.strength).toDouble();
-  r.resize_mode = s.value("resizeMode", QString::fromStdString(d.resize_mode)).toString().toStdString();
-  r.mask_blur = s.value("maskBlur", d.mask_blur).toInt();
-  r.inpaint_full_res = s.value("inpaintFullRes", d.inpaint_full_res).toBool();
-  r.inpaint_full_res_padding = s.value("inpaintPadding", d.inpaint_full_res_padding).toInt();
+  r.init.strength = s.value("strength", d.init.strength).toDouble();
+  r.init.resize_mode = s.value("resizeMode", QString::fromStdString(d.init.resize_mode)).toString().toStdString();
+  r.mask.blur = s.value("maskBlur", d.mask.blur).toInt();
+  r.mask.only_masked = s.value("inpaintFullRes", d.mask.only_masked).toBool();
+  r.mask.only_masked_padding = s.value("inpaintPadding", d.mask.only_masked_padding).toInt();
   s.endGroup();
   s.beginGroup(QStringLiteral("model"));
   out.model.model_path = s.value("path").toString().toStdString();
@@ -69,40 +73,42 @@ GenerationSettings SettingsStore::generation() const {
   // at its size with a caption it knows, and Generate gives a real picture at once.
   if (!s.contains(QStringLiteral("generation/width")) && out.model.model_path.empty() &&
       util::starter_model_available()) {
-    r.width = r.height = util::kStarterModelSide;
+    r.size.width = r.size.height = util::kStarterModelSide;
     if (r.prompt.empty()) r.prompt = util::kStarterExamplePrompt;
   }
   return out;
 }
 
 void SettingsStore::setGeneration(const GenerationSettings& settings) {
-  const pipeline::GenerationRequest& r = settings.request;
+  const api::GenerationRequest& r = settings.request;
   QSettings& s = *m_settings;
   s.beginGroup(QStringLiteral("generation"));
   s.setValue("prompt", QString::fromStdString(r.prompt));
   s.setValue("negativePrompt", QString::fromStdString(r.negative_prompt));
-  s.setValue("width", r.width);
-  s.setValue("height", r.height);
-  s.setValue("steps", r.steps);
-  s.setValue("guidance", r.guidance_scale);
-  s.setValue("seed", QString::number(r.seed));  // 64-bit: kept exact as text
-  s.setValue("sampler", QString::fromStdString(r.sampler));
-  s.setValue("batchSize", r.batch_size);
-  s.setValue("clipSkip", r.clip_skip);
-  s.setValue("approximatePreview", r.approximate_preview);
-  s.setValue("vaePreviewEvery", r.vae_preview_every);
+  s.setValue("width", r.size.width);
+  s.setValue("height", r.size.height);
+  s.setValue("steps", r.sampling.steps);
+  s.setValue("guidance", r.sampling.guidance_scale);
+  s.setValue("seed", QString::number(r.sampling.seed));  // 64-bit: kept exact as text
+  s.setValue("sampler", QString::fromStdString(r.sampling.sampler));
+  s.setValue("batchSize", r.size.batch_size);
+  s.setValue("webUiClipSkip", r.sampling.clip_skip);
+  s.remove("clipSkip");  // the old count (see generation()), converted now
+  s.setValue("approximatePreview", r.preview.approximate);
+  s.setValue("vaePreviewEvery", r.preview.vae_every);
   s.setValue("seedLocked", settings.seedLocked);
   s.setValue("batchCount", settings.batchCount);
   s.endGroup();
   s.beginGroup(QStringLiteral("lora"));
-  s.setValue("folder", QString::fromStdString(r.lora_dir));
-  s.setValue("partial", r.lora_partial);
+  s.setValue("folder", QString::fromStdString(r.loras.folder));
+  s.setValue("partial", r.loras.allow_partial);
   s.remove(QStringLiteral("checked"));  // a shorter list must not keep the old tail
-  s.beginWriteArray(QStringLiteral("checked"), static_cast<int>(r.loras.size()));
-  for (int i = 0; i < static_cast<int>(r.loras.size()); ++i) {
+  const std::vector<api::LoraSpec>& adapters = r.loras.adapters;
+  s.beginWriteArray(QStringLiteral("checked"), static_cast<int>(adapters.size()));
+  for (int i = 0; i < static_cast<int>(adapters.size()); ++i) {
     s.setArrayIndex(i);
-    s.setValue("path", QString::fromStdString(r.loras[i].path));
-    s.setValue("multiplier", r.loras[i].multiplier);
+    s.setValue("path", QString::fromStdString(adapters[i].path));
+    s.setValue("multiplier", adapters[i].multiplier);
   }
   s.endArray();
   s.endGroup();
@@ -110,11 +116,11 @@ void SettingsStore::setGeneration(const GenerationSettings& settings) {
   s.setValue("mode", int(settings.imageMode));
   s.setValue("picture", settings.initImagePath);
   s.setValue("brushSize", settings.brushSize);
-  s.setValue("strength", r.strength);
-  s.setValue("resizeMode", QString::fromStdString(r.resize_mode));
-  s.setValue("maskBlur", r.mask_blur);
-  s.setValue("inpaintFullRes", r.inpaint_full_res);
-  s.setValue("inpaintPadding", r.inpaint_full_res_padding);
+  s.setValue("strength", r.init.strength);
+  s.setValue("resizeMode", QString::fromStdString(r.init.resize_mode));
+  s.setValue("maskBlur", r.mask.blur);
+  s.setValue("inpaintFullRes", r.mask.only_masked);
+  s.setValue("inpaintPadding", r.mask.only_masked_padding);
   s.endGroup();
   s.beginGroup(QStringLiteral("model"));
   s.setValue("path", QString::fromStdString(settings.model.model_path));

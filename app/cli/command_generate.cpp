@@ -2,13 +2,13 @@
 #include <QCommandLineParser>
 #include <QDir>
 #include <QFileInfo>
-#include <QRandomGenerator>
 
 #include <cstdio>
 #include <string>
 #include <vector>
 
 #include "commands.h"
+#include "common_options.h"
 #include "option_values.h"
 #include "core/image/image_prep.h"
 #include "core/image/parameters_text.h"
@@ -23,6 +23,7 @@
 #include "progress_bar.h"
 
 using latent::Error;
+namespace api = latent::api;
 namespace pipeline = latent::pipeline;
 namespace image = latent::image;
 
@@ -51,55 +52,41 @@ void checkOutputs(const std::vector<QString>& paths, bool overwrite) {
   }
 }
 
-// FILE or FILE:MULTIPLIER; a colon followed by something that is not a number is part of the name.
-pipeline::LoraSpec loraSpec(const QString& value) {
-  pipeline::LoraSpec spec;
-  spec.path = value.toStdString();
-  const qsizetype colon = value.lastIndexOf(':');
-  if (colon > 0) {
-    bool ok = false;
-    const double multiplier = value.mid(colon + 1).toDouble(&ok);
-    if (ok) {
-      spec.path = value.left(colon).toStdString();
-      spec.multiplier = multiplier;
-    }
-  }
-  if (!QFileInfo(QString::fromStdString(spec.path)).isFile())
-    throw Error("--lora: the LoRA file '" + spec.path + "' does not exist");
-  return spec;
-}
-
 }  // namespace
 
 int runGenerate(const QStringList& arguments) {
+  const ModelOptions model{WithoutModel::starterModel};
+  const NegativePromptOption negative;
+  const StepsOption steps{25};
+  const GuidanceOption guidance{7.5};
+  const SeedOption seed{WithoutSeed::random};
+  const SizeOptions size;
+  const SamplerOption sampler{"euler_a"};
+  const ComputeDtypeOption dtype{"fp32"};
+  const DeviceOption device;
+  const ThreadsOption threads;
+  const LoraOption lora;
+  const EmbeddingsOption embeddings;
   QCommandLineParser parser;
   parser.setApplicationDescription("Draw images from a prompt with a Stable Diffusion 1.x model.");
   parser.addHelpOption();
+  parser.addOptions(model.options() + OptionList{{"prompt", "What to draw.", "TEXT"}} + negative.options() +
+                    steps.options() + guidance.options() + seed.options() + size.options() +
+                    sampler.options());
   parser.addOptions({
-      {"model", "Diffusers folder or single-file .safetensors checkpoint (default: the bundled starter model, 64x64).", "PATH"},
-      {"config-dir", "Configs for a single-file checkpoint (default: bundled SD 1.5).", "DIR"},
-      {"prompt", "What to draw.", "TEXT"},
-      {"negative", "What to steer away from (default: empty).", "TEXT", ""},
-      {"steps", "Denoising steps (default 25).", "N", "25"},
-      {"guidance", "Classifier-free guidance scale (default 7.5; 1 or less turns it off).", "G", "7.5"},
-      {"seed", "Seed of the noise (default: random, printed).", "S"},
-      {"width", "Width in pixels, a multiple of 8 (default 512).", "W", "512"},
-      {"height", "Height in pixels, a multiple of 8 (default 512).", "H", "512"},
-      {QStringList{"scheduler", "sampler"}, "Sampler name (default euler_a).", "NAME", "euler_a"},
       {"eta", "DDIM eta (default 0).", "ETA", "0"},
-      {"clip-skip", "Use the text encoder's output this many layers early (default 0).", "N", "0"},
+      {"clip-skip", "Text encoder layer the prompt is read from, counted from the end as the web UI "
+                    "counts it: 1 = the last layer, 2 = the one before it (default 1).", "N", "1"},
       {"batch", "Images drawn together from one seed (default 1).", "N", "1"},
-      {"dtype", "Compute precision: fp32, bf16 or fp16 (default fp32).", "TYPE", "fp32"},
-      {"device", "cpu or cuda (default cpu).", "DEVICE", "cpu"},
-      {"threads", "CPU threads (default: all cores).", "N"},
+  });
+  parser.addOptions(dtype.options() + device.options() + threads.options() + embeddings.options() +
+                    lora.options());
+  parser.addOptions({
+      {"lora-partial", "Apply LoRAs that only partly fit the model (the part that fits), with a warning."},
       {"out", "Output PNG; a batch writes NAME-1.png, NAME-2.png, ... (default image.png).", "FILE", "image.png"},
       {"overwrite", "Replace existing output files."},
       {"preview-dir", "Write intermediate VAE previews into this folder.", "DIR"},
       {"preview-every", "Steps between previews written to --preview-dir (default 5).", "K", "5"},
-      {"lora", "Apply a LoRA file, scaled by MULTIPLIER (default 1, negative allowed); repeat for several.",
-       "FILE[:MULTIPLIER]"},
-      {"lora-partial", "Apply LoRAs that only partly fit the model (the part that fits), with a warning."},
-      {"embeddings", "Folder of textual-inversion embeddings (.safetensors) the prompts may name.", "DIR"},
       {"init-image", "Start from this picture (image to image); without --width/--height the "
                      "picture's size rounded down to a multiple of 8 is used.", "FILE"},
       {"strength", "How much of the picture is repainted, 0 to 1 (default 0.75).", "S", "0.75"},
@@ -115,66 +102,61 @@ int runGenerate(const QStringList& arguments) {
   if (!parser.positionalArguments().isEmpty())
     throw Error("unexpected argument '" + parser.positionalArguments().first().toStdString() + "'");
 
-  pipeline::GenerationRequest request;
+  api::GenerationRequest request;
+  api::SamplingSettings& sampling = request.sampling;
   if (parser.isSet("preset")) {
     if (parser.value("preset") != "article")
       throw Error("unknown preset '" + parser.value("preset").toStdString() + "': the only preset is 'article'");
     request.prompt = "an astronaut riding a horse";
-    request.width = request.height = 512;
-    request.steps = 100;
-    request.guidance_scale = 7.5;
-    request.seed = 32;
-    request.sampler = "lms";
+    request.size.width = request.size.height = 512;
+    sampling.steps = 100;
+    sampling.guidance_scale = 7.5;
+    sampling.seed = 32;
+    sampling.sampler = "lms";
   }
   // Explicit options override the preset.
   const bool preset = parser.isSet("preset");
   if (parser.isSet("prompt")) request.prompt = parser.value("prompt").toStdString();
   else if (!preset) throw Error("--prompt is required");
-  request.negative_prompt = parser.value("negative").toStdString();
-  if (!preset || parser.isSet("steps")) request.steps = intValue(parser, "steps");
-  if (!preset || parser.isSet("guidance")) request.guidance_scale = doubleValue(parser, "guidance");
-  if (!preset || parser.isSet("width")) request.width = intValue(parser, "width");
-  if (!preset || parser.isSet("height")) request.height = intValue(parser, "height");
-  if (!preset || parser.isSet("scheduler")) request.sampler = parser.value("scheduler").toStdString();
+  request.negative_prompt = negative.read(parser).value_or("");
+  if (!preset || parser.isSet("steps")) sampling.steps = steps.read(parser);
+  if (!preset || parser.isSet("guidance")) sampling.guidance_scale = guidance.read(parser);
+  const SizeOptions::Size givenSize = size.read(parser);
+  if (!preset || parser.isSet("width")) request.size.width = givenSize.width;
+  if (!preset || parser.isSet("height")) request.size.height = givenSize.height;
+  if (!preset || parser.isSet("sampler")) sampling.sampler = sampler.read(parser);
   // Without --model the bundled starter model draws, at the size it was trained at.
-  const bool useStarter = !parser.isSet("model");
-  if (useStarter && !parser.isSet("width")) request.width = latent::util::kStarterModelSide;
-  if (useStarter && !parser.isSet("height")) request.height = latent::util::kStarterModelSide;
-  if (parser.isSet("seed")) {
-    bool ok = false;
-    request.seed = parser.value("seed").toULongLong(&ok);
-    if (!ok) throw Error("--seed needs a whole number from 0 to 18446744073709551615, not '" +
-                         parser.value("seed").toStdString() + "'");
-  } else if (!preset) {
-    request.seed = QRandomGenerator::global()->generate64() >> 1;
-  }
-  request.eta = doubleValue(parser, "eta");
-  request.clip_skip = intValue(parser, "clip-skip");
-  request.batch_size = intValue(parser, "batch");
-  request.approximate_preview = false;
-  request.vae_preview_every = 0;
+  const ModelChoice modelChoice = model.read(parser);
+  api::LoadOptions load = modelChoice.loadOptions();
+  load.dtype = dtype.read(parser);
+  load.device = device.read(parser);
+  const bool useStarter = modelChoice.starter;
+  if (useStarter && !parser.isSet("width")) request.size.width = latent::util::kStarterModelSide;
+  if (useStarter && !parser.isSet("height")) request.size.height = latent::util::kStarterModelSide;
+  if (!preset || parser.isSet("seed")) sampling.seed = seed.read(parser);
+  sampling.eta = doubleValue(parser, "eta");
+  sampling.clip_skip = intValue(parser, "clip-skip");
+  request.size.batch_size = intValue(parser, "batch");
+  request.preview.approximate = false;
+  request.preview.vae_every = 0;
   const bool writePreviews = parser.isSet("preview-dir");
   if (writePreviews) {
-    request.vae_preview_every = intValue(parser, "preview-every");
-    if (request.vae_preview_every < 1) throw Error("--preview-every must be at least 1");
+    request.preview.vae_every = intValue(parser, "preview-every");
+    if (request.preview.vae_every < 1) throw Error("--preview-every must be at least 1");
     if (!QDir(parser.value("preview-dir")).exists())
       throw Error("the preview folder '" + parser.value("preview-dir").toStdString() + "' does not exist");
   }
-  for (const QString& lora : parser.values("lora")) request.loras.push_back(loraSpec(lora));
-  request.lora_partial = parser.isSet("lora-partial");
-  if (parser.isSet("embeddings")) {
-    request.embeddings_dir = parser.value("embeddings").toStdString();
-    if (!QDir(parser.value("embeddings")).exists())
-      throw Error("the embeddings folder '" + request.embeddings_dir + "' does not exist");
-  }
+  request.loras.adapters = lora.read(parser);
+  request.loras.allow_partial = parser.isSet("lora-partial");
+  request.embeddings_dir = embeddings.read(parser);
   if (parser.isSet("init-image")) {
-    request.init_image = parser.value("init-image").toStdString();
-    request.strength = doubleValue(parser, "strength");
-    request.resize_mode = parser.value("resize-mode").toStdString();
-    request.mask_image = parser.value("mask").toStdString();
-    request.mask_blur = intValue(parser, "mask-blur");
-    request.inpaint_full_res = parser.isSet("inpaint-full-res");
-    request.inpaint_full_res_padding = intValue(parser, "inpaint-padding");
+    request.init.path = parser.value("init-image").toStdString();
+    request.init.strength = doubleValue(parser, "strength");
+    request.init.resize_mode = parser.value("resize-mode").toStdString();
+    request.mask.path = parser.value("mask").toStdString();
+    request.mask.blur = intValue(parser, "mask-blur");
+    request.mask.only_masked = parser.isSet("inpaint-full-res");
+    request.mask.only_masked_padding = intValue(parser, "inpaint-padding");
     if (parser.isSet("outpaint")) {
       const QStringList sides = parser.value("outpaint").split(',');
       bool ok = sides.size() == 4;
@@ -183,48 +165,36 @@ int runGenerate(const QStringList& arguments) {
       if (!ok)
         throw Error("--outpaint needs four whole numbers LEFT,TOP,RIGHT,BOTTOM, not '" +
                     parser.value("outpaint").toStdString() + "'");
-      request.outpaint_left = values[0];
-      request.outpaint_top = values[1];
-      request.outpaint_right = values[2];
-      request.outpaint_bottom = values[3];
+      request.outpaint = {values[0], values[1], values[2], values[3]};
     }
     pipeline::validate_image_request(request);
-    if (!parser.isSet("width") && !parser.isSet("height") && !request.inpaint_full_res) {
-      cv::Size size = image::probe_image_size(request.init_image);
-      if (size.width <= 0 || size.height <= 0) size = image::load_image_rgb(request.init_image).size();
-      size.width += request.outpaint_left + request.outpaint_right;
-      size.height += request.outpaint_top + request.outpaint_bottom;
+    if (!parser.isSet("width") && !parser.isSet("height") && !request.mask.only_masked) {
+      cv::Size size = image::probe_image_size(request.init.path);
+      if (size.width <= 0 || size.height <= 0) size = image::load_image_rgb(request.init.path).size();
+      size.width += request.outpaint.left + request.outpaint.right;
+      size.height += request.outpaint.top + request.outpaint.bottom;
       size = image::working_size_for(size);
-      request.width = size.width;
-      request.height = size.height;
+      request.size.width = size.width;
+      request.size.height = size.height;
     }
   } else {
     for (const char* option : {"strength", "mask", "mask-blur", "resize-mode", "inpaint-full-res", "inpaint-padding", "outpaint"})
       if (parser.isSet(option)) throw Error(std::string("--") + option + " needs --init-image");
   }
   pipeline::validate_request(request);
-  if (parser.isSet("threads")) latent::util::set_thread_count(intValue(parser, "threads"));
-  else latent::util::set_thread_count(0);
+  latent::util::set_thread_count(threads.read(parser));
 
-  const auto paths = outputPaths(parser.value("out"), request.batch_size);
+  const auto paths = outputPaths(parser.value("out"), request.size.batch_size);
   checkOutputs(paths, parser.isSet("overwrite"));
-  if (useStarter && !latent::util::starter_model_available())
-    throw Error("--model is required: a diffusers folder or a .safetensors checkpoint (the bundled starter model is missing)");
-
-  pipeline::LoadOptions load;
-  load.model_path = useStarter ? latent::util::starter_model_dir() : parser.value("model").toStdString();
-  load.config_dir = parser.value("config-dir").toStdString();
-  load.dtype = parser.value("dtype").toStdString();
-  load.device = parser.value("device").toStdString();
 
   pipeline::Engine engine;
   std::fprintf(stderr, "loading %s%s ...\n", useStarter ? "the starter model, " : "", load.model_path.c_str());
   engine.load(load);
-  std::fprintf(stderr, "seed %llu, %d steps of %s, %dx%d\n", static_cast<unsigned long long>(request.seed),
-               request.steps, request.sampler.c_str(), request.width, request.height);
+  std::fprintf(stderr, "seed %llu, %d steps of %s, %dx%d\n", static_cast<unsigned long long>(sampling.seed),
+               sampling.steps, sampling.sampler.c_str(), request.size.width, request.size.height);
 
   const QString previewDir = parser.value("preview-dir");
-  auto onStep = [&](const pipeline::StepProgress& progress) {
+  auto onStep = [&](const api::StepProgress& progress) {
     printProgress(progress);
     if (!writePreviews || !progress.previews_are_vae_decodes) return;
     for (std::size_t i = 0; i < progress.previews.size(); ++i) {
@@ -236,17 +206,15 @@ int runGenerate(const QStringList& arguments) {
   };
   const auto result = engine.generate(request, onStep);
   finishProgress();
-  for (const auto& lora : result.loras)  // partial-fit warnings come with result.warnings
-    std::fprintf(stderr, "LoRA %s (%s) x %g\n", lora.name.c_str(), lora.hash.c_str(), lora.multiplier);
+  for (const auto& applied : result.loras)  // partial-fit warnings come with result.warnings
+    std::fprintf(stderr, "LoRA %s (%s) x %g\n", applied.name.c_str(), applied.hash.c_str(), applied.multiplier);
   for (const auto& warning : result.warnings) std::fprintf(stderr, "warning: %s\n", warning.c_str());
 
   for (std::size_t i = 0; i < result.images.size(); ++i) {
-    image::ParametersExtras extras{result.model_name, result.model_hash, {}};
-    if (!result.loras.empty()) extras.more.push_back({"Lora hashes", image::lora_hashes_text(result.loras)});
-    image::ImageSettings settings{result.request, result.seeds[i], result.model_name, result.model_hash,
-                                  load.model_path, load.dtype, load.device, result.loras};
+    const image::ImageSettings settings = image::image_settings(result, i, load);
     const image::TextChunks texts = {
-        {image::kParametersChunk, image::format_parameters(result.request, result.seeds[i], extras)},
+        {image::kParametersChunk,
+         image::format_parameters(result.request, settings.seed, image::parameters_extras(result))},
         {image::kSettingsChunk, image::settings_to_json(settings)}};
     image::write_file_atomically(paths[i].toStdString(), image::encode_png(result.images[i], texts));
     std::printf("%s\n", qPrintable(paths[i]));

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "commands.h"
+#include "common_options.h"
 #include "core/io/model_files.h"
 #include "core/models/clip_text_model.h"
 #include "core/pipeline/textual_inversion.h"
@@ -86,19 +87,17 @@ void printReading(const char* title, const text::ChunkedPrompt& prompt,
 }  // namespace
 
 int runPrompt(const QStringList& arguments) {
+  const ModelOptions model{WithoutModel::bundledTokenizer};
+  const NegativePromptOption negative;
+  const EmbeddingsOption embeddings;
   QCommandLineParser parser;
   parser.setApplicationDescription(
       "Show how a prompt is read: the pieces with their weights ((word) x1.1, [word] /1.1, "
-      "(word:1.5)), and the tokens of each 75-token chunk the text encoder receives.");
+      "(word:1.5)), and the tokens of each 75-token chunk the text encoder receives; a --negative "
+      "prompt is shown too, padded to the prompt's chunk count.");
   parser.addHelpOption();
   parser.addPositionalArgument("TEXT", "The prompt.");
-  parser.addOptions({
-      {"model", "Read with this model's tokenizer (default: the bundled SD 1.5 tokenizer).",
-       "PATH"},
-      {"config-dir", "Configs for a single-file checkpoint (default: bundled SD 1.5).", "DIR"},
-      {"negative", "A negative prompt to show too, padded to the prompt's chunk count.", "TEXT"},
-      {"embeddings", "Folder of textual-inversion embeddings the prompt may name.", "DIR"},
-  });
+  parser.addOptions(model.options() + negative.options() + embeddings.options());
   parser.process(arguments);
   const QStringList positional = parser.positionalArguments();
   if (positional.size() != 1)
@@ -107,27 +106,30 @@ int runPrompt(const QStringList& arguments) {
                     : "give one prompt, in quotes (" + std::to_string(positional.size()) +
                           " arguments were given)");
 
+  const ModelChoice modelChoice = model.read(parser);
+  const std::optional<std::string> negativePrompt = negative.read(parser);
   std::string tokenizerDir = latent::util::resource_path("tokenizer");
   int64_t width = 0;
-  if (parser.isSet("model")) {
-    const auto files = latent::io::open_model(parser.value("model").toStdString(),
-                                              parser.value("config-dir").toStdString());
-    tokenizerDir = files.tokenizer_dir;
-    width = latent::models::CLIPTextConfig::from_json(files.text_encoder_config).hidden_size;
+  if (modelChoice.given()) {
+    const auto files = latent::io::open_model(modelChoice.path, modelChoice.configDir);
+    if (files.text_encoders.empty())
+      throw Error("'" + modelChoice.path + "' has no text encoder to read a prompt with");
+    // The first text encoder's tokenizer: SDXL's two tokenizers share one vocabulary.
+    const latent::io::TextEncoderFiles& encoder = files.text_encoders.front();
+    tokenizerDir = encoder.tokenizer_dir;
+    width = latent::models::CLIPTextConfig::from_json(encoder.config).hidden_size;
   }
   const auto tokenizer = text::ClipTokenizer::from_folder(tokenizerDir);
-  const auto library =
-      latent::pipeline::EmbeddingLibrary::from_folder(parser.value("embeddings").toStdString());
-  const auto embeddings = library.tokens(tokenizer, width);
+  const auto library = latent::pipeline::EmbeddingLibrary::from_folder(embeddings.read(parser));
+  const auto embeddingTokens = library.tokens(tokenizer, width);
 
-  const auto prompt = text::chunk_prompt(tokenizer, positional.first().toStdString(), embeddings);
-  printReading("prompt", prompt, tokenizer, embeddings);
+  const auto prompt = text::chunk_prompt(tokenizer, positional.first().toStdString(), embeddingTokens);
+  printReading("prompt", prompt, tokenizer, embeddingTokens);
   std::size_t chunks = prompt.chunks.size();
-  if (parser.isSet("negative")) {
-    const auto negative =
-        text::chunk_prompt(tokenizer, parser.value("negative").toStdString(), embeddings);
-    printReading("negative prompt", negative, tokenizer, embeddings);
-    chunks = std::max(chunks, negative.chunks.size());
+  if (negativePrompt) {
+    const auto negativeReading = text::chunk_prompt(tokenizer, *negativePrompt, embeddingTokens);
+    printReading("negative prompt", negativeReading, tokenizer, embeddingTokens);
+    chunks = std::max(chunks, negativeReading.chunks.size());
   }
   std::printf("chunks: %zu (the text encoder's output is %zu tokens long)\n", chunks, chunks * 77);
   return 0;

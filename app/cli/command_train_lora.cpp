@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "commands.h"
+#include "common_options.h"
 #include "option_values.h"
 #include "core/training/lora_training.h"
 #include "core/util/error.h"
@@ -14,13 +15,17 @@ using latent::Error;
 
 int runTrainLora(const QStringList& arguments) {
   latent::training::LoraTrainingOptions o;
+  const ModelOptions model{WithoutModel::required, /*configDir=*/false};  // training takes a path alone
+  const SeedOption seed;
+  const DeviceOption device;
+  const ThreadsOption threads;
   QCommandLineParser parser;
   parser.setApplicationDescription(
       "Fine-tune a model with LoRA on a folder of pictures with .txt captions (NAME.png + NAME.txt); "
       "writes a kohya-layout .safetensors file that generate --lora and other programs read.");
   parser.addHelpOption();
+  parser.addOptions(model.options());
   parser.addOptions({
-      {"model", "Diffusers folder or single-file .safetensors checkpoint.", "PATH"},
       {"data", "Folder of pictures and captions.", "DIR"},
       {"out", "LoRA file to write (.safetensors).", "FILE"},
       {"rank", QString("Rank of the adapters (default %1).").arg(o.rank), "R", QString::number(o.rank)},
@@ -30,14 +35,12 @@ int runTrainLora(const QStringList& arguments) {
       {"lr", QString("Learning rate (default %1).").arg(o.learning_rate), "X", QString::number(o.learning_rate)},
       {"text-encoder", "Also adapt the text encoder's attention projections."},
       {"cross-attention-only", "Adapt only the UNet's cross-attention: teaches new words while other prompts change least."},
-      {"seed", "Seed (default 0).", "S", "0"},
-      {"device", "cpu or cuda (default cpu).", "DEVICE", "cpu"},
-      {"threads", "CPU threads (default: all cores).", "N"},
   });
+  parser.addOptions(seed.options() + device.options() + threads.options());
   parser.process(arguments);
-  for (const char* required : {"model", "data", "out"})
+  o.model_path = model.read(parser).path;
+  for (const char* required : {"data", "out"})
     if (!parser.isSet(required)) throw Error(std::string("--") + required + " is required");
-  o.model_path = parser.value("model").toStdString();
   o.data_dir = parser.value("data").toStdString();
   o.out_path = parser.value("out").toStdString();
   o.rank = intValue(parser, "rank");
@@ -47,11 +50,9 @@ int runTrainLora(const QStringList& arguments) {
   o.learning_rate = doubleValue(parser, "lr");
   o.train_text_encoder = parser.isSet("text-encoder");
   o.cross_attention_only = parser.isSet("cross-attention-only");
-  bool ok = false;
-  o.seed = parser.value("seed").toULongLong(&ok);
-  if (!ok) throw Error("--seed needs a whole number");
-  o.device = parser.value("device").toStdString();
-  latent::util::set_thread_count(parser.isSet("threads") ? intValue(parser, "threads") : 0);
+  o.seed = seed.read(parser);
+  o.device = device.read(parser);
+  latent::util::set_thread_count(threads.read(parser));
 
   std::fprintf(stderr, "training a rank-%d LoRA on %s for %d steps\n", o.rank, o.data_dir.c_str(), o.steps);
   const auto result = latent::training::train_lora(o, printTrainingProgress);

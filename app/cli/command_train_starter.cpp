@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "commands.h"
+#include "common_options.h"
 #include "option_values.h"
 #include "core/training/starter_training.h"
 #include "core/util/error.h"
@@ -14,41 +15,44 @@ using latent::Error;
 
 int runTrainStarter(const QStringList& arguments) {
   latent::training::StarterTrainingOptions o;
+  const SeedOption seed;
+  const StorageDtypeOption dtype;
+  const ThreadsOption threads;
   QCommandLineParser parser;
   parser.setApplicationDescription(
       "Train the starter model (a small Stable Diffusion) on synthetic captioned pictures of coloured "
       "shapes and write it as a diffusers folder, with loss_log.csv.");
   parser.addHelpOption();
+  parser.addOptions({{"out", "Folder to create.", "DIR"}});
+  parser.addOptions(seed.options());
   parser.addOptions({
-      {"out", "Folder to create.", "DIR"},
-      {"seed", "Seed of everything random (default 0).", "S", "0"},
       {"vae-steps", QString("Autoencoder steps (default %1).").arg(o.vae_steps), "N", QString::number(o.vae_steps)},
       {"unet-steps", QString("Text encoder + UNet steps (default %1).").arg(o.unet_steps), "N",
        QString::number(o.unet_steps)},
       {"batch", QString("Pictures per UNet step (default %1).").arg(o.unet_batch), "N", QString::number(o.unet_batch)},
       {"pool", QString("Pictures the UNet learns from (default %1).").arg(o.pool_size), "N",
        QString::number(o.pool_size)},
-      {"dtype", "Precision of the written weights: fp16 (default), bf16 or fp32.", "TYPE", "fp16"},
+  });
+  parser.addOptions(dtype.options());
+  parser.addOptions({
       {"tiny", "The smallest networks (for tests; not a useful model)."},
       {"vae-from", "Take the trained VAE of this starter folder (or its .partial) and train only the text encoder and UNet.",
        "DIR"},
-      {"threads", "CPU threads (default: all cores).", "N"},
   });
+  parser.addOptions(threads.options());
   parser.process(arguments);
   if (!parser.isSet("out")) throw Error("--out is required");
   o.out_dir = parser.value("out").toStdString();
-  bool ok = false;
-  o.seed = parser.value("seed").toULongLong(&ok);
-  if (!ok) throw Error("--seed needs a whole number");
+  o.seed = seed.read(parser);
   o.vae_steps = intValue(parser, "vae-steps");
   o.unet_steps = intValue(parser, "unet-steps");
   o.unet_batch = intValue(parser, "batch");
   o.pool_size = intValue(parser, "pool");
-  o.dtype = parser.value("dtype").toStdString();
+  o.dtype = dtype.read(parser);
   o.tiny = parser.isSet("tiny");
   o.vae_from = parser.value("vae-from").toStdString();
   if (o.tiny) o.side = 32;
-  latent::util::set_thread_count(parser.isSet("threads") ? intValue(parser, "threads") : 0);
+  latent::util::set_thread_count(threads.read(parser));
 
   std::fprintf(stderr, "training the starter model (seed %llu, %d threads) into %s\n",
                static_cast<unsigned long long>(o.seed), latent::util::thread_count(), o.out_dir.c_str());

@@ -16,7 +16,7 @@ void printUsage() {
                "usage: latentstudio-cli COMMAND [OPTIONS]\n\n"
                "commands:\n"
                "  generate            draw images from a prompt\n"
-               "  info                describe a model file or folder\n"
+               "  info                describe a model file or folder, and check that it loads\n"
                "  make-random-model   write a full-size SD 1.5 folder with random weights\n"
                "  bench               measure speed and memory of a model on this machine\n"
                "  prompt              show how a prompt is read: weights, tokens, chunks\n"

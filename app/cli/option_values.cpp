@@ -19,3 +19,10 @@ double doubleValue(const QCommandLineParser& parser, const QString& name) {
                         parser.value(name).toStdString() + "'");
   return value;
 }
+
+std::vector<std::string> commaList(const QCommandLineParser& parser, const QString& name) {
+  std::vector<std::string> items;
+  for (const QString& item : parser.value(name).split(','))
+    if (!item.trimmed().isEmpty()) items.push_back(item.trimmed().toStdString());
+  return items;
+}

@@ -14,7 +14,7 @@ bool stderrIsTerminal() {
 
 }  // namespace
 
-void printProgress(const latent::pipeline::StepProgress& p) {
+void printProgress(const latent::api::StepProgress& p) {
   constexpr int kWidth = 30;
   const int filled = p.total_steps > 0 ? kWidth * p.step / p.total_steps : 0;
   const std::string bar = std::string(filled, '#') + std::string(kWidth - filled, '.');

@@ -1,7 +1,7 @@
 #pragma once
 
-#include "core/pipeline/generation_request.h"
+#include "core/api/generation_result.h"
 
 // A one-line progress bar on stderr: step, seconds per step, time left.
-void printProgress(const latent::pipeline::StepProgress& progress);
+void printProgress(const latent::api::StepProgress& progress);
 void finishProgress();

@@ -14,17 +14,12 @@
 #include <fstream>
 #include <vector>
 
+#include "core/util/byte_format.h"
 #include "core/util/error.h"
+#include "core/util/system_memory.h"
 
 namespace latent::image {
 namespace {
-
-std::string megabytes(double bytes) {
-  char buffer[32];
-  if (bytes >= 1e9) std::snprintf(buffer, sizeof buffer, "%.1f GB", bytes / 1e9);
-  else std::snprintf(buffer, sizeof buffer, "%.0f MB", std::max(1.0, bytes / 1e6));
-  return buffer;
-}
 
 std::vector<unsigned char> read_head(const std::string& path, std::size_t bytes) {
   std::ifstream in(path, std::ios::binary);
@@ -74,18 +69,23 @@ void check_file(const std::string& path, const char* what) {
   if (!info.isReadable()) throw Error("the " + std::string(what) + " file '" + path + "' cannot be read");
 }
 
-// Refuses up front an image whose decoded pixels would not fit in the free memory.
+// Refuses up front an image whose decoded pixels would not fit in the free memory, as
+// util::available_memory() counts it (so a container's limit and LATENT_MEMORY_LIMIT_MB apply).
 void check_decode_memory(const std::string& path, const char* what) {
   const cv::Size size = probe_image_size(path);
   if (size.width <= 0 || size.height <= 0) return;
   // OpenCV decodes up to 4 channels, then we keep a 3-channel copy (and 16-bit files double that).
+  // In double: a header may claim sides up to 2^31, whose product times 8 overflows int64.
   const double estimate = static_cast<double>(size.width) * size.height * 8.0;
-  const uint64_t free_bytes = available_memory_bytes();
-  if (free_bytes > 0 && estimate > static_cast<double>(free_bytes) * 0.5)
-    throw Error("the " + std::string(what) + " '" + path + "' is " + std::to_string(size.width) + "x" +
-                std::to_string(size.height) + " pixels: decoding it needs about " + megabytes(estimate) +
-                ", more than half of the " + megabytes(static_cast<double>(free_bytes)) +
-                " of memory free. Scale it down first.");
+  const util::AvailableMemory available = util::available_memory();
+  if (available.bytes < 0) return;  // unknown: let OpenCV try
+  // Half of it at most: the picture is only the start; the model and its activations need the rest.
+  if (estimate > static_cast<double>(available.bytes) / 2)
+    throw Error("the " + std::string(what) + " '" + path + "' is " + std::to_string(size.width) +
+                "x" + std::to_string(size.height) + " pixels: decoding it needs about " +
+                util::format_bytes(static_cast<int64_t>(std::min(estimate, 0x1p62))) +  // fits int64
+                ", more than half of the " + util::format_bytes(available.bytes) +
+                " of memory available (" + available.source + "). Scale it down first.");
 }
 
 cv::Mat decode(const std::string& path, int flags, const char* what) {
@@ -237,18 +237,6 @@ cv::Size probe_image_size(const std::string& path) {
   return {};
 }
 
-uint64_t available_memory_bytes() {
-  std::ifstream in("/proc/meminfo");
-  std::string key;
-  uint64_t value = 0;
-  std::string unit;
-  while (in >> key >> value) {
-    std::getline(in, unit);
-    if (key == "MemAvailable:") return value * 1024;
-  }
-  return 0;
-}
-
 cv::Mat load_image_rgb(const std::string& path) {
   const cv::Mat mat = to_8bit(decode(path, cv::IMREAD_COLOR, "image"));
   cv::Mat rgb;
@@ -282,7 +270,7 @@ cv::Mat rgb_to_luma(const cv::Mat& rgb) {
   return out;
 }
 
-cv::Mat image_to_mat(const pipeline::Image& image) {
+cv::Mat image_to_mat(const api::Image& image) {
   if (image.width <= 0 || image.height <= 0 ||
       image.rgb.size() != static_cast<std::size_t>(image.width) * image.height * 3)
     throw Error("the image data is not " + std::to_string(image.width) + "x" + std::to_string(image.height) +
@@ -291,10 +279,10 @@ cv::Mat image_to_mat(const pipeline::Image& image) {
   return wrapped.clone();
 }
 
-pipeline::Image mat_to_image(const cv::Mat& rgb) {
+api::Image mat_to_image(const cv::Mat& rgb) {
   require_8bit(rgb, "the image");
   if (rgb.channels() != 3) throw Error("expected an RGB image");
-  pipeline::Image image;
+  api::Image image;
   image.width = rgb.cols;
   image.height = rgb.rows;
   image.rgb.resize(static_cast<std::size_t>(rgb.total()) * 3);

@@ -13,7 +13,7 @@
 #include <cstdint>
 #include <string>
 
-#include "core/pipeline/generation_request.h"
+#include "core/api/image.h"
 
 namespace latent::image {
 
@@ -23,13 +23,11 @@ namespace latent::image {
 // {0, 0} when the format is not one of those or the header is damaged.
 cv::Size probe_image_size(const std::string& path);
 
-// Bytes of memory free for new allocations (MemAvailable on Linux); 0 when unknown.
-uint64_t available_memory_bytes();
-
 // Decodes an image file (anything OpenCV reads; EXIF orientation applied; alpha
 // dropped as PIL's convert("RGB") does; 16-bit reduced to 8) into RGB. Throws
 // latent::Error for a missing, unreadable or corrupt file, and, before decoding, for
-// an image whose decoded pixels would not fit in the free memory (with the estimate).
+// an image whose decoded pixels would take more than half of util::available_memory()
+// (the message names the pixel size, the estimate and what limited the memory).
 cv::Mat load_image_rgb(const std::string& path);
 
 // Decodes a mask file to one 8-bit channel: grey files as they are, colour files by
@@ -40,8 +38,8 @@ cv::Mat load_mask(const std::string& path);
 cv::Mat rgb_to_luma(const cv::Mat& rgb);
 
 // Conversions to and from the engine's plain Image (RGB, 3 bytes per pixel).
-cv::Mat image_to_mat(const pipeline::Image& image);
-pipeline::Image mat_to_image(const cv::Mat& rgb);
+cv::Mat image_to_mat(const api::Image& image);
+api::Image mat_to_image(const cv::Mat& rgb);
 
 // Hex SHA-256 of the pixels (rows of RGB bytes after the width and height as two
 // little-endian uint32), first 10 digits: the same picture gives the same hash whatever

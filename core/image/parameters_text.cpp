@@ -82,42 +82,54 @@ std::string sampler_from_webui(const std::string& sampler, const std::string& sc
   return {};
 }
 
-std::string format_parameters(const pipeline::GenerationRequest& request, uint64_t seed,
+ParametersExtras parameters_extras(const api::GenerationResult& result) {
+  ParametersExtras extras;
+  extras.model_name = result.model_name;
+  extras.model_hash = result.model_hash;
+  extras.init_image_hash = result.init_image_hash;
+  extras.mask_hash = result.mask_hash;
+  if (!result.loras.empty()) extras.more.push_back({"Lora hashes", lora_hashes_text(result.loras)});
+  return extras;
+}
+
+std::string format_parameters(const api::GenerationRequest& request, uint64_t seed,
                               const ParametersExtras& extras) {
+  const api::SamplingSettings& sampling = request.sampling;
   std::string text = request.prompt;
   if (!request.negative_prompt.empty()) text += "\nNegative prompt: " + request.negative_prompt;
-  const auto [sampler, schedule] = webui_sampler_name(request.sampler);
+  const auto [sampler, schedule] = webui_sampler_name(sampling.sampler);
   std::vector<std::pair<std::string, std::string>> fields = {
-      {"Steps", std::to_string(request.steps)},
+      {"Steps", std::to_string(sampling.steps)},
       {"Sampler", sampler},
       {"Schedule type", schedule},
-      {"CFG scale", format_number(request.guidance_scale)},
+      {"CFG scale", format_number(sampling.guidance_scale)},
       {"Seed", std::to_string(seed)},
-      {"Size", std::to_string(request.width) + "x" + std::to_string(request.height)},
+      {"Size", std::to_string(request.size.width) + "x" + std::to_string(request.size.height)},
       {"Model hash", extras.model_hash},
       {"Model", extras.model_name},
-      {"Clip skip", request.clip_skip > 0 ? std::to_string(request.clip_skip + 1) : ""},
+      {"Clip skip", sampling.clip_skip > 1 ? std::to_string(sampling.clip_skip) : ""},
       {"RNG", "CPU"},
   };
-  if (request.sampler == "ddim" && request.eta != 0) fields.push_back({"Eta", format_number(request.eta)});
-  if (pipeline::has_init_image(request) || !request.init_image_hash.empty()) {
+  if (sampling.sampler == "ddim" && sampling.eta != 0) fields.push_back({"Eta", format_number(sampling.eta)});
+  if (api::has_init_image(request) || !extras.init_image_hash.empty()) {
     // Image to image: the web UI's "Denoising strength" and "Mask blur", our own hashes.
-    fields.push_back({"Denoising strength", format_number(request.strength)});
-    fields.push_back({"Init image hash", request.init_image_hash});
-    if (request.resize_mode != "resize") fields.push_back({"Resize mode", request.resize_mode});
-    const bool masked = !request.mask_image.empty() || request.mask_pixels || !request.mask_hash.empty();
-    if (masked) {
-      fields.push_back({"Mask blur", std::to_string(request.mask_blur)});
-      fields.push_back({"Mask hash", request.mask_hash});
-      if (request.inpaint_full_res) {
+    const api::InitImageSettings& init = request.init;
+    const api::MaskSettings& mask = request.mask;
+    const api::OutpaintSettings& outpaint = request.outpaint;
+    fields.push_back({"Denoising strength", format_number(init.strength)});
+    fields.push_back({"Init image hash", extras.init_image_hash});
+    if (init.resize_mode != "resize") fields.push_back({"Resize mode", init.resize_mode});
+    if (mask.given() || !extras.mask_hash.empty()) {
+      fields.push_back({"Mask blur", std::to_string(mask.blur)});
+      fields.push_back({"Mask hash", extras.mask_hash});
+      if (mask.only_masked) {
         fields.push_back({"Inpaint area", "Only masked"});
-        fields.push_back({"Masked area padding", std::to_string(request.inpaint_full_res_padding)});
+        fields.push_back({"Masked area padding", std::to_string(mask.only_masked_padding)});
       }
     }
-    if (request.outpaint_left || request.outpaint_top || request.outpaint_right || request.outpaint_bottom)
-      fields.push_back({"Outpaint", std::to_string(request.outpaint_left) + "," + std::to_string(request.outpaint_top) +
-                                        "," + std::to_string(request.outpaint_right) + "," +
-                                        std::to_string(request.outpaint_bottom)});
+    if (outpaint.any())
+      fields.push_back({"Outpaint", std::to_string(outpaint.left) + "," + std::to_string(outpaint.top) + "," +
+                                        std::to_string(outpaint.right) + "," + std::to_string(outpaint.bottom)});
   }
   for (const auto& extra : extras.more) fields.push_back(extra);
   fields.push_back({"Version", std::string("Latent Studio ") + LATENT_VERSION});
@@ -130,7 +142,7 @@ std::string format_parameters(const pipeline::GenerationRequest& request, uint64
   return text + "\n" + line;
 }
 
-std::string lora_hashes_text(const std::vector<pipeline::AppliedLora>& loras) {
+std::string lora_hashes_text(const std::vector<api::AppliedLora>& loras) {
   std::string text;
   for (const auto& lora : loras) {
     std::string name = lora.name;
@@ -182,22 +194,23 @@ ParsedParameters parse_parameters(const std::string& text) {
   return out;
 }
 
-pipeline::GenerationRequest ParsedParameters::to_request(const pipeline::GenerationRequest& base) const {
-  pipeline::GenerationRequest r = base;
+api::GenerationRequest ParsedParameters::to_request(const api::GenerationRequest& base) const {
+  api::GenerationRequest r = base;
+  api::SamplingSettings& sampling = r.sampling;
   r.prompt = prompt;
   r.negative_prompt = negative_prompt;
   bool ok = false;
   if (const auto v = field("Steps")) {
     const int steps = QString::fromStdString(*v).toInt(&ok);
-    if (ok && steps > 0) r.steps = steps;
+    if (ok && steps > 0) sampling.steps = steps;
   }
   if (const auto v = field("CFG scale")) {
     const double g = QString::fromStdString(*v).toDouble(&ok);
-    if (ok) r.guidance_scale = g;
+    if (ok) sampling.guidance_scale = g;
   }
   if (const auto v = field("Seed")) {
     const qulonglong seed = QString::fromStdString(*v).toULongLong(&ok);
-    if (ok) r.seed = seed;
+    if (ok) sampling.seed = seed;
   }
   if (const auto v = field("Size")) {
     const QStringList wh = QString::fromStdString(*v).split('x');
@@ -208,40 +221,40 @@ pipeline::GenerationRequest ParsedParameters::to_request(const pipeline::Generat
       h = wh[1].trimmed().toInt(&ok_h);
     }
     if (ok_w && ok_h && w > 0 && h > 0) {
-      r.width = w;
-      r.height = h;
+      r.size.width = w;
+      r.size.height = h;
     }
   }
   if (const auto v = field("Sampler")) {
     const std::string name = sampler_from_webui(*v, field("Schedule type").value_or(""));
-    if (!name.empty()) r.sampler = name;
+    if (!name.empty()) sampling.sampler = name;
   }
-  r.clip_skip = 0;
+  // The text counts clip skip as the request does; without the field it is the web UI's
+  // default, the last layer.
+  sampling.clip_skip = 1;
   if (const auto v = field("Clip skip")) {
     const int skip = QString::fromStdString(*v).toInt(&ok);
-    if (ok && skip > 1) r.clip_skip = skip - 1;
+    if (ok && skip >= 1) sampling.clip_skip = skip;
   }
   if (const auto v = field("Eta")) {
     const double eta = QString::fromStdString(*v).toDouble(&ok);
-    if (ok) r.eta = eta;
+    if (ok) sampling.eta = eta;
   }
   if (const auto v = field("Denoising strength")) {
     const double strength = QString::fromStdString(*v).toDouble(&ok);
-    if (ok && strength >= 0 && strength <= 1) r.strength = strength;
+    if (ok && strength >= 0 && strength <= 1) r.init.strength = strength;
   }
-  if (const auto v = field("Init image hash")) r.init_image_hash = *v;
-  if (const auto v = field("Mask hash")) r.mask_hash = *v;
   if (const auto v = field("Resize mode")) {
-    if (*v == "resize" || *v == "crop" || *v == "pad") r.resize_mode = *v;
+    if (*v == "resize" || *v == "crop" || *v == "pad") r.init.resize_mode = *v;
   }
   if (const auto v = field("Mask blur")) {
     const int blur = QString::fromStdString(*v).toInt(&ok);
-    if (ok && blur >= 0) r.mask_blur = blur;
+    if (ok && blur >= 0) r.mask.blur = blur;
   }
-  if (const auto v = field("Inpaint area")) r.inpaint_full_res = *v == "Only masked";
+  if (const auto v = field("Inpaint area")) r.mask.only_masked = *v == "Only masked";
   if (const auto v = field("Masked area padding")) {
     const int padding = QString::fromStdString(*v).toInt(&ok);
-    if (ok && padding >= 0) r.inpaint_full_res_padding = padding;
+    if (ok && padding >= 0) r.mask.only_masked_padding = padding;
   }
   if (const auto v = field("Outpaint")) {
     const QStringList sides = QString::fromStdString(*v).split(',');
@@ -251,14 +264,19 @@ pipeline::GenerationRequest ParsedParameters::to_request(const pipeline::Generat
       values[k] = sides[k].trimmed().toInt(&ok);
       all = ok && values[k] >= 0;
     }
-    if (all) {
-      r.outpaint_left = values[0];
-      r.outpaint_top = values[1];
-      r.outpaint_right = values[2];
-      r.outpaint_bottom = values[3];
-    }
+    if (all) r.outpaint = {values[0], values[1], values[2], values[3]};
   }
   return r;
+}
+
+api::GenerationResult ParsedParameters::to_result(const api::GenerationRequest& base) const {
+  api::GenerationResult result;
+  result.request = to_request(base);
+  result.model_name = field("Model").value_or("");
+  result.model_hash = field("Model hash").value_or("");
+  result.init_image_hash = field("Init image hash").value_or("");
+  result.mask_hash = field("Mask hash").value_or("");
+  return result;
 }
 
 }  // namespace latent::image

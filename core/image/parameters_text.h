@@ -12,7 +12,8 @@
 #include <utility>
 #include <vector>
 
-#include "core/pipeline/generation_request.h"
+#include "core/api/generation_request.h"
+#include "core/api/generation_result.h"
 
 namespace latent::image {
 
@@ -21,19 +22,30 @@ std::pair<std::string, std::string> webui_sampler_name(const std::string& sample
 // Back from the web UI's names (also the older "DPM++ 2M Karras" form); empty when unknown.
 std::string sampler_from_webui(const std::string& sampler, const std::string& schedule);
 
+// What the text records beside the request: values the engine worked out (see
+// api::GenerationResult) and fields of the caller's own.
 struct ParametersExtras {
   std::string model_name;
   std::string model_hash;
   std::vector<std::pair<std::string, std::string>> more;  // appended in order, before Version
+  // Written as "Init image hash" and "Mask hash" (image to image and inpainting only).
+  std::string init_image_hash;
+  std::string mask_hash;
 };
 
-std::string format_parameters(const pipeline::GenerationRequest& request, uint64_t seed,
+// The extras of a result: its model, its picture and mask hashes, and its LoRAs' "Lora
+// hashes". Callers append fields of their own (a batch position, ...) to `more`.
+ParametersExtras parameters_extras(const api::GenerationResult& result);
+
+// The text for one image of a request, drawn from `seed`. "Clip skip" is written as the
+// request counts it (the web UI's count), and left out at 1, as the web UI does.
+std::string format_parameters(const api::GenerationRequest& request, uint64_t seed,
                               const ParametersExtras& extras);
 
 // The web UI's "Lora hashes" value, "name: 0123456789ab, other: ba9876543210" (names
-// lose ':' and ',' as the web UI does); "" without LoRAs. Add it to ParametersExtras::more
-// as {"Lora hashes", ...}.
-std::string lora_hashes_text(const std::vector<pipeline::AppliedLora>& loras);
+// lose ':' and ',' as the web UI does); "" without LoRAs. parameters_extras adds it to
+// ParametersExtras::more as {"Lora hashes", ...}.
+std::string lora_hashes_text(const std::vector<api::AppliedLora>& loras);
 
 struct ParsedParameters {
   std::string prompt;
@@ -42,8 +54,12 @@ struct ParsedParameters {
 
   std::optional<std::string> field(const std::string& key) const;
   // Fills the request fields that the text carries (prompt, negative, steps, sampler,
-  // CFG scale, seed, size, clip skip); others keep the values of `base`.
-  pipeline::GenerationRequest to_request(const pipeline::GenerationRequest& base) const;
+  // CFG scale, seed, size, clip skip, image-to-image settings); others keep the values
+  // of `base`.
+  api::GenerationRequest to_request(const api::GenerationRequest& base) const;
+  // The request as to_request, with what the text says about the run that made the
+  // image: the model's name and hash, the picture's and the mask's hashes.
+  api::GenerationResult to_result(const api::GenerationRequest& base) const;
 };
 
 ParsedParameters parse_parameters(const std::string& text);

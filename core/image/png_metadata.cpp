@@ -90,7 +90,7 @@ bool is_latin1_printable(const std::string& text) {
 
 }  // namespace
 
-std::vector<unsigned char> encode_png(const pipeline::Image& image, const TextChunks& texts) {
+std::vector<unsigned char> encode_png(const api::Image& image, const TextChunks& texts) {
   if (image.width <= 0 || image.height <= 0 ||
       image.rgb.size() != static_cast<std::size_t>(image.width) * image.height * 3)
     throw Error("cannot encode an image of " + std::to_string(image.width) + "x" +

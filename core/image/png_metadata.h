@@ -7,14 +7,14 @@
 #include <string>
 #include <vector>
 
-#include "core/pipeline/generation_request.h"
+#include "core/api/image.h"
 
 namespace latent::image {
 
 using TextChunks = std::vector<std::pair<std::string, std::string>>;  // keyword, UTF-8 text
 
 // PNG bytes of `image` with the text chunks placed before the image data.
-std::vector<unsigned char> encode_png(const pipeline::Image& image, const TextChunks& texts);
+std::vector<unsigned char> encode_png(const api::Image& image, const TextChunks& texts);
 
 // Writes through a temporary file renamed into place: a failure leaves no partial
 // file and any previous file untouched. Throws latent::Error naming the path.

@@ -18,11 +18,11 @@ torch::Tensor decoded_to_uint8(const torch::Tensor& decoded) {
   return torch::round(decoded_to_unit_nhwc(decoded) * 255).to(torch::kUInt8);
 }
 
-std::vector<pipeline::Image> uint8_to_images(const torch::Tensor& nhwc) {
+std::vector<api::Image> uint8_to_images(const torch::Tensor& nhwc) {
   const auto t = nhwc.to(torch::kCPU).contiguous();
-  std::vector<pipeline::Image> out;
+  std::vector<api::Image> out;
   for (int64_t b = 0; b < t.size(0); ++b) {
-    pipeline::Image image;
+    api::Image image;
     image.height = static_cast<int>(t.size(1));
     image.width = static_cast<int>(t.size(2));
     const auto item = t[b];
@@ -33,7 +33,7 @@ std::vector<pipeline::Image> uint8_to_images(const torch::Tensor& nhwc) {
   return out;
 }
 
-torch::Tensor images_to_tensor(const std::vector<pipeline::Image>& images) {
+torch::Tensor images_to_tensor(const std::vector<api::Image>& images) {
   if (images.empty()) throw Error("no images to convert");
   std::vector<torch::Tensor> items;
   for (const auto& image : images) {

@@ -6,7 +6,7 @@
 
 #include <vector>
 
-#include "core/pipeline/generation_request.h"
+#include "core/api/image.h"
 
 namespace latent::image {
 
@@ -18,9 +18,9 @@ torch::Tensor decoded_to_unit_nhwc(const torch::Tensor& decoded);
 torch::Tensor decoded_to_uint8(const torch::Tensor& decoded);
 
 // [B,H,W,3] uint8 → one Image per batch item.
-std::vector<pipeline::Image> uint8_to_images(const torch::Tensor& nhwc);
+std::vector<api::Image> uint8_to_images(const torch::Tensor& nhwc);
 
 // Images (all the same size) → [B,3,H,W] float32 in [-1,1], the VAE encoder's input.
-torch::Tensor images_to_tensor(const std::vector<pipeline::Image>& images);
+torch::Tensor images_to_tensor(const std::vector<api::Image>& images);
 
 }  // namespace latent::image

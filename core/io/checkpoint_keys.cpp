@@ -10,7 +10,9 @@
 namespace latent::io {
 namespace {
 
-const std::string kClipPrefix = "cond_stage_model.transformer.";
+// Where CLIP text encoders with transformers names sit: SD 1.x's, and SDXL's first.
+const char* const kClipPrefixes[] = {"cond_stage_model.transformer.",
+                                     "conditioner.embedders.0.transformer."};
 
 bool starts_with(const std::string& s, const std::string& prefix) {
   return s.size() >= prefix.size() && s.compare(0, prefix.size(), prefix) == 0;
@@ -152,10 +154,10 @@ const char* component_name(Component component) {
 }
 
 CheckpointKeyMap::CheckpointKeyMap(const QJsonObject& unet_config, const QJsonObject& vae_config,
-                                   const std::string& config_source) {
+                                   const std::string& config_source, CheckpointLayout layout) {
   build_unet(unet_config, config_source + " (unet)");
   build_vae(vae_config, config_source + " (vae)");
-  build_text_encoder();
+  build_text_encoder(layout);
 }
 
 void CheckpointKeyMap::add(const std::string& ldm_module, Component component,
@@ -179,14 +181,16 @@ void CheckpointKeyMap::build_unet(const QJsonObject& config, const std::string& 
                 "the same length");
   for (const auto& t : down_types)
     if (t != "CrossAttnDownBlock2D" && t != "DownBlock2D")
-      throw Error(source + ": down block type '" + t + "' is not a Stable Diffusion 1.x block");
+      throw Error(source + ": down block type '" + t +
+                  "' is not a Stable Diffusion 1.x or SDXL block");
   for (const auto& t : up_types)
     if (t != "CrossAttnUpBlock2D" && t != "UpBlock2D")
-      throw Error(source + ": up block type '" + t + "' is not a Stable Diffusion 1.x block");
+      throw Error(source + ": up block type '" + t +
+                  "' is not a Stable Diffusion 1.x or SDXL block");
   const QJsonValue mid = config.value("mid_block_type");
   if (!mid.isUndefined() && !mid.isNull() && mid.toString() != "UNetMidBlock2DCrossAttn")
     throw Error(source + ": mid block type '" + mid.toString().toStdString() +
-                "' is not a Stable Diffusion 1.x block");
+                "' is not a Stable Diffusion 1.x or SDXL block");
   const std::vector<int64_t> layers = layers_per_block(config, levels, source);
   const auto n = static_cast<int64_t>(levels);
 
@@ -195,6 +199,11 @@ void CheckpointKeyMap::build_unet(const QJsonObject& config, const std::string& 
   add(p + ".input_blocks.0.0", Component::UNet, "conv_in");
   add(p + ".out.0", Component::UNet, "conv_norm_out");
   add(p + ".out.2", Component::UNet, "conv_out");
+  // SDXL's added embedding of the pooled text and the size ids: Linear, SiLU, Linear.
+  if (config.value("addition_embed_type").toString() == "text_time") {
+    add(p + ".label_emb.0.0", Component::UNet, "add_embedding.linear_1");
+    add(p + ".label_emb.0.2", Component::UNet, "add_embedding.linear_2");
+  }
 
   // input_blocks: after conv_in, each level's resnet(+transformer) layers, then its downsampler.
   int64_t index = 1;
@@ -275,12 +284,16 @@ void CheckpointKeyMap::build_vae(const QJsonObject& config, const std::string& s
     add(p + ".post_quant_conv", Component::Vae, "post_quant_conv");
 }
 
-void CheckpointKeyMap::build_text_encoder() {
-  const std::string p = "cond_stage_model.transformer";
-  add(p + ".text_model", Component::TextEncoder, "text_model");
-  // Checkpoints saved with transformers before 4.x lack the text_model level.
-  for (const char* part : {"embeddings", "encoder", "final_layer_norm"})
-    add(p + "." + part, Component::TextEncoder, std::string("text_model.") + part);
+void CheckpointKeyMap::build_text_encoder(CheckpointLayout layout) {
+  for (const TextEncoderSlot& slot : text_encoder_slots(layout)) {
+    if (slot.form != TextEncoderForm::transformers) continue;
+    const std::string p = slot.prefix.substr(0, slot.prefix.size() - 1);  // without the dot
+    add(p + ".text_model", Component::TextEncoder, "text_model");
+    // SD 1.x checkpoints saved with transformers before 4.x lack the text_model level.
+    if (layout == CheckpointLayout::sd1)
+      for (const char* part : {"embeddings", "encoder", "final_layer_norm"})
+        add(p + "." + part, Component::TextEncoder, std::string("text_model.") + part);
+  }
 }
 
 std::optional<KeyTarget> CheckpointKeyMap::translate(const std::string& key) const {
@@ -321,7 +334,10 @@ std::optional<KeyTarget> CheckpointKeyMap::translate(const std::string& key) con
 
 bool CheckpointKeyMap::is_ignored(const std::string& key) {
   if (starts_with(key, "model_ema.")) return true;
-  if (starts_with(key, kClipPrefix) && ends_with(key, "embeddings.position_ids")) return true;
+  if (ends_with(key, "embeddings.position_ids") &&
+      std::any_of(std::begin(kClipPrefixes), std::end(kClipPrefixes),
+                  [&](const char* prefix) { return starts_with(key, prefix); }))
+    return true;
   return std::any_of(std::begin(kScheduleBuffers), std::end(kScheduleBuffers),
                      [&](const char* name) { return key == name; });
 }

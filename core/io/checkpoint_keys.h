@@ -1,10 +1,13 @@
 #pragma once
 
-// The one table that translates single-file original/ldm Stable Diffusion 1.x
-// checkpoint names (model.diffusion_model.*, first_stage_model.*,
-// cond_stage_model.transformer.*) to diffusers names, plus the few renames that
-// older diffusers folders need. The layout is derived from the diffusers UNet and
-// VAE configs, never guessed from tensor sizes.
+// The one table that translates single-file checkpoint names to diffusers names: the
+// original/ldm names of Stable Diffusion 1.x (model.diffusion_model.*, first_stage_model.*,
+// cond_stage_model.transformer.*) and Stability's SGM names of SDXL, whose UNet and VAE
+// use the same scheme (SDXL adds label_emb, the added embedding) and whose first text
+// encoder is conditioner.embedders.0.transformer.* (its OpenCLIP encoder needs tensors
+// split and transposed: open_clip_keys.h). Plus the few renames that older diffusers
+// folders need. The layout is derived from the diffusers UNet and VAE configs, never
+// guessed from tensor sizes.
 // Reference: diffusers loaders/single_file_utils.py (convert_ldm_{unet,vae,clip}_checkpoint).
 
 #include <QJsonObject>
@@ -13,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "core/io/checkpoint_layout.h"
 #include "core/io/state_dict.h"
 
 namespace latent::io {
@@ -31,16 +35,18 @@ struct KeyTarget {
 
 class CheckpointKeyMap {
  public:
-  // Builds the table for the layout the configs describe. `config_source` names
-  // them in errors (an unsupported block type, a malformed value).
+  // Builds the table for the UNet and VAE the configs describe, and for the text encoder
+  // `layout` stores with transformers names (none for the SDXL refiner). `config_source`
+  // names the configs in errors (an unsupported block type, a malformed value).
   CheckpointKeyMap(const QJsonObject& unet_config, const QJsonObject& vae_config,
-                   const std::string& config_source);
+                   const std::string& config_source,
+                   CheckpointLayout layout = CheckpointLayout::sd1);
 
   // The diffusers name of an original/ldm key; nullopt when it matches no rule.
   std::optional<KeyTarget> translate(const std::string& key) const;
 
   // Keys real checkpoints carry that inference does not need: EMA copies, the
-  // training schedule's buffers, CLIP's position_ids.
+  // training schedule's buffers, CLIP's position_ids (in either layout).
   static bool is_ignored(const std::string& key);
 
   std::size_t size() const { return rules_.size(); }
@@ -56,7 +62,7 @@ class CheckpointKeyMap {
            Inner inner = Inner::Same);
   void build_unet(const QJsonObject& config, const std::string& source);
   void build_vae(const QJsonObject& config, const std::string& source);
-  void build_text_encoder();
+  void build_text_encoder(CheckpointLayout layout);
 
   std::map<std::string, Rule> rules_;  // ldm module path -> rule
 };

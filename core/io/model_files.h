@@ -1,15 +1,17 @@
 #pragma once
 
-// Opening a model path: a diffusers folder or a single-file original/ldm
-// .safetensors checkpoint of Stable Diffusion 1.x. Everything comes back with
-// diffusers names as views of the memory-mapped files; nothing is converted or
-// copied yet. Pickle files (.ckpt, .bin, .pt, .pth) are refused, never unpickled.
+// Opening a model path: a diffusers folder or a single-file .safetensors checkpoint, of
+// Stable Diffusion 1.x or SDXL (base or refiner). Everything comes back with diffusers and
+// transformers names as views of the memory-mapped files; nothing is converted or copied
+// yet (the few tensors a single file stores in another form are views too). Pickle files
+// (.ckpt, .bin, .pt, .pth) are refused, never unpickled.
 
 #include <QJsonObject>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "core/io/model_family.h"
 #include "core/io/safetensors.h"
 #include "core/io/state_dict.h"
 
@@ -20,27 +22,44 @@ enum class ModelFormat { DiffusersFolder, SingleFile };
 // "diffusers folder", "single-file checkpoint".
 const char* format_name(ModelFormat format);
 
+// One text encoder with the tokenizer that feeds it.
+struct TextEncoderFiles {
+  std::string name;           // its diffusers folder: "text_encoder" or "text_encoder_2"
+  TensorMap weights;          // transformers names: text_model.*, and text_projection.weight
+                              // for a CLIPTextModelWithProjection (SDXL's text_encoder_2)
+  QJsonObject config;         // <name>/config.json
+  std::string tokenizer_dir;  // vocab.json, merges.txt and the special-token files, if any
+};
+
 struct ModelFiles {
   ModelFormat format = ModelFormat::DiffusersFolder;
-  std::string source;         // the path given to open_model
-  std::string config_source;  // where the configs came from: the folder, config_dir or the bundled
-                              // SD 1.5 configs
+  ModelFamily family = ModelFamily::sd1;  // from the configs (detect_family)
+  std::string source;                     // the path given to open_model
+  std::string config_source;  // where the configs came from: the folder, config_dir or the
+                              // bundled configs of the checkpoint's family
 
   // Weights by diffusers name, per component.
   TensorMap unet;
   TensorMap vae;
-  TensorMap text_encoder;
+  // In the order the family concatenates their outputs: text_encoder for SD 1.x,
+  // text_encoder and text_encoder_2 for the SDXL base, text_encoder_2 for the refiner.
+  std::vector<TextEncoderFiles> text_encoders;
 
-  QJsonObject unet_config;          // unet/config.json
-  QJsonObject vae_config;           // vae/config.json
-  QJsonObject text_encoder_config;  // text_encoder/config.json
-  QJsonObject scheduler_config;     // scheduler/scheduler_config.json
-  std::string tokenizer_dir;        // holds vocab.json and merges.txt
+  QJsonObject unet_config;       // unet/config.json
+  QJsonObject vae_config;        // vae/config.json
+  QJsonObject scheduler_config;  // scheduler/scheduler_config.json
+  // model_index.json: the pipeline's own settings (SDXL's force_zeros_for_empty_prompt and
+  // requires_aesthetics_score). A single file takes the config folder's, else the bundled
+  // one of its family; empty when a config folder has none.
+  QJsonObject model_index;
 
   std::vector<std::shared_ptr<const SafetensorsFile>> files;  // every file mapped
-  std::vector<std::string>
-      unmatched_keys;  // single-file tensors that match no SD 1.x weight (not loaded)
-  std::vector<std::string> warnings;  // for the user: what was ignored and why
+  std::vector<std::string> unmatched_keys;  // single-file tensors that match no weight of
+                                            // the layout (not loaded)
+  std::vector<std::string> warnings;        // for the user: what was ignored and why
+
+  // The text encoder with this name ("text_encoder_2"), or nullptr when the model has none.
+  const TextEncoderFiles* text_encoder(const std::string& name) const;
 
   // False once any mapped file has been replaced or modified on disk.
   bool unchanged_on_disk() const;
@@ -50,11 +69,13 @@ struct ModelFiles {
   void check_unchanged_on_disk() const;
 };
 
-// Opens a diffusers folder (model_index.json, unet/, vae/, text_encoder/, tokenizer/,
-// scheduler/) or a single-file checkpoint. A single file carries no configs: they
-// are read from `config_dir` (a folder in the diffusers layout) when given, else the
-// bundled Stable Diffusion 1.5 configs are used. Throws latent::Error naming the
-// file and what was expected for anything that is not an SD 1.x model.
+// Opens a diffusers folder (model_index.json, unet/, vae/, scheduler/, and the text
+// encoders and tokenizers model_index.json names: text_encoder/ and tokenizer/,
+// text_encoder_2/ and tokenizer_2/) or a single-file checkpoint (Stable Diffusion 1.x's
+// original layout, or Stability's SGM layout of SDXL). A single file carries no configs:
+// they are read from `config_dir` (a folder in the diffusers layout) when given, else the
+// bundled configs of the family its keys show are used. Throws latent::Error naming the
+// file and what was expected for anything it cannot read as such a model.
 ModelFiles open_model(const std::string& path, const std::string& config_dir = "");
 
 // The explanation every refused pickle gets ("'PATH' is a PyTorch pickle file. Latent

@@ -1,5 +1,5 @@
-// diffusers models/unets/unet_2d_condition.py UNet2DConditionModel (SD 1.x/2.x subset) and
-// models/embeddings.py get_timestep_embedding / TimestepEmbedding.
+// diffusers models/unets/unet_2d_condition.py UNet2DConditionModel (the SD 1.x/2.x and SDXL
+// subset) and models/embeddings.py get_timestep_embedding / TimestepEmbedding.
 #include "core/models/unet_2d_condition.h"
 
 #include <QJsonArray>
@@ -38,11 +38,11 @@ bool is_set(const QJsonObject& json, const char* key) {
   return !v.isUndefined() && !v.isNull();
 }
 
-// Features of diffusers' UNet2DConditionModel that SD 1.x/2.x never use.
+// Features of diffusers' UNet2DConditionModel that SD 1.x/2.x and SDXL never use.
 void refuse_unsupported(const QJsonObject& json, const std::string& source) {
   for (const char* key :
-       {"class_embed_type", "num_class_embeds", "addition_embed_type", "time_cond_proj_dim",
-        "encoder_hid_dim", "encoder_hid_dim_type", "timestep_post_act", "time_embedding_act_fn",
+       {"class_embed_type", "num_class_embeds", "time_cond_proj_dim", "encoder_hid_dim",
+        "encoder_hid_dim_type", "timestep_post_act", "time_embedding_act_fn",
         "cross_attention_norm", "reverse_transformer_layers_per_block"}) {
     if (is_set(json, key)) unsupported(source, key, json.value(QLatin1String(key)), "null");
   }
@@ -56,10 +56,34 @@ void refuse_unsupported(const QJsonObject& json, const std::string& source) {
     if (cj::get_string(json, key, expected, source) != expected)
       unsupported(source, key, json.value(QLatin1String(key)), std::string("\"") + expected + "\"");
   }
-  for (const char* key : {"dual_cross_attention", "resnet_skip_time_act"}) {
+  // class_embeddings_concat doubles the ResNets' embedding width for a class embedding.
+  for (const char* key :
+       {"dual_cross_attention", "resnet_skip_time_act", "class_embeddings_concat"}) {
     if (cj::get_bool(json, key, false, source))
       unsupported(source, key, json.value(QLatin1String(key)), "false");
   }
+}
+
+// SDXL's added embedding (diffusers _set_add_embedding, "text_time"): add_time_proj =
+// Timesteps(addition_time_embed_dim, flip_sin_to_cos, freq_shift) and add_embedding =
+// TimestepEmbedding(projection_class_embeddings_input_dim, time_embed_dim). diffusers builds
+// them whatever the widths say and fails at the first call when one is missing; here a
+// config without both widths is refused.
+void read_addition_embedding(const QJsonObject& json, const std::string& source,
+                             UNet2DConditionConfig& c) {
+  if (!is_set(json, "addition_embed_type")) return;
+  const QJsonValue type = json.value(QLatin1String("addition_embed_type"));
+  if (cj::get_string(json, "addition_embed_type", "", source) != "text_time")
+    unsupported(source, "addition_embed_type", type, "null or \"text_time\"");
+  for (const char* key : {"addition_time_embed_dim", "projection_class_embeddings_input_dim"}) {
+    if (!is_set(json, key) || cj::get_int(json, key, 0, source) <= 0)
+      throw Error(source + ": \"addition_embed_type\" = \"text_time\" needs a positive \"" + key +
+                  "\", got " + describe(json.value(QLatin1String(key))));
+  }
+  c.text_time_embedding = true;
+  c.addition_time_embed_dim = cj::get_int(json, "addition_time_embed_dim", 0, source);
+  c.projection_class_embeddings_input_dim =
+      cj::get_int(json, "projection_class_embeddings_input_dim", 0, source);
 }
 
 // A value that is either one number for every block or a list with one per block.
@@ -107,6 +131,56 @@ torch::Tensor to_compute(const torch::Tensor& t, const torch::Tensor& like) {
   return t.to(like.device(), like.scalar_type());
 }
 
+bool given(const UNetAddedConditions* added) {
+  return added && (added->text_embeds.defined() || added->time_ids.defined());
+}
+
+// diffusers raises when a "text_time" UNet is called without text_embeds or time_ids; a UNet
+// without the added embedding would ignore them, which here is refused instead: they can
+// only come from a pipeline that mistook the model for SDXL.
+void check_added_conditions(const UNet2DConditionConfig& c, const UNetAddedConditions* added) {
+  if (!c.text_time_embedding) {
+    if (given(added))
+      throw Error(
+          "UNet: text_embeds and time_ids (SDXL's added conditions) were given, but this UNet "
+          "has no added embedding (its config's \"addition_embed_type\" is null)");
+    return;
+  }
+  if (!added || !added->text_embeds.defined() || !added->time_ids.defined())
+    throw Error(
+        "UNet: this UNet's config has \"addition_embed_type\" = \"text_time\" (SDXL), so it "
+        "needs text_embeds (the pooled text embedding) and time_ids; " +
+        std::string(!given(added)                   ? "neither was given"
+                    : !added->text_embeds.defined() ? "text_embeds is missing"
+                                                    : "time_ids is missing"));
+  const auto& text = added->text_embeds;
+  const auto& ids = added->time_ids;
+  if (text.dim() != 2 || ids.dim() != 2 || text.size(0) != ids.size(0))
+    throw Error("UNet: text_embeds must be [B, P] and time_ids [B, n], got " +
+                c10::str(text.sizes()) + " and " + c10::str(ids.sizes()));
+  const int64_t width = text.size(1) + ids.size(1) * c.addition_time_embed_dim;
+  if (width != c.projection_class_embeddings_input_dim)
+    throw Error(
+        "UNet: add_embedding takes " + std::to_string(c.projection_class_embeddings_input_dim) +
+        " values (\"projection_class_embeddings_input_dim\"), but " + std::to_string(text.size(1)) +
+        " from text_embeds and " + std::to_string(ids.size(1)) + " time ids × " +
+        std::to_string(c.addition_time_embed_dim) + " make " + std::to_string(width));
+}
+
+// skips[i] += down[i], as diffusers adds a ControlNet's down residuals to the down
+// blocks' outputs before the up blocks read them.
+void add_residuals(std::vector<torch::Tensor>& skips, const std::vector<torch::Tensor>& down) {
+  if (down.size() != skips.size())
+    throw Error("UNet: " + std::to_string(down.size()) + " down residuals given for " +
+                std::to_string(skips.size()) + " skip connections");
+  for (size_t i = 0; i < skips.size(); ++i) {
+    if (down[i].sizes() != skips[i].sizes())
+      throw Error("UNet: down residual " + std::to_string(i) + " is " + c10::str(down[i].sizes()) +
+                  ", the skip connection is " + c10::str(skips[i].sizes()));
+    skips[i] = skips[i] + to_compute(down[i], skips[i]);
+  }
+}
+
 }  // namespace
 
 UNet2DConditionConfig UNet2DConditionConfig::from_json(const QJsonObject& json,
@@ -131,6 +205,7 @@ UNet2DConditionConfig UNet2DConditionConfig::from_json(const QJsonObject& json,
   c.conv_in_kernel = cj::get_int(json, "conv_in_kernel", c.conv_in_kernel, source);
   c.conv_out_kernel = cj::get_int(json, "conv_out_kernel", c.conv_out_kernel, source);
   c.time_embedding_dim = cj::get_int(json, "time_embedding_dim", c.time_embedding_dim, source);
+  read_addition_embedding(json, source, c);
 
   const QJsonValue groups = json.value(QLatin1String("norm_num_groups"));
   if (groups.isNull()) unsupported(source, "norm_num_groups", groups, "a number of groups");
@@ -257,6 +332,13 @@ UNet2DConditionModelImpl::UNet2DConditionModelImpl(const UNet2DConditionConfig& 
       register_module("conv_in", nn::Conv2d(nn::Conv2dOptions(c.in_channels, ch0, c.conv_in_kernel)
                                                 .padding((c.conv_in_kernel - 1) / 2)));
   time_embedding = register_module("time_embedding", TimestepEmbedding(ch0, time_embed_dim));
+  if (c.text_time_embedding) {
+    if (c.addition_time_embed_dim <= 0 || c.projection_class_embeddings_input_dim <= 0)
+      throw Error("UNet2DConditionModel: the \"text_time\" embedding needs positive widths");
+    add_embedding =
+        register_module("add_embedding",
+                        TimestepEmbedding(c.projection_class_embeddings_input_dim, time_embed_dim));
+  }
 
   UNetBlockOptions base;
   base.temb_channels = time_embed_dim;
@@ -334,7 +416,9 @@ UNet2DConditionModelImpl::UNet2DConditionModelImpl(const UNet2DConditionConfig& 
 
 torch::Tensor UNet2DConditionModelImpl::forward(const torch::Tensor& sample,
                                                 const torch::Tensor& timestep,
-                                                const torch::Tensor& encoder_hidden_states) {
+                                                const torch::Tensor& encoder_hidden_states,
+                                                const UNetResiduals* residuals,
+                                                const UNetAddedConditions* added) {
   if (sample.dim() != 4 || sample.size(1) != config.in_channels)
     throw Error("UNet: sample must be [B, " + std::to_string(config.in_channels) + ", H, W], got " +
                 c10::str(sample.sizes()));
@@ -345,6 +429,7 @@ torch::Tensor UNet2DConditionModelImpl::forward(const torch::Tensor& sample,
   if (timestep.numel() != 1 && !(timestep.dim() == 1 && timestep.size(0) == batch))
     throw Error("UNet: timestep must be one value or one per sample (" + std::to_string(batch) +
                 "), got " + c10::str(timestep.sizes()));
+  const auto temb = embedding(timestep, batch, added);  // [B, time_embed_dim]
 
   const auto& w = conv_in->weight;  // compute dtype and device
   auto x = to_compute(sample, w);
@@ -355,15 +440,12 @@ torch::Tensor UNet2DConditionModelImpl::forward(const torch::Tensor& sample,
   const int64_t factor = int64_t{1} << num_upsamplers;
   const bool forward_upsample_size = x.size(2) % factor != 0 || x.size(3) % factor != 0;
 
-  const auto t = timestep.to(w.device(), torch::kFloat32).reshape({-1}).expand({batch});  // [B]
-  const auto t_emb = timestep_embedding(t, config.block_out_channels[0], config.flip_sin_to_cos,
-                                        config.freq_shift);              // [B, C0]
-  const auto temb = time_embedding->forward(t_emb.to(w.scalar_type()));  // [B, 4·C0]
-
   auto h = conv_in->forward(x);  // [B, C0, H, W]
   std::vector<torch::Tensor> skips{h};
   for (auto& block : down_blocks) h = block->forward(h, temb, context, skips);
+  if (residuals && !residuals->down.empty()) add_residuals(skips, residuals->down);
   if (mid_block) h = mid_block->forward(h, temb, context);
+  if (residuals && residuals->mid.defined()) h = h + to_compute(residuals->mid, w);
   for (size_t i = 0; i < up_blocks.size(); ++i) {
     auto& block = up_blocks[i];
     std::optional<std::vector<int64_t>> upsample_size;
@@ -377,6 +459,44 @@ torch::Tensor UNet2DConditionModelImpl::forward(const torch::Tensor& sample,
   h = group_norm(conv_norm_out, h);
   h = conv_out->forward(torch::silu_(h));  // [B, out, H, W], channels-last with CL weights
   return h.to(sample.scalar_type()).contiguous();
+}
+
+torch::Tensor UNet2DConditionModelImpl::time_proj(const torch::Tensor& timestep,
+                                                  int64_t batch) const {
+  const auto t =
+      timestep.to(conv_in->weight.device(), torch::kFloat32).reshape({-1}).expand({batch});
+  return timestep_embedding(t, config.block_out_channels[0], config.flip_sin_to_cos,
+                            config.freq_shift);  // [B, C0]
+}
+
+torch::Tensor UNet2DConditionModelImpl::add_time_proj(const torch::Tensor& time_ids) const {
+  // diffusers: self.add_time_proj(time_ids.flatten()), the ids as float32 timesteps.
+  const auto ids = time_ids.to(conv_in->weight.device(), torch::kFloat32).flatten();  // [B·n]
+  return timestep_embedding(ids, config.addition_time_embed_dim, config.flip_sin_to_cos,
+                            config.freq_shift);  // [B·n, d]
+}
+
+torch::Tensor UNet2DConditionModelImpl::add_embeds(const UNetAddedConditions& added) const {
+  check_added_conditions(config, &added);
+  const auto& w = conv_in->weight;
+  const int64_t batch = added.text_embeds.size(0);
+  const auto time_embeds = add_time_proj(added.time_ids).reshape({batch, -1});  // [B, n·d]
+  // diffusers: torch.concat([text_embeds, time_embeds], dim=-1).to(emb.dtype): the pooled
+  // text first, joined in the promoted dtype (float32 for half text), then cast.
+  return torch::cat({added.text_embeds.to(w.device()), time_embeds}, -1).to(w.scalar_type());
+}
+
+torch::Tensor UNet2DConditionModelImpl::embedding(const torch::Tensor& timestep, int64_t batch,
+                                                  const UNetAddedConditions* added) {
+  check_added_conditions(config, added);
+  if (config.text_time_embedding && added->text_embeds.size(0) != batch)
+    throw Error("UNet: text_embeds and time_ids need one row per sample (" + std::to_string(batch) +
+                "), got " + c10::str(added->text_embeds.sizes()));
+  const auto t_emb = time_proj(timestep, batch).to(conv_in->weight.scalar_type());  // [B, C0]
+  const auto emb = time_embedding->forward(t_emb);  // [B, time_embed_dim]
+  if (!config.text_time_embedding) return emb;
+  // diffusers: aug_emb = self.add_embedding(add_embeds); emb = emb + aug_emb.
+  return emb + add_embedding->forward(add_embeds(*added));
 }
 
 }  // namespace latent::models

@@ -1,7 +1,8 @@
 #pragma once
 
-// diffusers models/unets/unet_2d_condition.py UNet2DConditionModel, in the SD 1.x/2.x subset:
-// positional time embedding, no class/addition embeddings, cross-attention down/mid/up blocks.
+// diffusers models/unets/unet_2d_condition.py UNet2DConditionModel, in the subset SD 1.x/2.x
+// and SDXL use: positional time embedding, SDXL's "text_time" added embedding, no class
+// embeddings, cross-attention down/mid/up blocks.
 
 #include <torch/torch.h>
 
@@ -51,10 +52,17 @@ struct UNet2DConditionConfig {
   int64_t conv_in_kernel = 3;
   int64_t conv_out_kernel = 3;
   int64_t time_embedding_dim = 0;  // 0: 4 × block_out_channels[0]
+  // addition_embed_type "text_time" (SDXL): the pooled text embedding and the sinusoidal
+  // embeddings (addition_time_embed_dim wide) of the size and crop ids go through
+  // add_embedding, whose input is projection_class_embeddings_input_dim wide, and join the
+  // time embedding. Without it both widths are 0.
+  bool text_time_embedding = false;
+  int64_t addition_time_embed_dim = 0;
+  int64_t projection_class_embeddings_input_dim = 0;
 
-  // Missing keys keep their defaults; features this model does not implement (class or
-  // addition embeddings, other block types, ...) throw latent::Error naming `source`, the
-  // key and its value.
+  // Missing keys keep their defaults; features this model does not implement (class
+  // embeddings, addition embeddings other than "text_time", other block types, ...) throw
+  // latent::Error naming `source`, the key and its value.
   static UNet2DConditionConfig from_json(const QJsonObject& json,
                                          const std::string& source = "config.json");
   static UNet2DConditionConfig from_file(const std::string& path);
@@ -75,20 +83,52 @@ struct TimestepEmbeddingImpl : torch::nn::Module {
 };
 TORCH_MODULE(TimestepEmbedding);
 
+// Tensors added inside the UNet, as diffusers' down_block_additional_residuals and
+// mid_block_additional_residual (what a ControlNet produces): one per skip connection, in
+// the order the down blocks make them, and one for the middle block's output.
+struct UNetResiduals {
+  std::vector<torch::Tensor> down;
+  torch::Tensor mid;
+};
+
+// SDXL's added conditions, diffusers' added_cond_kwargs for addition_embed_type "text_time".
+struct UNetAddedConditions {
+  torch::Tensor text_embeds;  // [B, P] pooled text embedding (text_encoder_2's text_embeds)
+  torch::Tensor time_ids;     // [B, n] size, crop (and aesthetic score) ids, any real dtype
+};
+
 struct UNet2DConditionModelImpl : torch::nn::Module {
   explicit UNet2DConditionModelImpl(const UNet2DConditionConfig& config);
 
   // sample [B, in_channels, H, W]; timestep 0-dim, [1] or [B], any real or integer dtype;
   // encoder_hidden_states [B, N, cross_attention_dim]. Computes in the dtype and on the
   // device of the weights; returns the noise prediction [B, out_channels, H, W] in the
-  // dtype of `sample`.
+  // dtype of `sample`. `residuals`, when given, are added to the skips and the middle
+  // block's output. `added` is required when the config has the "text_time" embedding
+  // (SDXL) and refused otherwise; a struct whose tensors are both undefined counts as absent.
   torch::Tensor forward(const torch::Tensor& sample, const torch::Tensor& timestep,
-                        const torch::Tensor& encoder_hidden_states);
+                        const torch::Tensor& encoder_hidden_states,
+                        const UNetResiduals* residuals = nullptr,
+                        const UNetAddedConditions* added = nullptr);
+
+  // The stages of diffusers' conditioning on time, each as diffusers names its output.
+  // time_proj: the sinusoidal embedding of `timestep` (as forward takes it) for `batch`
+  // samples, [B, block_out_channels[0]] float32.
+  torch::Tensor time_proj(const torch::Tensor& timestep, int64_t batch) const;
+  // add_time_proj: the sinusoidal embedding of every id, time_ids [B, n] -> [B·n, d] float32.
+  torch::Tensor add_time_proj(const torch::Tensor& time_ids) const;
+  // add_embeds: [B, P + n·d], the pooled text embedding first, in the dtype of the weights.
+  torch::Tensor add_embeds(const UNetAddedConditions& added) const;
+  // emb, what every ResNet receives: time_embedding(time_proj), plus
+  // add_embedding(add_embeds) with the "text_time" embedding. [B, time_embed_dim].
+  torch::Tensor embedding(const torch::Tensor& timestep, int64_t batch,
+                          const UNetAddedConditions* added);
 
   UNet2DConditionConfig config;
   int64_t num_upsamplers = 0;
   torch::nn::Conv2d conv_in{nullptr};
   TimestepEmbedding time_embedding{nullptr};
+  TimestepEmbedding add_embedding{nullptr};  // "text_time" only (add_embedding.linear_1, ...)
   std::vector<std::shared_ptr<UNetDownBlock>> down_blocks;  // registered as down_blocks.N
   std::shared_ptr<UNetMidBlock2DCrossAttn> mid_block;       // null without a mid block
   std::vector<std::shared_ptr<UNetUpBlock>> up_blocks;      // registered as up_blocks.N

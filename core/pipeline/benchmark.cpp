@@ -12,9 +12,11 @@
 #include <thread>
 
 #include "core/image/tensor_image.h"
+#include "core/pipeline/decode.h"
 #include "core/pipeline/engine.h"
 #include "core/pipeline/model_bundle.h"
 #include "core/pipeline/preview.h"
+#include "core/pipeline/text_conditioning.h"
 #include "core/pipeline/text_to_image.h"
 #include "core/pipeline/vae_decode.h"
 #include "core/util/cpu_info.h"
@@ -222,7 +224,7 @@ BenchmarkResult run_benchmark(const BenchmarkOptions& requested, const Benchmark
 
   util::reset_peak_resident();
   const int64_t lh = o.height / 8, lw = o.width / 8;
-  const int64_t context_tokens = model->text_encoder->config().max_position_embeddings;
+  const int64_t context_tokens = model->text_encoder()->config().max_position_embeddings;
   r.unet_step_flops = unet_flops(model->unet->config, 2, lh, lw, context_tokens);
   r.vae_decode_flops = vae_decoder_flops(model->vae->config(), 1, lh, lw);
 
@@ -284,17 +286,17 @@ BenchmarkResult run_benchmark(const BenchmarkOptions& requested, const Benchmark
             o.preview_steps));
     Engine engine;
     engine.load(o.load);
-    GenerationRequest request;
+    api::GenerationRequest request;
     request.prompt = kPrompt;
-    request.width = o.width;
-    request.height = o.height;
-    request.steps = o.preview_steps;
-    request.sampler = o.sampler;
-    request.seed = 1;
-    request.approximate_preview = true;
-    request.vae_preview_every = -1;
+    request.size.width = o.width;
+    request.size.height = o.height;
+    request.sampling.steps = o.preview_steps;
+    request.sampling.sampler = o.sampler;
+    request.sampling.seed = 1;
+    request.preview.approximate = true;
+    request.preview.vae_every = -1;
     int decodes = 0;
-    const auto result = engine.generate(request, [&](const StepProgress& progress) {
+    const auto result = engine.generate(request, [&](const api::StepProgress& progress) {
       if (progress.previews_are_vae_decodes) ++decodes;
     });
     r.preview_seconds = result.seconds_in_previews;

@@ -12,12 +12,12 @@
 #include <vector>
 
 #include "core/pipeline/flops.h"
-#include "core/pipeline/generation_request.h"
+#include "core/api/load_options.h"
 
 namespace latent::pipeline {
 
 struct BenchmarkOptions {
-  LoadOptions load;         // dtype "auto" picks bf16 where the CPU computes it natively
+  api::LoadOptions load;    // dtype "auto" picks bf16 where the CPU computes it natively
   int width = 512;
   int height = 512;
   int steps = 4;            // scheduler steps of the full generation

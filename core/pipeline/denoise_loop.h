@@ -1,45 +1,36 @@
 #pragma once
 
-// The pieces every Stable Diffusion pipeline shares, as diffusers' pipelines do:
-// prompt embeddings with classifier-free guidance, and the denoising loop over the
-// scheduler's calls with the observer and the cancel token. Text to image runs the
-// loop from call 0; image to image starts where `strength` puts it, inpainting adds
-// the UNet's extra input channels or blends the known region after each step.
+// The denoise stage every pipeline shares: the scheduler's calls from a starting index,
+// each one scale → predict (with guidance) → step, with the observer and the cancel
+// token. Text to image runs it from call 0; image to image starts where `strength` puts
+// it; inpainting adds extra channels to the conditioning or blends the known region back
+// after each step; a second pass is one more run over the first's latents.
 
 #include <ATen/core/Generator.h>
 #include <torch/torch.h>
 
 #include <atomic>
 #include <functional>
+#include <memory>
 #include <vector>
 
-#include "core/pipeline/model_bundle.h"
-#include "core/pipeline/text_to_image.h"
+#include "core/pipeline/conditioning.h"
+#include "core/pipeline/noise_predictor.h"
+#include "core/pipeline/pipeline_params.h"
 #include "core/schedulers/scheduler.h"
-#include "core/util/cancellation.h"
 
 namespace latent::pipeline {
 
-// The checks every pipeline makes before work starts (sizes, counts, prompts, clip
-// skip depth); throws latent::Error naming the value.
-void validate_params(const ModelBundle& model, const TextToImageParams& params);
-
-// [uncond; cond] embeddings ([2B,77·k,D]) with guidance, [B,77·k,D] without, float32 on
-// the model's device, read with the params' prompt syntax; each prompt repeated for its
-// images ([p0, p0, p1, p1]). The same as text_to_image computes.
-torch::Tensor prompt_embeddings(ModelBundle& model, const TextToImageParams& params);
+struct ModelBundle;
 
 // The scheduler for the params, its timesteps set (DPM++ SDE's noise seeded by the seed).
 std::unique_ptr<schedulers::Scheduler> make_params_scheduler(const ModelBundle& model,
-                                                             const TextToImageParams& params);
+                                                             const SamplingParams& params);
 
 struct DenoiseSpec {
-  torch::Tensor embeds;       // from prompt_embeddings
-  double guidance_scale = 7.5;
-  int begin = 0;              // first scheduler call
-  // Concatenated to the scaled UNet input along channels (inpainting UNets), already
-  // duplicated for guidance: [(2)B, C, h, w].
-  torch::Tensor extra_channels;
+  GuidedConditioning conditioning;
+  NoisePredictor predict;  // empty: the bundle's UNet (unet_noise_predictor)
+  int begin = 0;           // first scheduler call
   // Called after each scheduler step with the call index; returns the latents to go on with.
   std::function<torch::Tensor(int call, const torch::Tensor& latents)> after_step;
   // Turns the scheduler's predicted clean latents into what the observer sees.

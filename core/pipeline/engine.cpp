@@ -3,6 +3,7 @@
 #include <chrono>
 
 #include "core/image/tensor_image.h"
+#include "core/pipeline/decode.h"
 #include "core/pipeline/lora_set.h"
 #include "core/pipeline/memory_estimate.h"
 #include "core/pipeline/model_bundle.h"
@@ -21,6 +22,9 @@
 namespace latent::pipeline {
 namespace {
 
+using api::GenerationRequest;
+using api::GenerationResult;
+using api::LoadOptions;
 using Clock = std::chrono::steady_clock;
 
 double seconds_since(Clock::time_point start) {
@@ -51,6 +55,9 @@ void Engine::load(const LoadOptions& options) {
 bool Engine::is_loaded() const { return impl_->model != nullptr; }
 const LoadOptions& Engine::load_options() const { return impl_->options; }
 std::string Engine::model_name() const { return impl_->model ? impl_->model->name : std::string(); }
+std::string Engine::model_family() const {
+  return impl_->model ? io::family_name(impl_->model->family) : std::string();
+}
 
 int Engine::count_tokens(const std::string& prompt) const {
   if (!impl_->model) return 0;
@@ -62,7 +69,7 @@ text::PromptStats Engine::prompt_stats(const std::string& prompt,
   try {
     static const text::ClipTokenizer bundled =
         text::ClipTokenizer::from_folder(util::resource_path("tokenizer"));
-    const text::ClipTokenizer& tokenizer = impl_->model ? *impl_->model->tokenizer : bundled;
+    const text::ClipTokenizer& tokenizer = impl_->model ? impl_->model->tokenizer() : bundled;
     std::vector<text::EmbeddingToken> embeddings;
     if (!embeddings_dir.empty())
       embeddings = EmbeddingLibrary::from_folder(embeddings_dir).tokens(tokenizer);
@@ -79,7 +86,7 @@ GenerationResult Engine::generate(const GenerationRequest& request, const Progre
   validate_request(request);
   validate_image_request(request);
   if (!impl_->model) throw Error("no model is loaded");
-  (void)schedulers::make_scheduler(request.sampler);  // an unknown name throws the list of valid ones
+  (void)schedulers::make_scheduler(request.sampling.sampler);  // an unknown name throws the list of valid ones
   ModelBundle& model = *impl_->model;
   const MemoryEstimate memory = check_generation_memory(model, request);  // refuses what cannot fit
 
@@ -87,13 +94,13 @@ GenerationResult Engine::generate(const GenerationRequest& request, const Progre
   result.request = request;
   result.model_name = model.name;
   const auto start = Clock::now();
-  PreviewSchedule vae_previews(request.vae_preview_every);
+  PreviewSchedule vae_previews(request.preview.vae_every);
   double preview_seconds = 0;  // VAE and approximate previews
 
   StepObserver observer;
   if (on_step) {
     observer = [&](const StepState& state) {
-      StepProgress progress;
+      api::StepProgress progress;
       progress.step = state.index + 1;
       progress.total_steps = state.total;
       progress.timestep = state.timestep;
@@ -103,7 +110,7 @@ GenerationResult Engine::generate(const GenerationRequest& request, const Progre
         progress.previews = image::uint8_to_images(decode_latents(model, state.denoised));
         progress.previews_are_vae_decodes = true;
         vae_previews.decoded(seconds_since(preview_start));
-      } else if (request.approximate_preview) {
+      } else if (request.preview.approximate) {
         progress.previews =
             image::uint8_to_images(image::decoded_to_uint8(approximate_rgb(state.denoised)));
       }
@@ -128,8 +135,8 @@ GenerationResult Engine::generate(const GenerationRequest& request, const Progre
       auto output = run_image_request(model, run, observer, cancel);
       result.images = std::move(output.images);
       result.warnings = std::move(output.warnings);
-      result.request.init_image_hash = output.init_image_hash;
-      result.request.mask_hash = output.mask_hash;
+      result.init_image_hash = output.init_image_hash;
+      result.mask_hash = output.mask_hash;
     } else {
       const auto output = text_to_image(model, TextToImageParams::from_request(run), observer, cancel);
       result.images = image::uint8_to_images(output.images);
@@ -141,7 +148,7 @@ GenerationResult Engine::generate(const GenerationRequest& request, const Progre
   }
   for (const auto& lora : result.loras)
     if (!lora.warning.empty()) result.warnings.push_back(lora.warning);
-  result.seeds.assign(result.images.size(), request.seed);
+  result.seeds.assign(result.images.size(), request.sampling.seed);
   if (impl_->hash.empty()) impl_->hash = util::cached_sha256(model.weight_files).substr(0, 10);
   result.model_hash = impl_->hash;
   result.seconds_total = seconds_since(start);

@@ -9,12 +9,14 @@
 #include <string>
 #include <vector>
 
-#include "core/pipeline/generation_request.h"
+#include "core/api/generation_request.h"
+#include "core/api/generation_result.h"
+#include "core/api/load_options.h"
 #include "core/text/prompt_chunks.h"
 
 namespace latent::pipeline {
 
-using ProgressCallback = std::function<void(const StepProgress&)>;
+using ProgressCallback = std::function<void(const api::StepProgress&)>;
 
 class Engine {
  public:
@@ -24,16 +26,18 @@ class Engine {
   Engine& operator=(const Engine&) = delete;
 
   // Loads (or keeps, when the options are unchanged) the model. Throws latent::Error.
-  void load(const LoadOptions& options);
+  void load(const api::LoadOptions& options);
   bool is_loaded() const;
-  const LoadOptions& load_options() const;
+  const api::LoadOptions& load_options() const;
   std::string model_name() const;
+  // "Stable Diffusion 1.x", ...; empty without a model.
+  std::string model_family() const;
 
   // Runs one request. `on_step` is called on the calling thread after each step;
   // when `cancel` becomes true the run stops before the next step and throws
   // latent::Cancelled. Bad parameters throw latent::Error before any work starts.
-  GenerationResult generate(const GenerationRequest& request, const ProgressCallback& on_step = {},
-                            const std::atomic<bool>* cancel = nullptr);
+  api::GenerationResult generate(const api::GenerationRequest& request, const ProgressCallback& on_step = {},
+                                 const std::atomic<bool>* cancel = nullptr);
 
   // Tokens the prompt will occupy (without start/end), for the GUI's counter.
   int count_tokens(const std::string& prompt) const;
@@ -50,7 +54,7 @@ class Engine {
   std::unique_ptr<Impl> impl_;
 };
 
-// Names accepted as GenerationRequest::sampler.
+// Names accepted as SamplingSettings::sampler.
 std::vector<std::string> sampler_names();
 
 }  // namespace latent::pipeline

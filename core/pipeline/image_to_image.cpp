@@ -9,24 +9,17 @@
 #include <cstdio>
 
 #include "core/image/image_prep.h"
+#include "core/pipeline/decode.h"
 #include "core/pipeline/denoise_loop.h"
+#include "core/pipeline/latents.h"
+#include "core/pipeline/model_bundle.h"
+#include "core/pipeline/request_validation.h"
+#include "core/pipeline/text_conditioning.h"
 #include "core/util/cancellation.h"
 #include "core/util/error.h"
 
 namespace latent::pipeline {
 namespace {
-
-// "0.75", "1.5", "nan": the value as the user wrote it, not std::to_string's six decimals.
-std::string strength_text(double strength) {
-  char buffer[32];
-  std::snprintf(buffer, sizeof buffer, "%g", strength);
-  return buffer;
-}
-
-void check_strength(double strength) {
-  if (!(strength >= 0.0 && strength <= 1.0))
-    throw Error("strength " + strength_text(strength) + " is out of range: use 0 to 1");
-}
 
 // Pixels → [1,3,H,W] float32 in [-1,1] as diffusers' VaeImageProcessor: x/255, then 2x−1.
 torch::Tensor image_tensor(const cv::Mat& rgb, int width, int height) {
@@ -44,12 +37,6 @@ torch::Tensor mask_tensor(const cv::Mat& grey, int width, int height) {
   return (unit >= 0.5).to(torch::kFloat32).view({1, 1, height, width});
 }
 
-// scaling_factor · (mean + std·ε), ε the generator's next draw.
-torch::Tensor encode_sample(ModelBundle& model, const torch::Tensor& image, at::Generator& generator) {
-  const auto dist = model.vae->encode(image.to(model.device, model.dtype));
-  return dist.sample(generator).to(torch::kFloat32) * model.vae->scaling_factor();
-}
-
 void check_images(const ImageToImageParams& p) {
   if (p.init_image.empty()) throw Error("image to image needs a starting picture");
   if (p.init_image.depth() != CV_8U || p.init_image.channels() != 3)
@@ -60,10 +47,10 @@ void check_images(const ImageToImageParams& p) {
 
 }  // namespace
 
-ImageToImageParams ImageToImageParams::from_request(const GenerationRequest& request) {
+ImageToImageParams ImageToImageParams::from_request(const api::GenerationRequest& request) {
   ImageToImageParams p;
-  static_cast<TextToImageParams&>(p) = TextToImageParams::from_request(request);
-  p.strength = request.strength;
+  static_cast<SamplingParams&>(p) = SamplingParams::from_request(request);
+  p.strength = request.init.strength;
   return p;
 }
 
@@ -94,7 +81,7 @@ ImageToImageOutput image_to_image(ModelBundle& model, const ImageToImageParams& 
                 std::to_string(latent_channels) + " (ordinary) or " + std::to_string(2 * latent_channels + 1) +
                 " (inpainting)");
   const bool inpainting_unet = in_channels != latent_channels;
-  const int64_t factor = model.vae->config().downscale_factor();
+  const int64_t factor = latent_factor(model);
   if (p.width % factor != 0 || p.height % factor != 0)
     throw Error("width and height must be multiples of " + std::to_string(factor));
 
@@ -114,10 +101,13 @@ ImageToImageOutput image_to_image(ModelBundle& model, const ImageToImageParams& 
   // as diffusers makes it); image to image always adds the picture's latents.
   const bool strength_is_max = inpaint && p.strength == 1.0;
 
-  out.prompt_embeds = prompt_embeddings(model, p);
+  DenoiseSpec spec;
+  spec.conditioning = encode_text_conditioning(model, p, TimeIdsLayout::image_to_image);
+  spec.begin = out.begin_index;
+  out.prompt_embeds = spec.conditioning.batched().context;
   throw_if_cancelled(cancel);
 
-  const int64_t batch = static_cast<int64_t>(p.prompts.size()) * p.images_per_prompt;
+  const int64_t batch = p.batch();
   const int64_t h = p.height / factor;
   const int64_t w = p.width / factor;
   auto generator = at::detail::createCPUGenerator(p.seed);
@@ -125,7 +115,7 @@ ImageToImageOutput image_to_image(ModelBundle& model, const ImageToImageParams& 
 
   // Generator draws, in diffusers' order: the picture's latent sample (skipped by an
   // inpainting UNet at full strength), the noise, then the masked picture's sample.
-  if (!(inpainting_unet && strength_is_max)) out.image_latents = encode_sample(model, out.init_image, generator);
+  if (!(inpainting_unet && strength_is_max)) out.image_latents = encode_image_latents(model, out.init_image, generator);
   throw_if_cancelled(cancel);
   out.noise = at::randn({batch, latent_channels, h, w}, generator);  // float32, CPU
   const auto noise = out.noise.to(model.device);
@@ -143,20 +133,19 @@ ImageToImageOutput image_to_image(ModelBundle& model, const ImageToImageParams& 
     const cv::Mat mask = p.mask.empty() ? cv::Mat(p.init_image.size(), CV_8UC1, cv::Scalar(255)) : p.mask;
     out.mask = mask_tensor(mask, p.width, p.height);
     out.masked_image = out.init_image * (out.mask < 0.5);
-    out.masked_image_latents = encode_sample(model, out.masked_image, generator);
+    out.masked_image_latents = encode_image_latents(model, out.masked_image, generator);
     // F.interpolate(mode="nearest") to the latent size picks each cell's top-left pixel.
     out.mask_latent = out.mask.slice(2, 0, p.height, factor).slice(3, 0, p.width, factor).contiguous();
     mask_latent = out.mask_latent.to(model.device).repeat({batch, 1, 1, 1});  // [B,1,h,w]
   }
   throw_if_cancelled(cancel);
 
-  DenoiseSpec spec;
-  spec.embeds = out.prompt_embeds;
-  spec.guidance_scale = p.guidance_scale;
-  spec.begin = out.begin_index;
   if (inpainting_unet) {
-    auto extra = torch::cat({mask_latent, out.masked_image_latents.to(model.device).repeat({batch, 1, 1, 1})}, 1);
-    spec.extra_channels = p.guidance_scale > 1.0 ? torch::cat({extra, extra}) : extra;  // [(2)B,5,h,w]
+    // The mask and the masked picture's latents as extra input channels, for both halves.
+    const auto extra =
+        torch::cat({mask_latent, out.masked_image_latents.to(model.device).repeat({batch, 1, 1, 1})}, 1);
+    spec.conditioning.cond = spec.conditioning.cond.with_concat(extra);  // [B,5,h,w]
+    if (spec.conditioning.guided()) spec.conditioning.uncond = spec.conditioning.uncond.with_concat(extra);
   } else if (inpaint) {
     const int last = scheduler->num_calls() - 1;
     auto& sched = *scheduler;

@@ -15,12 +15,13 @@
 #include <string>
 #include <vector>
 
-#include "core/pipeline/model_bundle.h"
-#include "core/pipeline/text_to_image.h"
+#include "core/pipeline/pipeline_params.h"
 
 namespace latent::pipeline {
 
-struct ImageToImageParams : TextToImageParams {
+struct ModelBundle;
+
+struct ImageToImageParams : SamplingParams {
   // RGB, 8 bits per channel, any size: resized to width×height (Pillow's Lanczos, as
   // diffusers) when it differs.
   cv::Mat init_image;
@@ -29,7 +30,7 @@ struct ImageToImageParams : TextToImageParams {
   cv::Mat mask;
   double strength = 0.75;  // 0 keeps the picture (a VAE round trip), 1 starts from noise
 
-  static ImageToImageParams from_request(const GenerationRequest& request);
+  static ImageToImageParams from_request(const api::GenerationRequest& request);
 };
 
 enum class ImageMode {
@@ -59,7 +60,7 @@ struct ImageToImageOutput {
 
 // Denoising steps a run of `steps` at `strength` takes (diffusers' get_timesteps:
 // min(int(steps·strength), steps), in double precision). Throws latent::Error for a
-// strength outside [0, 1].
+// strength outside [0, 1] (check_strength).
 int denoising_steps(int steps, double strength);
 
 // Runs the pipeline. The observer is called after each step (index from 0 over the

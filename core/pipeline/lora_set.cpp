@@ -25,7 +25,7 @@ std::string slot_key(const models::LoraLayer& layer) {
 }  // namespace
 
 LoraSet::LoraSet(ModelBundle& model)
-    : targets_(models::lora_targets(model.unet, model.text_encoder)) {}
+    : targets_(models::lora_targets(model.unet, model.text_encoder())) {}
 
 LoraSet::~LoraSet() {
   try {
@@ -54,17 +54,17 @@ std::shared_ptr<const models::LoraFile> LoraSet::file(const std::string& path) {
   return parsed;
 }
 
-std::vector<AppliedLora> LoraSet::apply(const std::vector<LoraUse>& loras, bool allow_partial) {
+std::vector<api::AppliedLora> LoraSet::apply(const std::vector<LoraUse>& loras, bool allow_partial) {
   torch::NoGradGuard no_grad;
   // Read and check everything first: a file that does not fit changes nothing.
   std::vector<std::shared_ptr<const models::LoraFile>> files;
-  std::vector<AppliedLora> applied;
+  std::vector<api::AppliedLora> applied;
   std::map<std::string, std::vector<Contribution>> wanted;
   for (const auto& use : loras) {
     if (!std::isfinite(use.multiplier))
       throw Error("the multiplier of LoRA '" + use.path + "' is not a finite number");
     auto lora = file(use.path);
-    AppliedLora entry;
+    api::AppliedLora entry;
     entry.name = lora->name;
     entry.path = use.path;
     entry.multiplier = use.multiplier;
@@ -134,24 +134,26 @@ void LoraSet::clear() {
   active_.clear();
 }
 
-std::pair<GenerationRequest, std::vector<AppliedLora>> LoraSet::apply_request(const GenerationRequest& request) {
-  GenerationRequest run = request;
+std::pair<api::GenerationRequest, std::vector<api::AppliedLora>> LoraSet::apply_request(
+    const api::GenerationRequest& request) {
+  const api::LoraSettings& loras = request.loras;
+  api::GenerationRequest run = request;
   std::vector<LoraUse> uses;
-  for (const auto& spec : request.loras) {
+  for (const auto& spec : loras.adapters) {
     LoraUse use{spec.path, spec.multiplier, false};
     // A bare name (as a LoRA panel or restored settings may give) is looked up in the folder.
     const QFileInfo info(QString::fromStdString(spec.path));
-    if (!info.exists() && !request.lora_dir.empty() && spec.path.find('/') == std::string::npos)
-      use.path = text::find_lora_file(request.lora_dir, spec.path);
+    if (!info.exists() && !loras.folder.empty() && spec.path.find('/') == std::string::npos)
+      use.path = text::find_lora_file(loras.folder, spec.path);
     uses.push_back(use);
   }
-  if (!request.lora_dir.empty()) {
+  if (!loras.folder.empty()) {
     const text::LoraPrompt tagged = text::extract_lora_tags(request.prompt);
     run.prompt = tagged.text;
     for (const auto& lora : tagged.loras)
-      uses.push_back({text::find_lora_file(request.lora_dir, lora.name), lora.multiplier, true});
+      uses.push_back({text::find_lora_file(loras.folder, lora.name), lora.multiplier, true});
   }
-  auto applied = apply(uses, request.lora_partial);
+  auto applied = apply(uses, loras.allow_partial);
   return {std::move(run), std::move(applied)};
 }
 

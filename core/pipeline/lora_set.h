@@ -15,7 +15,8 @@
 #include <vector>
 
 #include "core/models/lora.h"
-#include "core/pipeline/generation_request.h"
+#include "core/api/generation_request.h"
+#include "core/api/generation_result.h"
 #include "core/pipeline/model_bundle.h"
 
 namespace latent::pipeline {
@@ -39,15 +40,16 @@ class LoraSet {
   // file is read and checked before any weight changes: a file that does not fit
   // (another architecture, unknown keys without `allow_partial`, mismatched shapes)
   // throws latent::Error and leaves the model as it was.
-  std::vector<AppliedLora> apply(const std::vector<LoraUse>& loras, bool allow_partial);
+  std::vector<api::AppliedLora> apply(const std::vector<LoraUse>& loras, bool allow_partial);
 
   // Restores every touched weight to the base model's value, bit for bit.
   void clear();
 
-  // Resolves the request's LoRAs and, when `request.lora_dir` is set, the prompt's
+  // Resolves the request's adapters and, when `request.loras.folder` is set, the prompt's
   // <lora:NAME:MULTIPLIER> tags, applies them, and returns the request to run (its
   // prompt without the tags) and what was applied.
-  std::pair<GenerationRequest, std::vector<AppliedLora>> apply_request(const GenerationRequest& request);
+  std::pair<api::GenerationRequest, std::vector<api::AppliedLora>> apply_request(
+      const api::GenerationRequest& request);
 
   // Weights currently differing from (or backed up for) the base model.
   std::size_t touched_weights() const { return slots_.size(); }

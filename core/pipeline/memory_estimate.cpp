@@ -6,6 +6,7 @@
 #include "core/models/attention.h"
 #include "core/pipeline/model_bundle.h"
 #include "core/pipeline/vae_decode.h"
+#include "core/util/byte_format.h"
 #include "core/util/cpu_allocator.h"
 #include "core/util/error.h"
 #include "core/util/system_memory.h"
@@ -26,9 +27,9 @@ const char* dtype_text(torch::ScalarType dtype) {
   return dtype == torch::kFloat32 ? "fp32" : "its precision";
 }
 
-std::string size_text(const GenerationRequest& r) {
-  std::string text = std::to_string(r.width) + "x" + std::to_string(r.height);
-  if (r.batch_size > 1) text += " (batch of " + std::to_string(r.batch_size) + ")";
+std::string size_text(const api::SizeSettings& size) {
+  std::string text = std::to_string(size.width) + "x" + std::to_string(size.height);
+  if (size.batch_size > 1) text += " (batch of " + std::to_string(size.batch_size) + ")";
   return text;
 }
 
@@ -36,13 +37,14 @@ std::string size_text(const GenerationRequest& r) {
 
 MemoryEstimate estimate_generation_memory(const models::UNet2DConditionConfig& unet,
                                           const models::AutoencoderKLConfig& vae,
-                                          torch::ScalarType dtype, const GenerationRequest& request) {
+                                          torch::ScalarType dtype, const api::GenerationRequest& request) {
   const int64_t e = static_cast<int64_t>(c10::elementSize(dtype));
   const int64_t f = std::max<int64_t>(1, vae.downscale_factor());
-  const int64_t latent_h = request.height / f;
-  const int64_t latent_w = request.width / f;
+  const api::SizeSettings& size = request.size;
+  const int64_t latent_h = size.height / f;
+  const int64_t latent_w = size.width / f;
   const int64_t latent_pixels = latent_h * latent_w;
-  const int64_t batch = request.batch_size * (request.guidance_scale > 1.0 ? 2 : 1);  // [uncond; cond]
+  const int64_t batch = size.batch_size * (request.sampling.guidance_scale > 1.0 ? 2 : 1);  // [uncond; cond]
   const int64_t width = unet.block_out_channels.empty() ? 320 : unet.block_out_channels.front();
   const int64_t heads = unet.num_attention_heads.empty() ? 8 : unet.num_attention_heads.front();
 
@@ -55,13 +57,13 @@ MemoryEstimate estimate_generation_memory(const models::UNet2DConditionConfig& u
   // The decoder's activations, band by band above the budget; then the float32 image and
   // its 8-bit copy.
   const int64_t decode =
-      estimate_vae_decode_peak_bytes(vae, request.batch_size, latent_h, latent_w, dtype);
-  const int64_t pixels = int64_t{request.batch_size} * request.width * request.height;
+      estimate_vae_decode_peak_bytes(vae, size.batch_size, latent_h, latent_w, dtype);
+  const int64_t pixels = int64_t{size.batch_size} * size.width * size.height;
   out.decode_bytes = decode + pixels * 3 * (4 + 1);
   return out;
 }
 
-MemoryEstimate check_generation_memory(const ModelBundle& model, const GenerationRequest& request) {
+MemoryEstimate check_generation_memory(const ModelBundle& model, const api::GenerationRequest& request) {
   const MemoryEstimate estimate =
       estimate_generation_memory(model.unet->config, model.vae->config(), model.dtype, request);
   if (!model.device.is_cpu()) return estimate;
@@ -70,7 +72,7 @@ MemoryEstimate check_generation_memory(const ModelBundle& model, const Generatio
   // Blocks our allocator keeps for reuse are ours to use again.
   if (util::caching_cpu_allocator_installed()) available.bytes += util::cpu_allocator_stats().cached_bytes;
   if (estimate.peak_bytes() > available.bytes)
-    throw Error("a " + size_text(request) + " image needs about " +
+    throw Error("a " + size_text(request.size) + " image needs about " +
                 util::format_bytes(estimate.peak_bytes()) + " of working memory with this model in " +
                 dtype_text(model.dtype) + ", but only " + util::format_bytes(available.bytes) +
                 " is available (" + available.source +
@@ -91,8 +93,8 @@ bool is_out_of_memory(const std::exception_ptr& error) {
   }
 }
 
-std::string out_of_memory_message(const GenerationRequest& request, const MemoryEstimate& estimate) {
-  return "the computer ran out of memory while generating a " + size_text(request) +
+std::string out_of_memory_message(const api::GenerationRequest& request, const MemoryEstimate& estimate) {
+  return "the computer ran out of memory while generating a " + size_text(request.size) +
          " image (estimated need " + util::format_bytes(estimate.peak_bytes()) +
          "); nothing was saved and the model stays loaded: try a smaller size or batch, "
          "or a lower precision such as bf16";

@@ -14,7 +14,7 @@
 
 #include "core/models/autoencoder_kl.h"
 #include "core/models/unet_2d_condition.h"
-#include "core/pipeline/generation_request.h"
+#include "core/api/generation_request.h"
 
 namespace latent::pipeline {
 
@@ -28,12 +28,12 @@ struct MemoryEstimate {
 
 MemoryEstimate estimate_generation_memory(const models::UNet2DConditionConfig& unet,
                                           const models::AutoencoderKLConfig& vae,
-                                          torch::ScalarType dtype, const GenerationRequest& request);
+                                          torch::ScalarType dtype, const api::GenerationRequest& request);
 
 // Throws latent::Error with the estimate and the memory available when the request would not
 // fit (see util::available_memory). Returns the estimate. CPU models only: a GPU's memory is
 // its own, and LibTorch reports running out of it as an error we catch.
-MemoryEstimate check_generation_memory(const ModelBundle& model, const GenerationRequest& request);
+MemoryEstimate check_generation_memory(const ModelBundle& model, const api::GenerationRequest& request);
 
 // True for what running out of memory looks like from LibTorch and the standard library:
 // std::bad_alloc, or a c10::Error from an allocator ("can't allocate memory",
@@ -41,6 +41,6 @@ MemoryEstimate check_generation_memory(const ModelBundle& model, const Generatio
 bool is_out_of_memory(const std::exception_ptr& error);
 
 // The message a generation that ran out of memory part-way reports to the user.
-std::string out_of_memory_message(const GenerationRequest& request, const MemoryEstimate& estimate);
+std::string out_of_memory_message(const api::GenerationRequest& request, const MemoryEstimate& estimate);
 
 }  // namespace latent::pipeline

@@ -195,7 +195,7 @@ bool prefers_channels_last(const torch::Device& device, torch::ScalarType dtype)
   return device.is_cpu();
 }
 
-std::unique_ptr<ModelBundle> load_model_bundle(const LoadOptions& options) {
+std::unique_ptr<ModelBundle> load_model_bundle(const api::LoadOptions& options) {
   torch::NoGradGuard no_grad;
   auto bundle = std::make_unique<ModelBundle>();
   bundle->options = options;
@@ -222,19 +222,39 @@ std::unique_ptr<ModelBundle> load_model_bundle(const LoadOptions& options) {
     for (const auto& file : files.files) bundle->weight_files.push_back(file->path());
   }
   bundle->scheduler_config = files.scheduler_config;
-  bundle->tokenizer = std::make_unique<text::ClipTokenizer>(text::ClipTokenizer::from_folder(files.tokenizer_dir));
+  bundle->family = files.family;
+  // diffusers' SDXL pipelines take these from model_index.json, defaulting to zeroed empty
+  // negatives (true) and no aesthetic score (false); a refiner whose index does not say is
+  // given the aesthetic score its UNet is built for (io::check_sdxl_configs has checked that
+  // an index which says agrees with the family). SD 1.x pipelines have neither.
+  const bool sdxl =
+      files.family == io::ModelFamily::sdxl_base || files.family == io::ModelFamily::sdxl_refiner;
+  bundle->force_zeros_for_empty_prompt =
+      sdxl && files.model_index.value("force_zeros_for_empty_prompt").toBool(true);
+  bundle->requires_aesthetics_score =
+      sdxl && files.model_index.value("requires_aesthetics_score")
+                  .toBool(files.family == io::ModelFamily::sdxl_refiner);
 
   const std::string source = files.config_source.empty() ? options.model_path : files.source;
   const auto ranges = mapped_ranges(files);
   const bool channels_last = prefers_channels_last(bundle->device, bundle->dtype);
-  {
-    DefaultDtypeGuard guard(bundle->dtype);
-    models::SkipRandomInit no_init;  // every parameter is overwritten by the load
-    bundle->text_encoder = models::CLIPTextModel(models::CLIPTextConfig::from_json(
-        files.text_encoder_config, source + " (text_encoder config)"));
+  // One per encoder of the family, in its order (SDXL base: text_encoder, text_encoder_2).
+  for (io::TextEncoderFiles& encoder_files : files.text_encoders) {
+    TextEncoder text_encoder;
+    text_encoder.name = encoder_files.name;
+    text_encoder.tokenizer = std::make_unique<text::ClipTokenizer>(
+        text::ClipTokenizer::from_folder(encoder_files.tokenizer_dir));
+    {
+      DefaultDtypeGuard guard(bundle->dtype);
+      models::SkipRandomInit no_init;  // every parameter is overwritten by the load
+      text_encoder.model = models::CLIPTextModel(models::CLIPTextConfig::from_json(
+          encoder_files.config, source + " (" + encoder_files.name + " config)"));
+    }
+    files.check_unchanged_on_disk();  // before its bytes are copied in
+    fill(text_encoder.model, encoder_files.weights, source + " (" + encoder_files.name + ")",
+         bundle->device, false, ranges);
+    bundle->text_encoders.push_back(std::move(text_encoder));
   }
-  files.check_unchanged_on_disk();  // before its bytes are copied in
-  fill(bundle->text_encoder, files.text_encoder, source + " (text encoder)", bundle->device, false, ranges);
   {
     DefaultDtypeGuard guard(bundle->dtype);
     models::SkipRandomInit no_init;

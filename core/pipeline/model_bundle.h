@@ -1,7 +1,8 @@
 #pragma once
 
-// A loaded Stable Diffusion model: tokenizer, text encoder, UNet, VAE and the
-// scheduler config, with weights converted once to the compute dtype and device.
+// A loaded Stable Diffusion model: its family, its text encoders with their tokenizers,
+// UNet, VAE and the scheduler config, with weights converted once to the compute dtype
+// and device.
 
 #include <torch/torch.h>
 
@@ -11,26 +12,46 @@
 #include <string>
 #include <vector>
 
+#include "core/api/load_options.h"
+#include "core/io/model_family.h"
 #include "core/models/autoencoder_kl.h"
 #include "core/models/clip_text_model.h"
 #include "core/models/unet_2d_condition.h"
-#include "core/pipeline/generation_request.h"
 #include "core/text/clip_tokenizer.h"
 
 namespace latent::pipeline {
 
+// One text encoder with the tokenizer that feeds it.
+struct TextEncoder {
+  std::string name;  // its folder in the diffusers layout: "text_encoder", "text_encoder_2"
+  std::unique_ptr<text::ClipTokenizer> tokenizer;
+  models::CLIPTextModel model{nullptr};
+};
+
 struct ModelBundle {
-  LoadOptions options;
+  api::LoadOptions options;
   std::string name;                        // folder or file name, for metadata
   std::vector<std::string> weight_files;   // what was read, for the model hash
   std::string format;                      // "diffusers folder" or "single file"
-  std::unique_ptr<text::ClipTokenizer> tokenizer;
-  models::CLIPTextModel text_encoder{nullptr};
+  io::ModelFamily family = io::ModelFamily::sd1;
+  // In the order the family concatenates their outputs (SD 1.x and 2.x have one; SDXL
+  // base two, its refiner one).
+  std::vector<TextEncoder> text_encoders;
+  // model_index.json's SDXL switches: an absent negative prompt becomes zero embeddings
+  // (the base), and the time ids carry an aesthetic score instead of the target size
+  // (the refiner).
+  bool force_zeros_for_empty_prompt = false;
+  bool requires_aesthetics_score = false;
   models::UNet2DConditionModel unet{nullptr};
   models::AutoencoderKL vae{nullptr};
   QJsonObject scheduler_config;
   torch::Device device = torch::kCPU;
   torch::ScalarType dtype = torch::kFloat32;
+
+  // The first text encoder and its tokenizer: the only ones of SD 1.x and 2.x.
+  const text::ClipTokenizer& tokenizer() const { return *text_encoders.front().tokenizer; }
+  models::CLIPTextModel& text_encoder() { return text_encoders.front().model; }
+  const models::CLIPTextModel& text_encoder() const { return text_encoders.front().model; }
 };
 
 torch::Device parse_device(const std::string& name);
@@ -46,6 +67,6 @@ bool prefers_channels_last(const torch::Device& device, torch::ScalarType dtype)
 
 // Opens the model files, builds the networks from their configs and copies the
 // weights in. Throws latent::Error naming the file at fault.
-std::unique_ptr<ModelBundle> load_model_bundle(const LoadOptions& options);
+std::unique_ptr<ModelBundle> load_model_bundle(const api::LoadOptions& options);
 
 }  // namespace latent::pipeline

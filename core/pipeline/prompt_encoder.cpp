@@ -17,7 +17,7 @@ bool all_ones(const std::vector<double>& weights) {
 std::vector<text::EmbeddingToken> embedding_tokens(const ModelBundle& model,
                                                    const EmbeddingLibrary& embeddings) {
   if (embeddings.empty()) return {};
-  return embeddings.tokens(*model.tokenizer, model.text_encoder->config().hidden_size);
+  return embeddings.tokens(model.tokenizer(), model.text_encoder()->config().hidden_size);
 }
 
 // Scales each token's output by its weight, then the whole chunk so its mean is unchanged.
@@ -50,9 +50,9 @@ torch::Tensor encode_chunk_batch(ModelBundle& model,
 
   torch::Tensor z;
   if (!uses_embeddings) {
-    z = model.text_encoder->forward(input_ids, clip_skip);  // [N, 77, D]
+    z = model.text_encoder()->forward(input_ids, clip_skip);  // [N, 77, D]
   } else {
-    auto tokens = model.text_encoder->token_embeddings(input_ids);  // [N, 77, D]
+    auto tokens = model.text_encoder()->token_embeddings(input_ids);  // [N, 77, D]
     const int64_t width = tokens.size(2);
     for (std::size_t n = 0; n < batch.size(); ++n) {
       for (const auto& use : batch[n]->embeddings) {
@@ -67,7 +67,7 @@ torch::Tensor encode_chunk_batch(ModelBundle& model,
             .copy_(vectors.to(tokens.options()));
       }
     }
-    z = model.text_encoder->forward_embeds(tokens, clip_skip);  // [N, 77, D]
+    z = model.text_encoder()->forward_embeds(tokens, clip_skip);  // [N, 77, D]
   }
   z = z.to(torch::kFloat32);
   for (std::size_t n = 0; n < batch.size(); ++n)
@@ -79,7 +79,7 @@ torch::Tensor encode_chunk_batch(ModelBundle& model,
 
 text::ChunkedPrompt read_prompt(const ModelBundle& model, const std::string& prompt,
                                 const EmbeddingLibrary& embeddings) {
-  return text::chunk_prompt(*model.tokenizer, prompt, embedding_tokens(model, embeddings));
+  return text::chunk_prompt(model.tokenizer(), prompt, embedding_tokens(model, embeddings));
 }
 
 torch::Tensor encode_chunked_prompts(ModelBundle& model,
@@ -94,7 +94,7 @@ torch::Tensor encode_chunked_prompts(ModelBundle& model,
     throw Error("the prompt takes " + std::to_string(k) + " chunks of 75 tokens; at most " +
                 std::to_string(kMaxPromptChunks) + " are accepted");
 
-  const auto empty = text::empty_chunk(*model.tokenizer);
+  const auto empty = text::empty_chunk(model.tokenizer());
   // Chunk by chunk over the batch, as the web UI does: with one chunk per prompt this is
   // the very batch the plain path encodes.
   std::vector<torch::Tensor> outputs;
@@ -121,13 +121,13 @@ WeightedPromptEmbeddings encode_weighted_prompts(ModelBundle& model,
   std::vector<text::ChunkedPrompt> cond_prompts, uncond_prompts;
   std::size_t chunks = 1;
   for (const auto& prompt : prompts) {
-    cond_prompts.push_back(text::chunk_prompt(*model.tokenizer, prompt, tokens));
+    cond_prompts.push_back(text::chunk_prompt(model.tokenizer(), prompt, tokens));
     chunks = std::max(chunks, cond_prompts.back().chunks.size());
   }
   if (negatives) {
     for (const auto& negative : *negatives) {
       try {
-        uncond_prompts.push_back(text::chunk_prompt(*model.tokenizer, negative, tokens));
+        uncond_prompts.push_back(text::chunk_prompt(model.tokenizer(), negative, tokens));
       } catch (const Error& error) {
         throw Error(std::string("negative prompt: ") + error.what());
       }

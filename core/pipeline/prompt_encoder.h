@@ -18,10 +18,6 @@
 
 namespace latent::pipeline {
 
-// How a prompt is read. Plain: as diffusers reads it (the text as written, cut at 77
-// tokens). Weighted: the web UI's language (emphasis, BREAK, 75-token chunks, embeddings).
-enum class PromptSyntax { Plain, Weighted };
-
 // The most chunks a prompt (or negative prompt) may take: 7,500 tokens.
 constexpr int kMaxPromptChunks = 100;
 

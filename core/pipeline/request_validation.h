@@ -1,13 +1,19 @@
 #pragma once
 
-#include "core/pipeline/generation_request.h"
+#include "core/api/generation_request.h"
 
 namespace latent::pipeline {
 
-// Rejects requests no model could honour (sizes, counts, scales), with a message
-// that names the value and what is accepted. Model-dependent checks (sampler
-// names, clip skip depth, memory) happen in the engine.
-void validate_request(const GenerationRequest& request);
+// Rejects requests no model could honour (sizes, counts, scales, clip skip below 1)
+// and what nothing runs yet (control units, an enabled second pass), with a message
+// that names the value and what is accepted. Model-dependent checks (sampler names,
+// clip skip depth, memory) happen in the engine.
+void validate_request(const api::GenerationRequest& request);
+
+// Image-to-image strength must lie in [0, 1] (NaN and infinities are refused); throws
+// latent::Error "strength X is out of range: use 0 to 1", X as the user wrote it (%g).
+// The one check both the request validation and image_to_image use.
+void check_strength(double strength);
 
 constexpr int kMaxSteps = 1000;
 constexpr int kMaxBatch = 64;

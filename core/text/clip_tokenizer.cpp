@@ -332,6 +332,7 @@ ClipTokenizer::ClipTokenizer(const std::string& vocab_json_path, const std::stri
       throw Error("CLIP tokenizer: vocabulary '" + vocab_json_path + "' lacks the special token '" +
                   *text + "'");
     *id = it->second;
+    // PreTrainedTokenizer adds every special token to its trie of added tokens.
     bool seen = false;
     for (const auto& entry : d.split_tokens) seen = seen || entry.first == *text;
     if (!seen) d.split_tokens.emplace_back(*text, it->second);
@@ -501,6 +502,7 @@ int64_t ClipTokenizer::token_to_id(const std::string& token) const {
   return it == data_->encoder.end() ? -1 : it->second;
 }
 
+const SpecialTokens& ClipTokenizer::special_tokens() const { return data_->special; }
 int64_t ClipTokenizer::bos_id() const { return data_->bos; }
 int64_t ClipTokenizer::eos_id() const { return data_->eos; }
 int64_t ClipTokenizer::pad_id() const { return data_->pad; }

@@ -14,6 +14,12 @@ namespace latent::text {
 
 // Strings of the special tokens; tokenizer_config.json / special_tokens_map.json may
 // override them. Each must be in the vocabulary.
+//
+// transformers registers every special token, the pad token included, as an added token
+// that is split out of the text before cleaning and BPE. SD 1.x and SDXL's `tokenizer/` pad
+// with <|endoftext|>, so this changes nothing there; SDXL's `tokenizer_2/` pads with "!"
+// (id 0), so every "!" in a prompt becomes id 0 on its own ("!!!" -> 0 0 0, "?!" ->
+// "?</w>" 0) where tokenizer 1 reads "!</w>" or "!!!</w>" by BPE, and padding is 0.
 struct SpecialTokens {
   std::string bos = "<|startoftext|>";
   std::string eos = "<|endoftext|>";
@@ -34,7 +40,8 @@ class ClipTokenizer {
   static ClipTokenizer from_folder(const std::string& dir);
 
   // BPE ids of the prompt without start/end tokens and untruncated. Special token strings
-  // in the text map to their ids. Invalid UTF-8 is read as U+FFFD.
+  // in the text (the pad token's too, see SpecialTokens) map to their ids. Invalid UTF-8
+  // is read as U+FFFD.
   std::vector<int64_t> encode(const std::string& utf8_text) const;
 
   // [bos] + the first (max_length - 2) ids + [eos], padded to max_length with pad_id().
@@ -52,6 +59,9 @@ class ClipTokenizer {
   std::string id_to_token(int64_t id) const;
   // The id of a vocabulary string, or -1.
   int64_t token_to_id(const std::string& token) const;
+
+  // The special token strings this tokenizer was made with (from_folder: read from the folder).
+  const SpecialTokens& special_tokens() const;
 
   int64_t bos_id() const;
   int64_t eos_id() const;

@@ -13,6 +13,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "core/api/load_options.h"
 #include "core/io/lora_keys.h"
 #include "core/io/safetensors.h"
 #include "core/pipeline/model_bundle.h"
@@ -119,7 +120,7 @@ LoraTrainingResult train_lora(const LoraTrainingOptions& o, const TrainingObserv
   if (!ends_with(o.out_path, ".safetensors")) throw Error("the LoRA file '" + o.out_path + "' must end in .safetensors");
   const auto data = read_captioned_folder(o.data_dir);
 
-  pipeline::LoadOptions load;
+  api::LoadOptions load;
   load.model_path = o.model_path;
   load.device = o.device;
   load.dtype = "fp32";
@@ -130,7 +131,7 @@ LoraTrainingResult train_lora(const LoraTrainingOptions& o, const TrainingObserv
     // the plain layout here.
     if (p.dim() == 4) p.set_data(p.contiguous());
   }
-  for (auto& p : model->text_encoder->parameters()) p.requires_grad_(false);
+  for (auto& p : model->text_encoder()->parameters()) p.requires_grad_(false);
   for (auto& p : model->vae->parameters()) p.requires_grad_(false);
 
   torch::manual_seed(o.seed);
@@ -154,7 +155,7 @@ LoraTrainingResult train_lora(const LoraTrainingOptions& o, const TrainingObserv
     means = torch::cat(m);
     stds = torch::cat(s);
   }
-  const auto ids = tokenize_captions(*model->tokenizer, data.captions);
+  const auto ids = tokenize_captions(model->tokenizer(), data.captions);
   const auto alphas_cumprod = training_alphas_cumprod(model->scheduler_config);
 
   const std::vector<std::string> unet_targets =
@@ -163,7 +164,7 @@ LoraTrainingResult train_lora(const LoraTrainingOptions& o, const TrainingObserv
   std::vector<Adapter> adapters = make_adapters(*model->unet, "lora_unet_", unet_targets, o.rank);
   if (adapters.empty()) throw Error("the model's UNet has no attention projections to adapt");
   if (o.train_text_encoder) {
-    auto te = make_adapters(*model->text_encoder, "lora_te_", {".q_proj", ".k_proj", ".v_proj", ".out_proj"}, o.rank);
+    auto te = make_adapters(*model->text_encoder(), "lora_te_", {".q_proj", ".k_proj", ".v_proj", ".out_proj"}, o.rank);
     adapters.insert(adapters.end(), te.begin(), te.end());
   }
   AdapterScope scope{adapters};
@@ -171,7 +172,7 @@ LoraTrainingResult train_lora(const LoraTrainingOptions& o, const TrainingObserv
   for (const auto& a : adapters) factors.push_back(a.down), factors.push_back(a.up);
   torch::optim::Adam optimizer(factors, torch::optim::AdamOptions(o.learning_rate));
   model->unet->train();
-  model->text_encoder->train();
+  model->text_encoder()->train();
 
   StageMeter meter("lora", o.steps);
   std::vector<double> losses;
@@ -188,7 +189,7 @@ LoraTrainingResult train_lora(const LoraTrainingOptions& o, const TrainingObserv
     torch::Tensor embeddings;
     {
       torch::AutoGradMode grad(o.train_text_encoder);
-      embeddings = model->text_encoder->forward(ids.index_select(0, pick).to(model->device));
+      embeddings = model->text_encoder()->forward(ids.index_select(0, pick).to(model->device));
     }
     const auto loss = noise_prediction_loss(model->unet, latents, embeddings, alphas_cumprod, generator);
     optimizer.zero_grad();

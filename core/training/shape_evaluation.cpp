@@ -82,19 +82,19 @@ ShapeEvaluation evaluate_shapes(pipeline::Engine& engine, const ShapeEvaluationO
   const int total = static_cast<int>(out.samples.size());
   for (int i = 0; i < total; ++i) {
     auto& sample = out.samples[i];
-    pipeline::GenerationRequest request;
+    api::GenerationRequest request;
     request.prompt = sample.caption;
-    request.width = request.height = o.side;
-    request.steps = o.steps;
-    request.guidance_scale = o.guidance_scale;
-    request.sampler = o.sampler;
-    request.seed = o.seed * 100003 + i;
-    request.loras = o.loras;
-    request.approximate_preview = false;
-    request.vae_preview_every = 0;
+    request.size.width = request.size.height = o.side;
+    request.sampling.steps = o.steps;
+    request.sampling.guidance_scale = o.guidance_scale;
+    request.sampling.sampler = o.sampler;
+    request.sampling.seed = o.seed * 100003 + i;
+    request.loras.adapters = o.loras;
+    request.preview.approximate = false;
+    request.preview.vae_every = 0;
     if (o.round_trip) {
-      request.init_pixels = std::make_shared<pipeline::Image>(image::mat_to_image(render_scene(sample.scene, o.side)));
-      request.strength = 0;
+      request.init.pixels = std::make_shared<api::Image>(image::mat_to_image(render_scene(sample.scene, o.side)));
+      request.init.strength = 0;
     }
     const auto result = engine.generate(request, {}, cancel);
     const auto& image = result.images.at(0);

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "core/api/generation_request.h"
 #include "core/pipeline/engine.h"
 #include "core/training/shapes_dataset.h"
 
@@ -25,7 +26,7 @@ struct ShapeEvaluationOptions {
   double guidance_scale = 7.5;
   std::string sampler = "euler_a";
   uint64_t seed = 0;
-  std::vector<pipeline::LoraSpec> loras;
+  std::vector<api::LoraSpec> loras;
   std::string save_dir;  // when set, every picture is written there as PNG
   // Grade the VAE's round trips of the dataset's own pictures instead of generations:
   // the ceiling the autoencoder sets for any denoiser trained on its latents.

@@ -1,6 +1,5 @@
 #include "core/util/system_memory.h"
 
-#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <string>
@@ -45,17 +44,6 @@ AvailableMemory available_memory() {
     if (mib > 0) take_smaller(out, mib * 1024 * 1024, "LATENT_MEMORY_LIMIT_MB");
   }
   return out;
-}
-
-std::string format_bytes(int64_t bytes) {
-  char text[32];
-  const double b = static_cast<double>(bytes);
-  if (b >= 1024.0 * 1024 * 1024) {
-    std::snprintf(text, sizeof text, "%.1f GiB", b / (1024.0 * 1024 * 1024));
-  } else {
-    std::snprintf(text, sizeof text, "%.0f MiB", b / (1024.0 * 1024));
-  }
-  return text;
 }
 
 }  // namespace latent::util

@@ -7,6 +7,7 @@
 #include "core/io/safetensors.h"
 #include "core/io/state_dict.h"
 #include "core/util/error.h"
+#include "tests/support/file_tree.h"
 #include "tests/support/golden.h"
 
 namespace {
@@ -43,18 +44,6 @@ QString error_of(const std::function<void()>& action) {
     return QString("UNEXPECTED EXCEPTION: ") + e.what();
   }
   return QString();
-}
-
-void copy_tree(const QString& from, const QString& to) {
-  QDir().mkpath(to);
-  for (const QFileInfo& entry :
-       QDir(from).entryInfoList(QDir::Dirs | QDir::Files | QDir::NoDotAndDotDot)) {
-    const QString target = QDir(to).filePath(entry.fileName());
-    if (entry.isDir())
-      copy_tree(entry.filePath(), target);
-    else
-      QFile::copy(entry.filePath(), target);
-  }
 }
 
 struct HeaderCase {
@@ -325,7 +314,7 @@ void TestBadFiles::wrongShape() {
 
 void TestBadFiles::unetWithOnlyBinWeights() {
   const QString folder = dir_.filePath("bin-unet");
-  copy_tree(latent::test::data_path("tiny-sd"), folder);
+  QVERIFY(latent::test::copy_tree(latent::test::data_path("tiny-sd"), folder));
   QVERIFY(QFile::remove(folder + "/unet/diffusion_pytorch_model.safetensors"));
   write_bytes(folder + "/unet/diffusion_pytorch_model.bin", raw("PK\x03\x04\x00\x00\x00\x00"));
   const QString message = error_of([&] { latent::io::open_model(folder.toStdString()); });

@@ -17,7 +17,7 @@ pipeline::ModelBundle& reduced_model(const QString& name) {
   static std::map<QString, std::unique_ptr<pipeline::ModelBundle>> cache;
   auto& slot = cache[name];
   if (!slot) {
-    pipeline::LoadOptions options;
+    latent::api::LoadOptions options;
     options.model_path = test::data_path(name).toStdString();
     options.dtype = test::test_reduced_dtype();
     options.device = test::test_device();

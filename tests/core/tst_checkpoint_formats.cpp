@@ -6,6 +6,7 @@
 #include "core/io/safetensors.h"
 #include "core/util/error.h"
 #include "core/util/resources.h"
+#include "tests/support/file_tree.h"
 #include "tests/support/golden.h"
 
 using latent::io::ModelFiles;
@@ -33,19 +34,6 @@ void compare_components(const TensorMap& actual, const TensorMap& expected, cons
 }
 
 // Copies a folder tree.
-void copy_tree(const QString& from, const QString& to) {
-  QDir().mkpath(to);
-  const QDir source(from);
-  for (const QFileInfo& entry :
-       source.entryInfoList(QDir::Dirs | QDir::Files | QDir::NoDotAndDotDot)) {
-    const QString target = QDir(to).filePath(entry.fileName());
-    if (entry.isDir())
-      copy_tree(entry.filePath(), target);
-    else
-      QVERIFY(QFile::copy(entry.filePath(), target));
-  }
-}
-
 std::vector<int64_t> ints(const QJsonObject& json, const char* key) {
   std::vector<int64_t> out;
   for (const QJsonValue& v : json.value(key).toArray()) out.push_back(v.toInteger());
@@ -96,29 +84,37 @@ void TestCheckpointFormats::singleFileMatchesFolder() {
   QVERIFY(from_file.warnings.empty());
   QCOMPARE(from_file.config_source, folder_path);
   QCOMPARE(from_file.files.size(), std::size_t{1});
-  QVERIFY(!from_file.unet.empty() && !from_file.vae.empty() && !from_file.text_encoder.empty());
+  QCOMPARE(from_file.text_encoders.size(), std::size_t{1});
+  QVERIFY(!from_file.unet.empty() && !from_file.vae.empty() &&
+          !from_file.text_encoders.at(0).weights.empty());
 
   compare_components(from_file.unet, from_folder.unet, "unet");
   compare_components(from_file.vae, from_folder.vae, "vae");
-  compare_components(from_file.text_encoder, from_folder.text_encoder, "text_encoder");
+  compare_components(from_file.text_encoders.at(0).weights, from_folder.text_encoders.at(0).weights,
+                     "text_encoder");
   QCOMPARE(from_file.unet_config, from_folder.unet_config);
   QCOMPARE(from_file.scheduler_config, from_folder.scheduler_config);
   // The config folder brings its own tokenizer.
-  QCOMPARE(from_file.tokenizer_dir, from_folder.tokenizer_dir);
+  QCOMPARE(from_file.text_encoders.at(0).tokenizer_dir,
+           from_folder.text_encoders.at(0).tokenizer_dir);
 }
 
 void TestCheckpointFormats::folderHoldsConfigsAndFiles() {
   const ModelFiles model = latent::io::open_model(data("tiny-sd"));
   QCOMPARE(ints(model.unet_config, "block_out_channels"), (std::vector<int64_t>{32, 64}));
   QCOMPARE(model.vae_config.value("scaling_factor").toDouble(), 0.18215);
-  QCOMPARE(model.text_encoder_config.value("num_hidden_layers").toInt(), 5);
+  QCOMPARE(model.family, latent::io::ModelFamily::sd1);
+  QCOMPARE(model.text_encoders.size(), std::size_t{1});
+  const latent::io::TextEncoderFiles& encoder = model.text_encoders.at(0);
+  QCOMPARE(encoder.name, std::string("text_encoder"));
+  QCOMPARE(encoder.config.value("num_hidden_layers").toInt(), 5);
   QCOMPARE(model.scheduler_config.value("_class_name").toString(), QString("PNDMScheduler"));
-  QVERIFY(QFileInfo(QString::fromStdString(model.tokenizer_dir) + "/vocab.json").isFile());
+  QVERIFY(QFileInfo(QString::fromStdString(encoder.tokenizer_dir) + "/vocab.json").isFile());
   QCOMPARE(model.files.size(), std::size_t{3});
   QVERIFY(model.unchanged_on_disk());
   QVERIFY(model.unet.count("down_blocks.0.attentions.0.transformer_blocks.0.attn2.to_k.weight"));
   QVERIFY(model.vae.count("decoder.mid_block.attentions.0.to_q.weight"));
-  QVERIFY(model.text_encoder.count("text_model.final_layer_norm.weight"));
+  QVERIFY(encoder.weights.count("text_model.final_layer_norm.weight"));
   // The same folder named by its model_index.json.
   const ModelFiles again = latent::io::open_model(data("tiny-sd/model_index.json"));
   QCOMPARE(names_of(again.unet), names_of(model.unet));
@@ -128,7 +124,7 @@ void TestCheckpointFormats::fp16VariantFallback() {
   QTemporaryDir dir;
   QVERIFY(dir.isValid());
   const QString copy = dir.filePath("model");
-  copy_tree(latent::test::data_path("tiny-sd"), copy);
+  QVERIFY(latent::test::copy_tree(latent::test::data_path("tiny-sd"), copy));
   QVERIFY(QFile::rename(copy + "/unet/diffusion_pytorch_model.safetensors",
                         copy + "/unet/diffusion_pytorch_model.fp16.safetensors"));
   QVERIFY(QFile::rename(copy + "/text_encoder/model.safetensors",
@@ -136,7 +132,8 @@ void TestCheckpointFormats::fp16VariantFallback() {
   const ModelFiles original = latent::io::open_model(data("tiny-sd"));
   const ModelFiles variant = latent::io::open_model(copy.toStdString());
   compare_components(variant.unet, original.unet, "unet");
-  compare_components(variant.text_encoder, original.text_encoder, "text_encoder");
+  compare_components(variant.text_encoders.at(0).weights, original.text_encoders.at(0).weights,
+                     "text_encoder");
   QStringList paths;
   for (const auto& f : variant.files) paths << QString::fromStdString(f->path());
   QVERIFY2(paths.filter("diffusion_pytorch_model.fp16.safetensors").size() == 1,
@@ -163,7 +160,7 @@ void TestCheckpointFormats::legacyVaeAttentionNames() {
   // diffusers folders saved before 0.14 call the VAE attention query/key/value/proj_attn.
   QTemporaryDir dir;
   const QString copy = dir.filePath("model");
-  copy_tree(latent::test::data_path("tiny-sd"), copy);
+  QVERIFY(latent::test::copy_tree(latent::test::data_path("tiny-sd"), copy));
   const std::string vae_path = (copy + "/vae/diffusion_pytorch_model.safetensors").toStdString();
   std::vector<std::pair<std::string, torch::Tensor>> legacy;
   {
@@ -214,9 +211,10 @@ void TestCheckpointFormats::unmatchedKeysAreReported() {
   QCOMPARE(model.warnings.size(), std::size_t{1});
   QVERIFY(model.warnings.front().find("2 tensors") != std::string::npos);
   QVERIFY(model.warnings.front().find("unknown_block") != std::string::npos);
-  QVERIFY(!model.text_encoder.count("text_model.embeddings.position_ids"));
+  QVERIFY(!model.text_encoders.at(0).weights.count("text_model.embeddings.position_ids"));
   const ModelFiles reference = latent::io::open_model(data("tiny-sd"));
-  compare_components(model.text_encoder, reference.text_encoder, "text_encoder");
+  compare_components(model.text_encoders.at(0).weights, reference.text_encoders.at(0).weights,
+                     "text_encoder");
 }
 
 void TestCheckpointFormats::bundledSd15Configs() {
@@ -266,7 +264,8 @@ void TestCheckpointFormats::singleFileUsesBundledConfigs() {
   QVERIFY(model.config_source.find("bundled") != std::string::npos);
   QCOMPARE(ints(model.unet_config, "block_out_channels"),
            (std::vector<int64_t>{320, 640, 1280, 1280}));
-  QCOMPARE(model.tokenizer_dir, latent::util::resource_path("tokenizer"));
+  QCOMPARE(model.family, latent::io::ModelFamily::sd1);
+  QCOMPARE(model.text_encoders.at(0).tokenizer_dir, latent::util::resource_path("tokenizer"));
   // tiny-sd-full has the SD 1.5 arrangement, so every key finds its place.
   QVERIFY(model.unmatched_keys.empty());
   const ModelFiles folder = latent::io::open_model(data("tiny-sd-full"));

@@ -9,8 +9,8 @@
 #include "core/image/settings_json.h"
 #include "core/util/error.h"
 
-using latent::pipeline::GenerationRequest;
-using latent::pipeline::Image;
+using latent::api::GenerationRequest;
+using latent::api::Image;
 namespace img = latent::image;
 
 class TestImageMetadata : public QObject {
@@ -38,12 +38,12 @@ void TestImageMetadata::formatsWebUiLayout() {
   GenerationRequest r;
   r.prompt = "an astronaut riding a horse";
   r.negative_prompt = "blurry";
-  r.steps = 25;
-  r.sampler = "dpmpp_2m_karras";
-  r.guidance_scale = 7.5;
-  r.width = 512;
-  r.height = 768;
-  r.clip_skip = 1;
+  r.sampling.steps = 25;
+  r.sampling.sampler = "dpmpp_2m_karras";
+  r.sampling.guidance_scale = 7.5;
+  r.size.width = 512;
+  r.size.height = 768;
+  r.sampling.clip_skip = 2;
   const std::string text = img::format_parameters(r, 32, {"v1-5", "6ce0161689", {}});
   QCOMPARE(QString::fromStdString(text),
            QString("an astronaut riding a horse\nNegative prompt: blurry\n"
@@ -64,22 +64,22 @@ void TestImageMetadata::parsesWhatItWrites() {
   GenerationRequest r;
   r.prompt = "a cat,\nsecond line: with colon";
   r.negative_prompt = "ugly, \"quoted\"";
-  r.sampler = sampler.toStdString();
-  r.steps = 13;
-  r.guidance_scale = 4.5;
-  r.width = 320;
-  r.height = 256;
+  r.sampling.sampler = sampler.toStdString();
+  r.sampling.steps = 13;
+  r.sampling.guidance_scale = 4.5;
+  r.size.width = 320;
+  r.size.height = 256;
   const std::string text = img::format_parameters(r, 18446744073709551615ull, {"my, model", "", {}});
   const auto parsed = img::parse_parameters(text);
   const auto back = parsed.to_request(GenerationRequest{});
   QCOMPARE(QString::fromStdString(back.prompt), QString::fromStdString(r.prompt));
   QCOMPARE(QString::fromStdString(back.negative_prompt), QString::fromStdString(r.negative_prompt));
-  QCOMPARE(QString::fromStdString(back.sampler), sampler);
-  QCOMPARE(back.steps, 13);
-  QCOMPARE(back.guidance_scale, 4.5);
-  QCOMPARE(back.seed, 18446744073709551615ull);
-  QCOMPARE(back.width, 320);
-  QCOMPARE(back.height, 256);
+  QCOMPARE(QString::fromStdString(back.sampling.sampler), sampler);
+  QCOMPARE(back.sampling.steps, 13);
+  QCOMPARE(back.sampling.guidance_scale, 4.5);
+  QCOMPARE(back.sampling.seed, 18446744073709551615ull);
+  QCOMPARE(back.size.width, 320);
+  QCOMPARE(back.size.height, 256);
   QCOMPARE(QString::fromStdString(parsed.field("Model").value_or("")), QString("my, model"));
 }
 
@@ -94,10 +94,10 @@ void TestImageMetadata::parsesOtherProgramsText() {
   QCOMPARE(QString::fromStdString(parsed.field("Lora hashes").value_or("")),
            QString("foo: 0123456789ab, bar: ba9876543210"));
   const auto r = parsed.to_request(GenerationRequest{});
-  QCOMPARE(QString::fromStdString(r.sampler), QString("dpmpp_2m_karras"));
-  QCOMPARE(r.clip_skip, 1);
-  QCOMPARE(r.width, 512);
-  QCOMPARE(r.height, 768);
+  QCOMPARE(QString::fromStdString(r.sampling.sampler), QString("dpmpp_2m_karras"));
+  QCOMPARE(r.sampling.clip_skip, 2);  // the text's count, copied as it is
+  QCOMPARE(r.size.width, 512);
+  QCOMPARE(r.size.height, 768);
   // A prompt alone, without a parameter line, stays the prompt.
   QCOMPARE(QString::fromStdString(img::parse_parameters("just a prompt").prompt), QString("just a prompt"));
 }
@@ -148,12 +148,12 @@ void TestImageMetadata::settingsJsonRoundTrips() {
   img::ImageSettings s;
   s.request.prompt = "caf\xc3\xa9 \"quoted\"";
   s.request.negative_prompt = "bad";
-  s.request.width = 72;
-  s.request.height = 40;
-  s.request.steps = 7;
-  s.request.guidance_scale = 3.5;
-  s.request.sampler = "heun";
-  s.request.clip_skip = 1;
+  s.request.size.width = 72;
+  s.request.size.height = 40;
+  s.request.sampling.steps = 7;
+  s.request.sampling.guidance_scale = 3.5;
+  s.request.sampling.sampler = "heun";
+  s.request.sampling.clip_skip = 2;
   s.seed = 18446744073709551615ull;
   s.model_name = "tiny";
   s.dtype = "bf16";
@@ -161,14 +161,19 @@ void TestImageMetadata::settingsJsonRoundTrips() {
   QVERIFY(img::settings_from_json(img::settings_to_json(s), &back));
   QCOMPARE(QString::fromStdString(back.request.prompt), QString::fromStdString(s.request.prompt));
   QCOMPARE(back.seed, s.seed);
-  QCOMPARE(back.request.seed, s.seed);
-  QCOMPARE(back.request.width, 72);
-  QCOMPARE(back.request.height, 40);
-  QCOMPARE(back.request.steps, 7);
-  QCOMPARE(back.request.guidance_scale, 3.5);
-  QCOMPARE(QString::fromStdString(back.request.sampler), QString("heun"));
-  QCOMPARE(back.request.clip_skip, 1);
+  QCOMPARE(back.request.sampling.seed, s.seed);
+  QCOMPARE(back.request.size.width, 72);
+  QCOMPARE(back.request.size.height, 40);
+  QCOMPARE(back.request.sampling.steps, 7);
+  QCOMPARE(back.request.sampling.guidance_scale, 3.5);
+  QCOMPARE(QString::fromStdString(back.request.sampling.sampler), QString("heun"));
+  QCOMPARE(back.request.sampling.clip_skip, 2);
   QCOMPARE(QString::fromStdString(back.dtype), QString("bf16"));
+  // JSON written before "settings_version" counted clip skip as diffusers does (0 = the
+  // last layer): it is read in the web UI's count.
+  img::ImageSettings old;
+  QVERIFY(img::settings_from_json(R"({"program": "Latent Studio 0.1.0", "clip_skip": 1})", &old));
+  QCOMPARE(old.request.sampling.clip_skip, 2);
   QVERIFY(!img::settings_from_json("{\"other\": 1}", &back));
   QVERIFY(!img::settings_from_json("not json", &back));
 }

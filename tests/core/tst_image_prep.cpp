@@ -9,6 +9,7 @@
 #include "core/image/image_prep.h"
 #include "core/util/error.h"
 #include "tests/support/golden.h"
+#include "tests/support/memory_limit.h"
 
 using namespace latent;
 
@@ -62,6 +63,7 @@ class TestImagePrep : public QObject {
   void lumaMatchesPil();
   void badFilesAreRefused();
   void hugeImageRefusedBeforeDecoding();
+  void decodingRefusalFollowsMemoryLimit();
   void probesHeaders();
   void lanczosMatchesPillow_data();
   void lanczosMatchesPillow();
@@ -152,6 +154,29 @@ void TestImagePrep::hugeImageRefusedBeforeDecoding() {
   QCOMPARE(image::probe_image_size(file.fileName().toStdString()), cv::Size(200000, 200000));
   const QString message = error_of([&] { image::load_image_rgb(file.fileName().toStdString()); });
   QVERIFY2(message.contains("200000x200000") && message.contains("needs about"), qPrintable(message));
+}
+
+void TestImagePrep::decodingRefusalFollowsMemoryLimit() {
+  // Decoding is estimated at 8 bytes a pixel and refused above half of the available memory:
+  // 512x512 needs 2 MiB, which any machine has, but not under a 1 MiB limit; 16x16 (2 KiB)
+  // still fits under it. The limit reaches the check through util::available_memory().
+  QTemporaryDir dir;
+  const std::string large = dir.filePath("large.png").toStdString();
+  const std::string small = dir.filePath("small.png").toStdString();
+  QVERIFY(cv::imwrite(large, two_colours(512, 512)));
+  QVERIFY(cv::imwrite(small, two_colours(16, 16)));
+  QCOMPARE(image::load_image_rgb(large).size(), cv::Size(512, 512));
+
+  test::MemoryLimit limit(1);
+  const QString message = error_of([&] { image::load_image_rgb(large); });
+  QVERIFY2(message.contains("large.png' is 512x512 pixels") && message.contains("needs about 2 MiB") &&
+               message.contains("1 MiB of memory available (LATENT_MEMORY_LIMIT_MB)"),
+           qPrintable(message));
+  const QString mask_message = error_of([&] { image::load_mask(large); });
+  QVERIFY2(mask_message.contains("the mask") && mask_message.contains("LATENT_MEMORY_LIMIT_MB"),
+           qPrintable(mask_message));
+  QCOMPARE(image::load_image_rgb(small).size(), cv::Size(16, 16));
+  QCOMPARE(image::load_mask(small).size(), cv::Size(16, 16));
 }
 
 void TestImagePrep::probesHeaders() {

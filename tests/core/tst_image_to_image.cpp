@@ -15,6 +15,7 @@
 #include "core/pipeline/engine.h"
 #include "core/pipeline/image_request.h"
 #include "core/pipeline/image_to_image.h"
+#include "core/pipeline/decode.h"
 #include "core/pipeline/model_bundle.h"
 #include "core/pipeline/text_to_image.h"
 #include "core/util/error.h"
@@ -61,15 +62,15 @@ std::string temp_png(const QTemporaryDir& dir, const QString& name, const cv::Ma
   return path;
 }
 
-pipeline::GenerationRequest small_request() {
-  pipeline::GenerationRequest r;
+latent::api::GenerationRequest small_request() {
+  latent::api::GenerationRequest r;
   r.prompt = "a cat sitting on a bench";
-  r.width = r.height = 64;
-  r.steps = 4;
-  r.sampler = "euler";
-  r.seed = 5;
-  r.approximate_preview = false;
-  r.vae_preview_every = 0;
+  r.size.width = r.size.height = 64;
+  r.sampling.steps = 4;
+  r.sampling.sampler = "euler";
+  r.sampling.seed = 5;
+  r.preview.approximate = false;
+  r.preview.vae_every = 0;
   return r;
 }
 
@@ -303,15 +304,15 @@ void TestImageToImage::hardMaskKeepsPixelsOutside() {
   cv::Mat mask(96, 128, CV_8UC1, cv::Scalar(0));
   cv::circle(mask, {70, 40}, 12, cv::Scalar(255), -1);
   auto r = small_request();
-  r.init_image = temp_png(dir, "picture.png", picture);
-  r.mask_image = temp_png(dir, "mask.png", mask);
-  r.mask_blur = 0;
-  r.strength = 0.9;
-  r.inpaint_full_res = fullRes;
-  r.inpaint_full_res_padding = 8;
+  r.init.path = temp_png(dir, "picture.png", picture);
+  r.mask.path = temp_png(dir, "mask.png", mask);
+  r.mask.blur = 0;
+  r.init.strength = 0.9;
+  r.mask.only_masked = fullRes;
+  r.mask.only_masked_padding = 8;
   if (!fullRes) {
-    r.width = 128;
-    r.height = 96;
+    r.size.width = 128;
+    r.size.height = 96;
   }
   const auto out = pipeline::run_image_request(test::golden_model(model), r);
   QCOMPARE(out.images.size(), std::size_t(1));
@@ -334,11 +335,11 @@ void TestImageToImage::outpaintingGrowsTheCanvas() {
   cv::Mat picture(48, 48, CV_8UC3);
   cv::randu(picture, 0, 256);
   auto r = small_request();
-  r.init_image = temp_png(dir, "picture.png", picture);
-  r.outpaint_left = 16;
-  r.outpaint_bottom = 16;
-  r.mask_blur = 0;
-  r.strength = 1.0;
+  r.init.path = temp_png(dir, "picture.png", picture);
+  r.outpaint.left = 16;
+  r.outpaint.bottom = 16;
+  r.mask.blur = 0;
+  r.init.strength = 1.0;
   const auto out = pipeline::run_image_request(test::golden_model("tiny-sd-inpaint"), r);
   QVERIFY(out.mode == pipeline::ImageMode::inpaint_model);
   const cv::Mat result = image::image_to_mat(out.images[0]);
@@ -353,34 +354,34 @@ void TestImageToImage::outpaintingGrowsTheCanvas() {
 void TestImageToImage::inpaintingModelWithoutPicture() {
   // An inpainting model asked for text to image: a blank canvas, all repainted.
   pipeline::Engine engine;
-  pipeline::LoadOptions options;
+  latent::api::LoadOptions options;
   options.model_path = test::data_path("tiny-sd-inpaint").toStdString();
   engine.load(options);
   auto r = small_request();
   int steps = 0;
-  const auto result = engine.generate(r, [&](const pipeline::StepProgress&) { ++steps; });
+  const auto result = engine.generate(r, [&](const latent::api::StepProgress&) { ++steps; });
   QCOMPARE(steps, 4);
   QCOMPARE(result.images.size(), std::size_t(1));
   QCOMPARE(result.images[0].width, 64);
-  QVERIFY(result.request.init_image_hash.empty());
+  QVERIFY(result.init_image_hash.empty());
 }
 
 void TestImageToImage::engineRecordsThePicture() {
   QTemporaryDir dir;
   const cv::Mat picture = image::load_image_rgb(input_file("inputs/image_b_h60_w70.png").toStdString());
   pipeline::Engine engine;
-  pipeline::LoadOptions options;
+  latent::api::LoadOptions options;
   options.model_path = test::data_path("tiny-sd").toStdString();
   engine.load(options);
   auto r = small_request();
-  r.init_pixels = std::make_shared<pipeline::Image>(image::mat_to_image(picture));
-  r.width = 64;
-  r.height = 56;
-  r.strength = 0.5;
-  r.resize_mode = "crop";
-  r.batch_size = 2;
+  r.init.pixels = std::make_shared<latent::api::Image>(image::mat_to_image(picture));
+  r.size.width = 64;
+  r.size.height = 56;
+  r.init.strength = 0.5;
+  r.init.resize_mode = "crop";
+  r.size.batch_size = 2;
   int steps = 0;
-  const auto result = engine.generate(r, [&](const pipeline::StepProgress& p) {
+  const auto result = engine.generate(r, [&](const latent::api::StepProgress& p) {
     ++steps;
     QCOMPARE(p.total_steps, 2);
   });
@@ -388,22 +389,23 @@ void TestImageToImage::engineRecordsThePicture() {
   QCOMPARE(result.images.size(), std::size_t(2));
   QCOMPARE(result.images[0].width, 64);
   QCOMPARE(result.images[0].height, 56);
-  QCOMPARE(result.request.init_image_hash, image::pixel_hash(picture));
+  QCOMPARE(result.init_image_hash, image::pixel_hash(picture));
 
   // The metadata carries the picture's hash and the strength, both ways.
-  const std::string text = image::format_parameters(result.request, result.seeds[0], {});
+  const std::string text =
+      image::format_parameters(result.request, result.seeds[0], image::parameters_extras(result));
   QVERIFY2(QString::fromStdString(text).contains("Denoising strength: 0.5"), text.c_str());
-  QVERIFY2(QString::fromStdString(text).contains(QString::fromStdString(result.request.init_image_hash)), text.c_str());
-  const auto back = image::parse_parameters(text).to_request({});
-  QCOMPARE(back.strength, 0.5);
-  QCOMPARE(back.init_image_hash, result.request.init_image_hash);
-  QCOMPARE(back.resize_mode, std::string("crop"));
-  image::ImageSettings settings{result.request, result.seeds[0], "", "", "", "", "", {}};
+  QVERIFY2(QString::fromStdString(text).contains(QString::fromStdString(result.init_image_hash)), text.c_str());
+  const auto back = image::parse_parameters(text).to_result({});
+  QCOMPARE(back.request.init.strength, 0.5);
+  QCOMPARE(back.init_image_hash, result.init_image_hash);
+  QCOMPARE(back.request.init.resize_mode, std::string("crop"));
+  const image::ImageSettings settings = image::image_settings(result, 0, {});
   image::ImageSettings read;
   QVERIFY(image::settings_from_json(image::settings_to_json(settings), &read));
-  QCOMPARE(read.request.strength, 0.5);
-  QCOMPARE(read.request.init_image_hash, result.request.init_image_hash);
-  QCOMPARE(read.request.resize_mode, std::string("crop"));
+  QCOMPARE(read.request.init.strength, 0.5);
+  QCOMPARE(read.init_image_hash, result.init_image_hash);
+  QCOMPARE(read.request.init.resize_mode, std::string("crop"));
 }
 
 void TestImageToImage::badInputs_data() {
@@ -428,35 +430,35 @@ void TestImageToImage::badInputs() {
   QTemporaryDir dir;
   cv::Mat picture(64, 64, CV_8UC3, cv::Scalar(10, 20, 30));
   pipeline::Engine engine;
-  pipeline::LoadOptions options;
+  latent::api::LoadOptions options;
   options.model_path = test::data_path("tiny-sd").toStdString();
   engine.load(options);
   auto r = small_request();
-  r.init_image = temp_png(dir, "picture.png", picture);
-  if (field == "missing") r.init_image = dir.filePath("absent.png").toStdString();
+  r.init.path = temp_png(dir, "picture.png", picture);
+  if (field == "missing") r.init.path = dir.filePath("absent.png").toStdString();
   if (field == "text" || field == "corrupt") {
     QFile file(dir.filePath(field == "text" ? "notes.txt" : "broken.png"));
     QVERIFY(file.open(QIODevice::WriteOnly));
     file.write(field == "text" ? QByteArray("hello") : QByteArray("\x89PNG\r\n\x1a\n", 8) + QByteArray(100, 'z'));
     file.close();
-    r.init_image = file.fileName().toStdString();
+    r.init.path = file.fileName().toStdString();
   }
-  if (field == "strength-") r.strength = -0.1;
-  if (field == "strength+") r.strength = 1.5;
-  if (field == "strength?") r.strength = std::nan("");
-  if (field == "emptymask") r.mask_image = temp_png(dir, "mask.png", cv::Mat(64, 64, CV_8UC1, cv::Scalar(127)));
+  if (field == "strength-") r.init.strength = -0.1;
+  if (field == "strength+") r.init.strength = 1.5;
+  if (field == "strength?") r.init.strength = std::nan("");
+  if (field == "emptymask") r.mask.path = temp_png(dir, "mask.png", cv::Mat(64, 64, CV_8UC1, cv::Scalar(127)));
   if (field == "maskonly") {
-    r.init_image.clear();
-    r.mask_image = temp_png(dir, "mask.png", cv::Mat(64, 64, CV_8UC1, cv::Scalar(255)));
+    r.init.path.clear();
+    r.mask.path = temp_png(dir, "mask.png", cv::Mat(64, 64, CV_8UC1, cv::Scalar(255)));
   }
-  if (field == "resize") r.resize_mode = "stretch";
+  if (field == "resize") r.init.resize_mode = "stretch";
   if (field == "blur") {
-    r.mask_image = temp_png(dir, "mask.png", cv::Mat(64, 64, CV_8UC1, cv::Scalar(255)));
-    r.mask_blur = -2;
+    r.mask.path = temp_png(dir, "mask.png", cv::Mat(64, 64, CV_8UC1, cv::Scalar(255)));
+    r.mask.blur = -2;
   }
-  if (field == "outpaint") r.outpaint_right = -8;
+  if (field == "outpaint") r.outpaint.right = -8;
   int calls = 0;
-  const QString error = error_of([&] { engine.generate(r, [&](const pipeline::StepProgress&) { ++calls; }); });
+  const QString error = error_of([&] { engine.generate(r, [&](const latent::api::StepProgress&) { ++calls; }); });
   QVERIFY2(error.contains(message), qPrintable("got: " + error));
   QCOMPARE(calls, 0);
 }
@@ -464,19 +466,19 @@ void TestImageToImage::badInputs() {
 void TestImageToImage::maskOfAnotherSizeIsResized() {
   QTemporaryDir dir;
   pipeline::Engine engine;
-  pipeline::LoadOptions options;
+  latent::api::LoadOptions options;
   options.model_path = test::data_path("tiny-sd").toStdString();
   engine.load(options);
   auto r = small_request();
-  r.init_image = temp_png(dir, "picture.png", cv::Mat(64, 64, CV_8UC3, cv::Scalar(90, 90, 90)));
+  r.init.path = temp_png(dir, "picture.png", cv::Mat(64, 64, CV_8UC3, cv::Scalar(90, 90, 90)));
   cv::Mat mask(32, 48, CV_8UC1, cv::Scalar(0));
   mask(cv::Rect(10, 10, 20, 10)).setTo(255);
-  r.mask_image = temp_png(dir, "mask.png", mask);
+  r.mask.path = temp_png(dir, "mask.png", mask);
   const auto result = engine.generate(r);
   QCOMPARE(result.images.size(), std::size_t(1));
   QCOMPARE(result.warnings.size(), std::size_t(1));
   QVERIFY2(QString::fromStdString(result.warnings[0]).contains("48x32"), result.warnings[0].c_str());
-  QVERIFY(!result.request.mask_hash.empty());
+  QVERIFY(!result.mask_hash.empty());
 }
 
 QTEST_GUILESS_MAIN(TestImageToImage)

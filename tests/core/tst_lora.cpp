@@ -16,6 +16,7 @@
 #include "core/text/lora_prompt.h"
 #include "core/util/error.h"
 #include "tests/support/golden.h"
+#include "tests/support/image_compare.h"
 
 using namespace latent;
 using latent::test::golden_tensor;
@@ -33,7 +34,7 @@ std::string lora_path(const QString& layout) {
 }
 
 std::unique_ptr<pipeline::ModelBundle> load_bundle(const QString& model, const std::string& dtype = "fp32") {
-  pipeline::LoadOptions options;
+  latent::api::LoadOptions options;
   options.model_path = test::data_path(model).toStdString();
   options.dtype = dtype;
   options.device = test::test_device();
@@ -66,7 +67,7 @@ std::map<std::string, torch::Tensor> snapshot(pipeline::ModelBundle& model) {
   std::map<std::string, torch::Tensor> out;
   auto copy = [](const torch::Tensor& t) { return t.detach().to(torch::kCPU, false, /*copy=*/true); };
   for (const auto& p : model.unet->named_parameters()) out["unet/" + p.key()] = copy(p.value());
-  for (const auto& p : model.text_encoder->named_parameters()) out["text_encoder/" + p.key()] = copy(p.value());
+  for (const auto& p : model.text_encoder()->named_parameters()) out["text_encoder/" + p.key()] = copy(p.value());
   for (const auto& p : model.vae->named_parameters()) out["vae/" + p.key()] = copy(p.value());
   return out;
 }
@@ -87,7 +88,7 @@ torch::Tensor unet_output(pipeline::ModelBundle& model, const QString& id) {
 
 torch::Tensor text_output(pipeline::ModelBundle& model, const QString& id) {
   torch::InferenceMode guard;
-  return model.text_encoder->forward(golden_tensor(id + "/input_ids.npy"));
+  return model.text_encoder()->forward(golden_tensor(id + "/input_ids.npy"));
 }
 
 // The kohya file with original-checkpoint UNet names (lora_unet_input_blocks_1_1_…), made
@@ -253,7 +254,7 @@ void TestLora::translatesKeys() {
   QFETCH(QString, name);
   QFETCH(QString, expected);
   auto& bundle = shared_bundle(model);
-  const auto targets = models::lora_targets(bundle.unet, bundle.text_encoder);
+  const auto targets = models::lora_targets(bundle.unet, bundle.text_encoder());
   const auto target = targets.keys->translate(name.toStdString());
   const QString actual =
       target ? QString::fromStdString(std::string(io::component_name(target->component)) + "/" + target->module) : "";
@@ -334,12 +335,8 @@ void TestLora::endToEndMatchesDiffusers() {
   LATENT_COMPARE_CLOSE(output.prompt_embeds, golden_tensor(id + "/prompt_embeds.npy"), (test::Tolerance{1e-4, 1e-4}));
   LATENT_COMPARE_CLOSE(output.latents, golden_tensor(id + "/latents_final.npy"),
                        (test::Tolerance{tol.value("latents_atol").toDouble(), 0}));
-  const auto expected = golden_tensor(id + "/image_uint8.npy").to(torch::kInt32);
-  const auto diff = (output.images.to(torch::kInt32) - expected).abs();
-  QCOMPARE(diff.sizes(), expected.sizes());
-  const double within = (diff <= tol.value("uint8_max_abs_diff").toInt(1)).to(torch::kFloat64).mean().item<double>();
-  QVERIFY2(within >= 0.999, qPrintable(QString("only %1% of the pixels are within tolerance (max diff %2)")
-                                           .arg(within * 100).arg(diff.max().item<int>())));
+  LATENT_COMPARE_IMAGES(output.images, golden_tensor(id + "/image_uint8.npy"),
+                        tol.value("uint8_max_abs_diff").toInt(1));
 }
 
 void TestLora::roundTripRestoresBaseExactly_data() {
@@ -669,20 +666,20 @@ void TestLora::promptTags() {
 
 void TestLora::engineAppliesSwitchesAndRecords() {
   pipeline::Engine engine;
-  pipeline::LoadOptions options;
+  latent::api::LoadOptions options;
   options.model_path = test::data_path("tiny-sd").toStdString();
   engine.load(options);
   const QJsonObject golden = test::golden_case("lora_e2e_euler_x0.5");
-  pipeline::GenerationRequest r;
+  latent::api::GenerationRequest r;
   r.prompt = "an astronaut riding a horse";
-  r.width = r.height = 64;
-  r.steps = 10;
-  r.guidance_scale = 7.5;
-  r.seed = 20;
-  r.sampler = "euler";
-  r.approximate_preview = false;
-  r.vae_preview_every = 0;
-  auto image_of = [](const pipeline::GenerationResult& result) {
+  r.size.width = r.size.height = 64;
+  r.sampling.steps = 10;
+  r.sampling.guidance_scale = 7.5;
+  r.sampling.seed = 20;
+  r.sampling.sampler = "euler";
+  r.preview.approximate = false;
+  r.preview.vae_every = 0;
+  auto image_of = [](const latent::api::GenerationResult& result) {
     const auto& img = result.images.at(0);
     return torch::from_blob(const_cast<uint8_t*>(img.rgb.data()), {img.height, img.width, 3}, torch::kUInt8).clone();
   };
@@ -690,9 +687,9 @@ void TestLora::engineAppliesSwitchesAndRecords() {
   QVERIFY(base.loras.empty());
 
   // The prompt's tag, resolved in the LoRA folder and taken out of the text.
-  pipeline::GenerationRequest tagged = r;
+  latent::api::GenerationRequest tagged = r;
   tagged.prompt = "an astronaut riding a horse <lora:tiny-sd-lora-kohya:0.5>";
-  tagged.lora_dir = test::data_path("lora").toStdString();
+  tagged.loras.folder = test::data_path("lora").toStdString();
   const auto with_tag = engine.generate(tagged);
   QCOMPARE(with_tag.loras.size(), std::size_t(1));
   QCOMPARE(QString::fromStdString(with_tag.loras[0].name), QString("tiny-sd-lora-kohya"));
@@ -705,29 +702,29 @@ void TestLora::engineAppliesSwitchesAndRecords() {
   QVERIFY2(diff.max().item<int>() <= 1, qPrintable(QString("max diff %1").arg(diff.max().item<int>())));
 
   // The same LoRA as a request entry gives the same image; removing it gives the base image again.
-  pipeline::GenerationRequest listed = r;
-  listed.loras = {{lora_path("kohya"), 0.5}};
+  latent::api::GenerationRequest listed = r;
+  listed.loras.adapters = {{lora_path("kohya"), 0.5}};
   const auto with_list = engine.generate(listed);
   QVERIFY(torch::equal(image_of(with_list), image_of(with_tag)));
   QVERIFY(!with_list.loras[0].from_prompt);
   QVERIFY(torch::equal(image_of(engine.generate(r)), image_of(base)));
 
   // A bad LoRA fails the request with the file named.
-  pipeline::GenerationRequest bad = r;
+  latent::api::GenerationRequest bad = r;
   bad.prompt = "x <lora:no-such-lora:1>";
-  bad.lora_dir = tagged.lora_dir;
+  bad.loras.folder = tagged.loras.folder;
   QVERIFY(message_of([&] { engine.generate(bad); }).contains("no-such-lora"));
   QVERIFY(torch::equal(image_of(engine.generate(r)), image_of(base)));
 }
 
 void TestLora::metadataRecordsLoras() {
-  std::vector<pipeline::AppliedLora> loras = {{"style, one", "/l/style, one.safetensors", 0.75, "0123456789ab", false, ""},
+  std::vector<latent::api::AppliedLora> loras = {{"style, one", "/l/style, one.safetensors", 0.75, "0123456789ab", false, ""},
                                               {"detail", "/l/detail.safetensors", -1.0, "ba9876543210", true, ""}};
   QCOMPARE(QString::fromStdString(image::lora_hashes_text(loras)),
            QString("style one: 0123456789ab, detail: ba9876543210"));
-  pipeline::GenerationRequest r;
+  latent::api::GenerationRequest r;
   r.prompt = "a cat <lora:detail:-1>";
-  r.loras = {{"/l/style, one.safetensors", 0.75}};
+  r.loras.adapters = {{"/l/style, one.safetensors", 0.75}};
   image::ParametersExtras extras{"model", "abcdef0123", {{"Lora hashes", image::lora_hashes_text(loras)}}};
   const auto parsed = image::parse_parameters(image::format_parameters(r, 5, extras));
   QCOMPARE(QString::fromStdString(parsed.field("Lora hashes").value_or("")),
@@ -738,22 +735,22 @@ void TestLora::metadataRecordsLoras() {
   settings.request = r;
   settings.loras = loras;
   image::ImageSettings back;
-  back.request.loras = {{"/stale.safetensors", 1.0}};
+  back.request.loras.adapters = {{"/stale.safetensors", 1.0}};
   QVERIFY(image::settings_from_json(image::settings_to_json(settings), &back));
   QCOMPARE(back.loras.size(), std::size_t(2));
   QCOMPARE(QString::fromStdString(back.loras[1].hash), QString("ba9876543210"));
   QVERIFY(back.loras[1].from_prompt);
   // Only the LoRAs that did not come from the prompt become request entries: the prompt brings its own.
-  QCOMPARE(back.request.loras.size(), std::size_t(1));
-  QCOMPARE(QString::fromStdString(back.request.loras[0].path), QString("/l/style, one.safetensors"));
-  QCOMPARE(back.request.loras[0].multiplier, 0.75);
+  QCOMPARE(back.request.loras.adapters.size(), std::size_t(1));
+  QCOMPARE(QString::fromStdString(back.request.loras.adapters[0].path), QString("/l/style, one.safetensors"));
+  QCOMPARE(back.request.loras.adapters[0].multiplier, 0.75);
 
   // Without results, the request's list is written.
   image::ImageSettings plain;
-  plain.request.loras = {{"/x/a.safetensors", 0.5}};
+  plain.request.loras.adapters = {{"/x/a.safetensors", 0.5}};
   image::ImageSettings plain_back;
   QVERIFY(image::settings_from_json(image::settings_to_json(plain), &plain_back));
-  QCOMPARE(plain_back.request.loras.size(), std::size_t(1));
+  QCOMPARE(plain_back.request.loras.adapters.size(), std::size_t(1));
   QCOMPARE(QString::fromStdString(plain_back.loras[0].name), QString("a"));
 }
 

@@ -2,6 +2,9 @@
 // out of memory part-way is reported and leaves the engine able to generate the next image.
 #include <QtTest/QtTest>
 
+#include <QTemporaryDir>
+
+#include <opencv2/imgcodecs.hpp>
 #include <torch/torch.h>
 
 #include <atomic>
@@ -11,35 +14,34 @@
 #include "core/models/autoencoder_kl.h"
 #include "core/models/unet_2d_condition.h"
 #include "core/pipeline/engine.h"
+#include "core/pipeline/image_request.h"
 #include "core/pipeline/memory_estimate.h"
+#include "core/pipeline/model_bundle.h"
+#include "core/util/byte_format.h"
 #include "core/util/error.h"
 #include "core/util/system_memory.h"
 #include "tests/support/golden.h"
+#include "tests/support/memory_limit.h"
 
-using latent::pipeline::GenerationRequest;
+using latent::api::GenerationRequest;
 
 namespace {
 
 GenerationRequest request_of(int width, int height, int batch = 1) {
   GenerationRequest r;
   r.prompt = "a lighthouse at dusk";
-  r.width = width;
-  r.height = height;
-  r.batch_size = batch;
-  r.steps = 4;
-  r.seed = 77;
-  r.sampler = "euler";
+  r.size.width = width;
+  r.size.height = height;
+  r.size.batch_size = batch;
+  r.sampling.steps = 4;
+  r.sampling.seed = 77;
+  r.sampling.sampler = "euler";
   return r;
 }
 
 constexpr int64_t kGiB = 1024ll * 1024 * 1024;
 
-// Sets LATENT_MEMORY_LIMIT_MB for one scope: the engine then plans as on a smaller machine.
-class MemoryLimit {
- public:
-  explicit MemoryLimit(int mib) { qputenv("LATENT_MEMORY_LIMIT_MB", QByteArray::number(mib)); }
-  ~MemoryLimit() { qunsetenv("LATENT_MEMORY_LIMIT_MB"); }
-};
+using latent::test::MemoryLimit;  // the engine then plans as on a smaller machine
 
 }  // namespace
 
@@ -50,7 +52,9 @@ class TestMemoryEstimate : public QObject {
   void initTestCase();
   void estimateGrowsWithPixelsAndPrecision();
   void availableMemoryIsReadAndLimited();
+  void bytesAreWrittenForPeople();
   void tooLargeRequestIsRefusedBeforeItStarts();
+  void imageToImageRefusalFollowsMemoryLimit();
   void runningOutOfMemoryMidRunIsReportedAndEngineKeepsWorking_data();
   void runningOutOfMemoryMidRunIsReportedAndEngineKeepsWorking();
 
@@ -59,7 +63,7 @@ class TestMemoryEstimate : public QObject {
 };
 
 void TestMemoryEstimate::initTestCase() {
-  latent::pipeline::LoadOptions options;
+  latent::api::LoadOptions options;
   options.model_path = latent::test::data_path("tiny-sd").toStdString();
   engine_.load(options);
 }
@@ -89,7 +93,7 @@ void TestMemoryEstimate::estimateGrowsWithPixelsAndPrecision() {
   QCOMPARE(batch4.denoise_bytes - scores, 4 * (at512.denoise_bytes - scores));
   // Without guidance the UNet sees half the batch.
   GenerationRequest unguided = request_of(4096, 4096);
-  unguided.guidance_scale = 1.0;
+  unguided.sampling.guidance_scale = 1.0;
   QVERIFY(estimate_generation_memory(sd15_unet, sd15_vae, torch::kFloat32, unguided).denoise_bytes <
           at4096.denoise_bytes * 6 / 10);
 }
@@ -101,8 +105,17 @@ void TestMemoryEstimate::availableMemoryIsReadAndLimited() {
   const auto limited = latent::util::available_memory();
   QCOMPARE(limited.bytes, 100ll * 1024 * 1024);
   QCOMPARE(QString::fromStdString(limited.source), QStringLiteral("LATENT_MEMORY_LIMIT_MB"));
-  QCOMPARE(QString::fromStdString(latent::util::format_bytes(3 * kGiB / 2)), QStringLiteral("1.5 GiB"));
-  QCOMPARE(QString::fromStdString(latent::util::format_bytes(640ll * 1024 * 1024)), QStringLiteral("640 MiB"));
+}
+
+void TestMemoryEstimate::bytesAreWrittenForPeople() {
+  const auto text = [](int64_t bytes) { return QString::fromStdString(latent::util::format_bytes(bytes)); };
+  QCOMPARE(text(3 * kGiB / 2), QStringLiteral("1.5 GiB"));
+  QCOMPARE(text(kGiB), QStringLiteral("1.0 GiB"));
+  QCOMPARE(text(640ll * 1024 * 1024), QStringLiteral("640 MiB"));
+  QCOMPARE(text(1024 * 1024), QStringLiteral("1 MiB"));
+  QCOMPARE(text(12 * 1024 + 100), QStringLiteral("12 KiB"));
+  QCOMPARE(text(512), QStringLiteral("512 bytes"));
+  QCOMPARE(text(0), QStringLiteral("0 bytes"));
 }
 
 void TestMemoryEstimate::tooLargeRequestIsRefusedBeforeItStarts() {
@@ -126,6 +139,41 @@ void TestMemoryEstimate::tooLargeRequestIsRefusedBeforeItStarts() {
   }
 }
 
+void TestMemoryEstimate::imageToImageRefusalFollowsMemoryLimit() {
+  // The VAE encoder of tiny-sd (32 channels, fp32) is estimated at 4 activations × 32 channels
+  // × 4 bytes = 512 bytes a pixel: 128 MiB at 512x512, 2 MiB at 64x64. Under a 32 MiB limit
+  // the first is refused before any step, the second runs. Loaded here on the CPU, where the
+  // check applies, whatever device the other suites test.
+  latent::api::LoadOptions options;
+  options.model_path = latent::test::data_path("tiny-sd").toStdString();
+  const auto model = latent::pipeline::load_model_bundle(options);
+  QTemporaryDir dir;
+  const std::string picture = dir.filePath("picture.png").toStdString();
+  QVERIFY(cv::imwrite(picture, cv::Mat(64, 64, CV_8UC3, cv::Scalar(40, 120, 200))));
+  int steps = 0;
+  const auto count_steps = [&](const auto&) { ++steps; };
+
+  MemoryLimit limit(32);
+  GenerationRequest large = request_of(512, 512);
+  large.init.path = picture;
+  try {
+    latent::pipeline::run_image_request(*model, large, count_steps);
+    QFAIL("a 512x512 image-to-image request was accepted with 32 MiB available");
+  } catch (const latent::Error& error) {
+    const QString message = QString::fromUtf8(error.what());
+    QVERIFY2(message.contains("512x512 needs about 128 MiB") &&
+                 message.contains("only 32 MiB of memory is available (LATENT_MEMORY_LIMIT_MB)"),
+             qPrintable(message));
+  }
+  QCOMPARE(steps, 0);
+
+  GenerationRequest small = request_of(64, 64);
+  small.init.path = picture;
+  const auto output = latent::pipeline::run_image_request(*model, small, count_steps);
+  QCOMPARE(output.images.size(), std::size_t{1});
+  QCOMPARE(steps, 3);  // strength 0.75 of 4 steps
+}
+
 void TestMemoryEstimate::runningOutOfMemoryMidRunIsReportedAndEngineKeepsWorking_data() {
   QTest::addColumn<QString>("failure");
   QTest::newRow("allocation beyond the machine") << "huge tensor";
@@ -136,7 +184,7 @@ void TestMemoryEstimate::runningOutOfMemoryMidRunIsReportedAndEngineKeepsWorking
   QFETCH(QString, failure);
   const auto expected = engine_.generate(request_of(64, 64));
   int steps = 0;
-  const auto fail_at_step_two = [&](const latent::pipeline::StepProgress& progress) {
+  const auto fail_at_step_two = [&](const latent::api::StepProgress& progress) {
     ++steps;
     if (progress.step != 2) return;
     if (failure == "bad_alloc") throw std::bad_alloc();

@@ -9,6 +9,7 @@
 #include "core/pipeline/model_bundle.h"
 #include "core/pipeline/prompt_encoder.h"
 #include "core/pipeline/text_to_image.h"
+#include "core/pipeline/text_conditioning.h"
 #include "core/pipeline/textual_inversion.h"
 #include "core/util/error.h"
 #include "tests/support/golden.h"
@@ -60,8 +61,8 @@ torch::Tensor chunk_of(const torch::Tensor& embeds, int64_t c) {
 // The token-embedding rows of the words, as an embedding file would hold them: [n, D].
 torch::Tensor word_vectors(const std::string& words) {
   torch::NoGradGuard no_grad;
-  const auto ids = tiny().tokenizer->encode(words);
-  const auto table = tiny().text_encoder->text_model->embeddings->token_embedding->weight.cpu();
+  const auto ids = tiny().tokenizer().encode(words);
+  const auto table = tiny().text_encoder()->text_model->embeddings->token_embedding->weight.cpu();
   return table.index_select(0, torch::tensor(ids, torch::kInt64)).clone();
 }
 
@@ -191,7 +192,7 @@ void TestPromptEncoder::longPromptsAreChunked() {
   torch::NoGradGuard no_grad;
   for (int64_t c = 0; c < 2; ++c) {
     const auto ids = torch::tensor(chunked.chunks[std::size_t(c)].ids, torch::kInt64).unsqueeze(0);
-    QVERIFY(torch::equal(chunk_of(w.cond, c), tiny().text_encoder->forward(ids)));
+    QVERIFY(torch::equal(chunk_of(w.cond, c), tiny().text_encoder()->forward(ids)));
     QVERIFY(torch::equal(chunk_of(w.uncond, c), plain({""})));
   }
   // The first chunk is not diffusers' truncation: it ends at a comma.
@@ -207,8 +208,8 @@ void TestPromptEncoder::clipSkipAppliesToEveryChunk() {
   torch::NoGradGuard no_grad;
   for (std::size_t c = 0; c < chunked.chunks.size(); ++c) {
     const auto ids = torch::tensor(chunked.chunks[c].ids, torch::kInt64).unsqueeze(0);
-    QVERIFY(torch::equal(chunk_of(w.cond, int64_t(c)), tiny().text_encoder->forward(ids, 1)));
-    QVERIFY(!torch::equal(chunk_of(w.cond, int64_t(c)), tiny().text_encoder->forward(ids, 0)));
+    QVERIFY(torch::equal(chunk_of(w.cond, int64_t(c)), tiny().text_encoder()->forward(ids, 1)));
+    QVERIFY(!torch::equal(chunk_of(w.cond, int64_t(c)), tiny().text_encoder()->forward(ids, 0)));
   }
 }
 
@@ -256,9 +257,9 @@ void TestPromptEncoder::tooManyChunksAreRefused() {
 
 void TestPromptEncoder::forwardFromEmbeddingsEqualsForward() {
   torch::NoGradGuard no_grad;
-  auto& encoder = tiny().text_encoder;
+  auto& encoder = tiny().text_encoder();
   const auto ids =
-      torch::tensor(tiny().tokenizer->encode_padded("a red circle"), torch::kInt64).unsqueeze(0);
+      torch::tensor(tiny().tokenizer().encode_padded("a red circle"), torch::kInt64).unsqueeze(0);
   for (int64_t skip : {0, 1, 3})
     QVERIFY(torch::equal(encoder->forward_embeds(encoder->token_embeddings(ids), skip),
                          encoder->forward(ids, skip)));
@@ -396,7 +397,7 @@ void TestPromptEncoder::engineReportsTokensAndChunks() {
   QTemporaryDir dir;
   io::write_safetensors(dir.filePath("threevec.safetensors").toStdString(),
                         {{"emb_params", torch::zeros({3, 32})}});
-  pipeline::LoadOptions load;
+  latent::api::LoadOptions load;
   load.model_path = test::data_path("tiny-sd").toStdString();
   engine.load(load);
   stats = engine.prompt_stats("a threevec cat", dir.path().toStdString());
@@ -404,12 +405,12 @@ void TestPromptEncoder::engineReportsTokensAndChunks() {
   QCOMPARE(engine.count_tokens("a (red:1.5) circle"), 3);
 
   // A request with a long prompt, an embedding and BREAK runs end to end.
-  pipeline::GenerationRequest request;
+  latent::api::GenerationRequest request;
   request.prompt = long_golden_prompt() + " BREAK a threevec cat";
   request.negative_prompt = "(blurry:1.2)";
-  request.width = request.height = 64;
-  request.steps = 2;
-  request.clip_skip = 1;
+  request.size.width = request.size.height = 64;
+  request.sampling.steps = 2;
+  request.sampling.clip_skip = 2;  // the penultimate layer
   request.embeddings_dir = dir.path().toStdString();
   const auto result = engine.generate(request);
   QCOMPARE(result.images.size(), std::size_t(1));

@@ -39,14 +39,14 @@ training::StarterTrainingOptions tiny_options(const QString& out) {
   return o;
 }
 
-pipeline::GenerationRequest small_request(const std::string& prompt, int side) {
-  pipeline::GenerationRequest r;
+latent::api::GenerationRequest small_request(const std::string& prompt, int side) {
+  latent::api::GenerationRequest r;
   r.prompt = prompt;
-  r.width = r.height = side;
-  r.steps = 4;
-  r.seed = 3;
-  r.approximate_preview = false;
-  r.vae_preview_every = 0;
+  r.size.width = r.size.height = side;
+  r.sampling.steps = 4;
+  r.sampling.seed = 3;
+  r.preview.approximate = false;
+  r.preview.vae_every = 0;
   return r;
 }
 
@@ -143,7 +143,7 @@ class TestTraining : public QObject {
   // for, with latents a quarter of the picture's side (the starter VAE has three levels).
   void trainedFolderGeneratesPictures() {
     pipeline::Engine engine;
-    pipeline::LoadOptions load;
+    latent::api::LoadOptions load;
     load.model_path = m_model.toStdString();
     engine.load(load);
     const auto result = engine.generate(small_request("a large red circle on a blue background in the center", 32));
@@ -190,16 +190,16 @@ class TestTraining : public QObject {
     QCOMPARE(file.tensor("lora_unet_up_blocks_1_attentions_0_transformer_blocks_0_attn1_to_q.lora_down.weight").size(0), 2);
 
     pipeline::Engine engine;
-    pipeline::LoadOptions load;
+    latent::api::LoadOptions load;
     load.model_path = m_model.toStdString();
     engine.load(load);
     auto request = small_request("a large red heart on a blue background in the center", 32);
     const auto before = engine.generate(request);
-    request.loras.push_back({o.out_path, 1.0});
+    request.loras.adapters.push_back({o.out_path, 1.0});
     const auto with_lora = engine.generate(request);
     QCOMPARE(with_lora.loras.size(), std::size_t{1});
     QVERIFY(before.images[0].rgb != with_lora.images[0].rgb);
-    request.loras.clear();
+    request.loras.adapters.clear();
     const auto after = engine.generate(request);
     QVERIFY(before.images[0].rgb == after.images[0].rgb);
   }

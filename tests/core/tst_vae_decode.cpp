@@ -3,6 +3,7 @@
 #include "core/image/tensor_image.h"
 #include "core/pipeline/model_bundle.h"
 #include "core/pipeline/vae_decode.h"
+#include "core/util/byte_format.h"
 #include "tests/support/golden.h"
 
 using namespace latent;
@@ -12,7 +13,7 @@ namespace {
 pipeline::ModelBundle& tiny_model() {
   static std::unique_ptr<pipeline::ModelBundle> model;
   if (!model) {
-    pipeline::LoadOptions options;
+    latent::api::LoadOptions options;
     options.model_path = test::data_path("tiny-sd").toStdString();
     model = pipeline::load_model_bundle(options);
   }
@@ -108,7 +109,8 @@ void TestVaeDecode::bandedEstimateIsBounded() {
   const auto options = pipeline::VaeDecodeOptions{};
   const int64_t whole = pipeline::estimate_vae_decode_bytes(sd15, 1, 128, 128, torch::kBFloat16);
   const int64_t peak = pipeline::estimate_vae_decode_peak_bytes(sd15, 1, 128, 128, torch::kBFloat16);
-  qInfo("SD 1.5 VAE at 1024x1024, bf16: whole %.2f GB, banded %.2f GB", whole / 1e9, peak / 1e9);
+  qInfo("SD 1.5 VAE at 1024x1024, bf16: whole %s, banded %s", util::format_bytes(whole).c_str(),
+        util::format_bytes(peak).c_str());
   QVERIFY(whole > options.budget_bytes);
   QVERIFY(peak < whole / 2);
   QCOMPARE(peak, pipeline::estimate_vae_banded_decode_bytes(sd15, 1, 128, 128, torch::kBFloat16));

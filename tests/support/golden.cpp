@@ -26,7 +26,7 @@ pipeline::ModelBundle& golden_model(const QString& model, bool single_file) {
   static std::map<QString, std::unique_ptr<pipeline::ModelBundle>> cache;
   auto& slot = cache[model + (single_file ? "/single" : "/folder")];
   if (!slot) {
-    pipeline::LoadOptions options;
+    latent::api::LoadOptions options;
     const QString folder = data_path(model);
     options.model_path = (single_file ? folder + ".safetensors" : folder).toStdString();
     if (single_file) options.config_dir = folder.toStdString();

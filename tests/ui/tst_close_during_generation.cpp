@@ -1,16 +1,18 @@
 // Closing the main window in the middle of a generation, as the application does it (the
-// window closes, then goes away with the event loop): the run is cancelled, everything is
-// gone within 2 seconds, nothing crashes and no file, whole or half-written, is left.
+// window closes, then goes away with the event loop): the run is cancelled within the step
+// it was in (no further step is computed, so closing takes a step's time at most, however
+// fast the machine), nothing crashes and no file, whole or half-written, is left.
 #include <QtTest/QtTest>
 
 #include <QComboBox>
-#include <QElapsedTimer>
 #include <QLineEdit>
 #include <QSpinBox>
 
+#include <atomic>
 #include <memory>
 
 #include "ui/generation_queue.h"
+#include "ui/generation_worker.h"
 #include "ui/main_window.h"
 #include "ui/model_picker.h"
 #include "ui/parameters_panel.h"
@@ -27,18 +29,18 @@ class TestCloseDuringGeneration : public QObject {
 
  private Q_SLOTS:
   void initTestCase() { QStandardPaths::setTestModeEnabled(true); }
-  void closingCancelsAndExitsWithinTwoSeconds_data();
-  void closingCancelsAndExitsWithinTwoSeconds();
+  void closingCancelsWithinTheCurrentStep_data();
+  void closingCancelsWithinTheCurrentStep();
 };
 
-void TestCloseDuringGeneration::closingCancelsAndExitsWithinTwoSeconds_data() {
+void TestCloseDuringGeneration::closingCancelsWithinTheCurrentStep_data() {
   QTest::addColumn<int>("closeAtStep");
   QTest::addColumn<int>("queued");
   QTest::newRow("early, alone") << 1 << 0;
   QTest::newRow("mid-run, two more waiting") << 20 << 2;
 }
 
-void TestCloseDuringGeneration::closingCancelsAndExitsWithinTwoSeconds() {
+void TestCloseDuringGeneration::closingCancelsWithinTheCurrentStep() {
   QFETCH(int, closeAtStep);
   QFETCH(int, queued);
   QTemporaryDir dir;
@@ -60,15 +62,22 @@ void TestCloseDuringGeneration::closingCancelsAndExitsWithinTwoSeconds() {
   int lastStep = 0;
   connect(queue, &GenerationQueue::progress, this,
           [&](quint64, const GenerationProgress& p) { lastStep = p.step; });
+  // Steps as the worker computes them, counted on its own thread (the GUI's copies of the
+  // signal arrive later, and not at all once the window is gone).
+  std::atomic<int> stepsComputed{0};
+  connect(queue->worker(), &latent::ui::GenerationWorker::progress, this,
+          [&](quint64, const GenerationProgress&) { ++stepsComputed; }, Qt::DirectConnection);
   for (int i = 0; i <= queued; ++i) window->generate();
   QTRY_VERIFY_WITH_TIMEOUT(lastStep >= closeAtStep, 120000);
 
-  QElapsedTimer clock;
-  clock.start();
+  const int computedBeforeClose = stepsComputed;
   QVERIFY(window->close());
   window.reset();  // what leaving main() does: the queue cancels and joins its worker
-  const qint64 exitMs = clock.elapsed();
-  QVERIFY2(exitMs < 2000, qPrintable(QStringLiteral("closing took %1 ms").arg(exitMs)));
+  // At most the step in flight when close() set the flag finishes; none starts after it,
+  // and none of the queued jobs begins.
+  const int computedAfterClose = stepsComputed - computedBeforeClose;
+  QVERIFY2(computedAfterClose <= 1,
+           qPrintable(QStringLiteral("%1 steps were computed after closing").arg(computedAfterClose)));
   QVERIFY(lastStep < 400);
   QCOMPARE(finished.count(), 0);
   // No image and no temporary file: the output folder holds nothing (it may not even exist).

@@ -20,7 +20,7 @@ namespace {
 
 // A PNG with a `parameters` chunk, dated `age` seconds back.
 void writeImage(const QString& path, const std::string& prompt, int ageSeconds, int side = 96) {
-  latent::pipeline::Image image;
+  latent::api::Image image;
   image.width = side;
   image.height = side;
   image.rgb.resize(size_t(side) * side * 3);
@@ -126,7 +126,7 @@ void TestGalleryModel::picksUpNewFilesAndForgetsDeletedOnes() {
   QSignalSpy inserted(&model, &QAbstractItemModel::rowsInserted);
 
   // Written by someone else (another program, the command-line tool): the watcher notices.
-  latent::pipeline::Image image;
+  latent::api::Image image;
   image.width = image.height = 32;
   image.rgb.assign(32 * 32 * 3, 200);
   const QString fresh = m_dir->filePath("00004-4.png");

@@ -159,8 +159,8 @@ void TestGenerationQueue::badParametersFailAndTheWorkerSurvives() {
   QSignalSpy failed(&queue, &GenerationQueue::jobFailed);
   GenerationJob bad = quickJob(QString(), "bad", 2);
   bad.model.model_path = modelPath.toStdString();
-  bad.request.width = width;
-  bad.request.sampler = sampler.toStdString();
+  bad.request.size.width = width;
+  bad.request.sampling.sampler = sampler.toStdString();
   const quint64 badId = queue.enqueue(bad);
   const quint64 goodId = queue.enqueue(quickJob(QString(), "good", 2));
   QTRY_VERIFY_WITH_TIMEOUT(finished.count() + failed.count() == 2, kTimeoutMs);

@@ -8,19 +8,19 @@
 #include "core/util/error.h"
 #include "ui_test_support.h"
 
-using latent::pipeline::GenerationResult;
+using latent::api::GenerationResult;
 
 namespace {
 
 GenerationResult resultOf(int images, uint64_t seed) {
   GenerationResult result;
   result.request = latent::test::quickRequest("a quiet harbor, boats: two", 12);
-  result.request.seed = seed;
-  result.request.batch_size = images;
-  result.request.sampler = "dpmpp_2m_karras";
-  result.request.guidance_scale = 6.5;
+  result.request.sampling.seed = seed;
+  result.request.size.batch_size = images;
+  result.request.sampling.sampler = "dpmpp_2m_karras";
+  result.request.sampling.guidance_scale = 6.5;
   for (int i = 0; i < images; ++i) {
-    latent::pipeline::Image image;
+    latent::api::Image image;
     image.width = 16;
     image.height = 8;
     image.rgb.assign(16 * 8 * 3, uint8_t(40 * i));
@@ -85,19 +85,19 @@ void TestImageSaver::settingsReadBackFromOurJson() {
   QTemporaryDir dir;
   const GenerationResult result = resultOf(1, 18446744073709551615ull);
   const QString path = latent::ui::saveResultImage(dir.path(), result, 0, latent::test::tinyModel());
-  latent::pipeline::GenerationRequest base;
-  base.approximate_preview = false;  // not recorded: kept from the form
+  latent::api::GenerationRequest base;
+  base.preview.approximate = false;  // not recorded: kept from the form
   const auto restored = latent::ui::readImageSettings(path, base);
   QVERIFY(restored.found);
   QCOMPARE(restored.request.prompt, result.request.prompt);
   QCOMPARE(restored.request.negative_prompt, result.request.negative_prompt);
-  QCOMPARE(restored.request.steps, 12);
-  QCOMPARE(restored.request.guidance_scale, 6.5);
-  QCOMPARE(restored.request.seed, 18446744073709551615ull);
-  QCOMPARE(restored.request.sampler, std::string("dpmpp_2m_karras"));
-  QCOMPARE(restored.request.width, 64);
-  QCOMPARE(restored.request.height, 64);
-  QCOMPARE(restored.request.approximate_preview, false);
+  QCOMPARE(restored.request.sampling.steps, 12);
+  QCOMPARE(restored.request.sampling.guidance_scale, 6.5);
+  QCOMPARE(restored.request.sampling.seed, 18446744073709551615ull);
+  QCOMPARE(restored.request.sampling.sampler, std::string("dpmpp_2m_karras"));
+  QCOMPARE(restored.request.size.width, 64);
+  QCOMPARE(restored.request.size.height, 64);
+  QCOMPARE(restored.request.preview.approximate, false);
   QCOMPARE(restored.modelPath, latent::test::tinyModelPath());
   QCOMPARE(restored.modelName, QStringLiteral("tiny-sd"));
   QVERIFY(restored.parametersText.contains(QStringLiteral("Steps: 12")));
@@ -108,9 +108,9 @@ void TestImageSaver::parametersTextAloneIsEnough() {
       {{"parameters", "a tree\nSteps: 9, Sampler: Heun, CFG scale: 3, Seed: 5, Size: 320x256, Model: abc"}}, {});
   QVERIFY(restored.found);
   QCOMPARE(restored.request.prompt, std::string("a tree"));
-  QCOMPARE(restored.request.steps, 9);
-  QCOMPARE(restored.request.sampler, std::string("heun"));
-  QCOMPARE(restored.request.width, 320);
+  QCOMPARE(restored.request.sampling.steps, 9);
+  QCOMPARE(restored.request.sampling.sampler, std::string("heun"));
+  QCOMPARE(restored.request.size.width, 320);
   QCOMPARE(restored.modelName, QStringLiteral("abc"));
   QVERIFY(restored.modelPath.isEmpty());
   QVERIFY(!latent::ui::settingsFromChunks({{"Software", "GIMP"}}, {}).found);

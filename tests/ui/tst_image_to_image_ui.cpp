@@ -62,7 +62,7 @@ QString chunk(const QString& png, const char* key) {
 }
 
 // Whether `pixels` holds exactly `picture`, row by row.
-bool samePixels(const latent::pipeline::Image& pixels, const QImage& picture) {
+bool samePixels(const latent::api::Image& pixels, const QImage& picture) {
   const QImage rgb = picture.convertToFormat(QImage::Format_RGB888);
   if (pixels.width != rgb.width() || pixels.height != rgb.height()) return false;
   for (int y = 0; y < rgb.height(); ++y)
@@ -166,13 +166,13 @@ void TestImageToImageUi::requestCarriesThePictureStrengthAndFit() {
   panel->resizeCombo()->setCurrentIndex(panel->resizeCombo()->findData(QStringLiteral("crop")));
 
   auto request = m_window->formSettings().request;
-  QVERIFY(request.init_pixels);
-  QVERIFY(samePixels(*request.init_pixels, picture));
-  QVERIFY(request.init_image.empty());
-  QCOMPARE(request.strength, 0.6);
-  QCOMPARE(request.resize_mode, std::string("crop"));
-  QVERIFY(!request.mask_pixels);
-  QVERIFY(latent::pipeline::has_init_image(request));
+  QVERIFY(request.init.pixels);
+  QVERIFY(samePixels(*request.init.pixels, picture));
+  QVERIFY(request.init.path.empty());
+  QCOMPARE(request.init.strength, 0.6);
+  QCOMPARE(request.init.resize_mode, std::string("crop"));
+  QVERIFY(!request.mask.pixels);
+  QVERIFY(latent::api::has_init_image(request));
   // "Use its size": the output takes the picture's size, within the form's 64 px minimum.
   QTest::mouseClick(panel->findChild<QToolButton*>(QStringLiteral("useInitImageSize")),
                     Qt::LeftButton);
@@ -188,21 +188,21 @@ void TestImageToImageUi::requestCarriesThePictureStrengthAndFit() {
   panel->fullResCheck()->setChecked(true);
   panel->paddingSpin()->setValue(24);
   request = m_window->formSettings().request;
-  QVERIFY(request.mask_pixels);
-  QCOMPARE(request.mask_pixels->width, 80);
-  QCOMPARE(request.mask_pixels->height, 48);
-  QCOMPARE(int(request.mask_pixels->rgb[(20 * 80 + 20) * 3]), 255);
-  QCOMPARE(int(request.mask_pixels->rgb[(40 * 80 + 70) * 3]), 0);
-  QCOMPARE(request.mask_blur, 6);
-  QVERIFY(request.inpaint_full_res);
-  QCOMPARE(request.inpaint_full_res_padding, 24);
+  QVERIFY(request.mask.pixels);
+  QCOMPARE(request.mask.pixels->width, 80);
+  QCOMPARE(request.mask.pixels->height, 48);
+  QCOMPARE(int(request.mask.pixels->rgb[(20 * 80 + 20) * 3]), 255);
+  QCOMPARE(int(request.mask.pixels->rgb[(40 * 80 + 70) * 3]), 0);
+  QCOMPARE(request.mask.blur, 6);
+  QVERIFY(request.mask.only_masked);
+  QCOMPARE(request.mask.only_masked_padding, 24);
 
   // Text to image leaves the picture out, but keeps the settings.
   panel->setMode(ImageMode::Text);
   request = m_window->formSettings().request;
-  QVERIFY(!latent::pipeline::has_init_image(request));
-  QVERIFY(!request.mask_pixels);
-  QCOMPARE(request.strength, 0.6);
+  QVERIFY(!latent::api::has_init_image(request));
+  QVERIFY(!request.mask.pixels);
+  QCOMPARE(request.init.strength, 0.6);
 }
 
 void TestImageToImageUi::strengthSliderAndSpinBoxMoveTogether() {
@@ -293,14 +293,14 @@ void TestImageToImageUi::imageToImageRunsStrengthTimesStepsAndRecordsIt() {
   QCOMPARE(progress.last().at(1).value<GenerationProgress>().totalSteps, 4);
   QCOMPARE(m_window->progressBar()->maximum(), 4);
   QCOMPARE(m_window->progressBar()->value(), 4);
-  QCOMPARE(output.request.strength, 0.5);
-  QVERIFY(!output.request.init_image_hash.empty());
+  QCOMPARE(output.request.init.strength, 0.5);
+  QVERIFY(!output.initImageHash.isEmpty());
 
   QCOMPARE(output.savedPaths.size(), 1);
   const QString parameters = chunk(output.savedPaths.first(), "parameters");
   QVERIFY2(parameters.contains(QStringLiteral("Denoising strength: 0.5")), qPrintable(parameters));
   QVERIFY2(parameters.contains(QStringLiteral("Init image hash: %1")
-                                   .arg(QString::fromStdString(output.request.init_image_hash))),
+                                   .arg(output.initImageHash)),
            qPrintable(parameters));
   QVERIFY(!parameters.contains(QStringLiteral("Mask")));
 
@@ -387,7 +387,7 @@ void TestImageToImageUi::inpaintingOnTheInpaintingModelEndToEnd() {
   QVERIFY2(m_window->errorText().isEmpty(), qPrintable(m_window->errorText()));
   QCOMPARE(output.images.first().size(), QSize(64, 64));
   QCOMPARE(progress.count(), 6);
-  QVERIFY(!output.request.mask_hash.empty());
+  QVERIFY(!output.maskHash.isEmpty());
 
   // Saved, with the mask's settings in the metadata.
   QCOMPARE(output.savedPaths.size(), 1);

@@ -159,7 +159,7 @@ void TestLoraPanel::listsTheFolderSortedByName() {
     QCOMPARE(panel->multiplierAt(row)->value(), 1.0);
     QCOMPARE(panel->sliderAt(row)->value(), 20);  // 1.0 in steps of 0.05
   }
-  QVERIFY(m_window->formSettings().request.loras.empty());
+  QVERIFY(m_window->formSettings().request.loras.adapters.empty());
 }
 
 void TestLoraPanel::followsFilesAddedToTheFolder() {
@@ -200,24 +200,24 @@ void TestLoraPanel::checkedLoraGoesIntoTheRequestWithItsMultiplier() {
   QCOMPARE(panel->sliderAt(row)->value(), 13);  // the slider follows the spin box
 
   auto request = m_window->formSettings().request;
-  QCOMPARE(QString::fromStdString(request.lora_dir), m_loraDir);
-  QCOMPARE(request.loras.size(), std::size_t(1));
-  QCOMPARE(QString::fromStdString(request.loras[0].path), panel->pathAt(row));
-  QCOMPARE(request.loras[0].multiplier, 0.65);
+  QCOMPARE(QString::fromStdString(request.loras.folder), m_loraDir);
+  QCOMPARE(request.loras.adapters.size(), std::size_t(1));
+  QCOMPARE(QString::fromStdString(request.loras.adapters[0].path), panel->pathAt(row));
+  QCOMPARE(request.loras.adapters[0].multiplier, 0.65);
 
   // The slider drives the spin box, negative values included.
   panel->sliderAt(row)->setValue(-30);
   QCOMPARE(panel->multiplierAt(row)->value(), -1.5);
   const int peft = checkRow(kPeft, 0.25);
   request = m_window->formSettings().request;
-  QCOMPARE(request.loras.size(), std::size_t(2));
-  QCOMPARE(request.loras[0].multiplier, -1.5);
-  QCOMPARE(QString::fromStdString(request.loras[1].path), panel->pathAt(peft));
-  QCOMPARE(request.loras[1].multiplier, 0.25);
+  QCOMPARE(request.loras.adapters.size(), std::size_t(2));
+  QCOMPARE(request.loras.adapters[0].multiplier, -1.5);
+  QCOMPARE(QString::fromStdString(request.loras.adapters[1].path), panel->pathAt(peft));
+  QCOMPARE(request.loras.adapters[1].multiplier, 0.25);
 
   panel->checkBoxAt(row)->setChecked(false);
   panel->checkBoxAt(peft)->setChecked(false);
-  QVERIFY(m_window->formSettings().request.loras.empty());
+  QVERIFY(m_window->formSettings().request.loras.adapters.empty());
 }
 
 void TestLoraPanel::persistsAcrossASettingsRoundTrip() {
@@ -232,9 +232,9 @@ void TestLoraPanel::persistsAcrossASettingsRoundTrip() {
 
   // The store itself...
   const auto stored = m_store->generation();
-  QCOMPARE(QString::fromStdString(stored.request.lora_dir), m_loraDir);
-  QCOMPARE(stored.request.loras.size(), std::size_t(2));
-  QCOMPARE(stored.request.loras[1].multiplier, -0.8);
+  QCOMPARE(QString::fromStdString(stored.request.loras.folder), m_loraDir);
+  QCOMPARE(stored.request.loras.adapters.size(), std::size_t(2));
+  QCOMPARE(stored.request.loras.adapters[1].multiplier, -0.8);
 
   // ...and a new window, as the old one was left.
   openWindow();
@@ -250,7 +250,7 @@ void TestLoraPanel::persistsAcrossASettingsRoundTrip() {
   // Unchecking everything persists too (a shorter list leaves no stale entries).
   panel->checkBoxAt(panel->rowOf(kKohya))->setChecked(false);
   m_window->saveSettings();
-  QCOMPARE(m_store->generation().request.loras.size(), std::size_t(1));
+  QCOMPARE(m_store->generation().request.loras.adapters.size(), std::size_t(1));
 }
 
 void TestLoraPanel::generationRecordsTheLoraAndRestoreChecksItAgain() {
@@ -292,10 +292,10 @@ void TestLoraPanel::generationRecordsTheLoraAndRestoreChecksItAgain() {
   const QString json = chunk(saved, "latentstudio");
   QVERIFY2(json.contains(kKohyaHash), qPrintable(json));
   const auto restored = latent::ui::readImageSettings(saved, {});
-  QCOMPARE(restored.request.loras.size(), std::size_t(1));
-  QCOMPARE(QString::fromStdString(restored.request.loras[0].path),
+  QCOMPARE(restored.request.loras.adapters.size(), std::size_t(1));
+  QCOMPARE(QString::fromStdString(restored.request.loras.adapters[0].path),
            panel->pathAt(panel->rowOf(kKohya)));
-  QCOMPARE(restored.request.loras[0].multiplier, 0.5);
+  QCOMPARE(restored.request.loras.adapters[0].multiplier, 0.5);
 
   // Another set on the same model: the model is not loaded again.
   panel->checkBoxAt(panel->rowOf(kKohya))->setChecked(false);
@@ -316,8 +316,8 @@ void TestLoraPanel::generationRecordsTheLoraAndRestoreChecksItAgain() {
   QCOMPARE(panel->multiplierAt(panel->rowOf(kKohya))->value(), 0.5);
   QVERIFY(!panel->checkBoxAt(panel->rowOf(kDiffusers))->isChecked());
   const auto request = m_window->formSettings().request;
-  QCOMPARE(request.loras.size(), std::size_t(1));
-  QCOMPARE(request.loras[0].multiplier, 0.5);
+  QCOMPARE(request.loras.adapters.size(), std::size_t(1));
+  QCOMPARE(request.loras.adapters[0].multiplier, 0.5);
 
   // The same settings give the same picture.
   QTest::mouseClick(m_window->generateButton(), Qt::LeftButton);
@@ -338,10 +338,10 @@ void TestLoraPanel::parametersFromAnotherProgramUncheckTheLoras() {
                      "Lora hashes: \"tiny-sd-lora-kohya: 70dead3befe6\"")));
   QVERIFY(!panel->checkBoxAt(panel->rowOf(kKohya))->isChecked());
   const auto request = m_window->formSettings().request;
-  QVERIFY(request.loras.empty());
+  QVERIFY(request.loras.adapters.empty());
   QCOMPARE(QString::fromStdString(request.prompt),
            QStringLiteral("a castle <lora:tiny-sd-lora-kohya:0.8>"));
-  QCOMPARE(QString::fromStdString(request.lora_dir), m_loraDir);
+  QCOMPARE(QString::fromStdString(request.loras.folder), m_loraDir);
 }
 
 void TestLoraPanel::partlyFittingLoraIsRefusedUnlessAllowedThenWarns() {
@@ -357,7 +357,7 @@ void TestLoraPanel::partlyFittingLoraIsRefusedUnlessAllowedThenWarns() {
   panel->setFolder(m_loraDir);
   checkRow(QStringLiteral("partly-fitting"), 1.0);
   QVERIFY(!panel->partialCheck()->isChecked());
-  QVERIFY(!m_window->formSettings().request.lora_partial);
+  QVERIFY(!m_window->formSettings().request.loras.allow_partial);
 
   GenerationQueue* queue = m_window->generationQueue();
   QSignalSpy finished(queue, &GenerationQueue::jobFinished);
@@ -375,7 +375,7 @@ void TestLoraPanel::partlyFittingLoraIsRefusedUnlessAllowedThenWarns() {
 
   // Allowed: the matching part is applied and the window shows the engine's warning.
   panel->partialCheck()->setChecked(true);
-  QVERIFY(m_window->formSettings().request.lora_partial);
+  QVERIFY(m_window->formSettings().request.loras.allow_partial);
   QTest::mouseClick(m_window->generateButton(), Qt::LeftButton);
   QTRY_COMPARE_WITH_TIMEOUT(finished.count() + failed.count(), 2, kTimeoutMs);
   QCOMPARE(finished.count(), 1);
@@ -389,7 +389,7 @@ void TestLoraPanel::partlyFittingLoraIsRefusedUnlessAllowedThenWarns() {
 
   // The choice persists; the next generation clears the old warning first.
   m_window->saveSettings();
-  QVERIFY(m_store->generation().request.lora_partial);
+  QVERIFY(m_store->generation().request.loras.allow_partial);
   panel->checkBoxAt(panel->rowOf(QStringLiteral("partly-fitting")))->setChecked(false);
   QTest::mouseClick(m_window->generateButton(), Qt::LeftButton);
   QVERIFY(m_window->warningText().isEmpty());

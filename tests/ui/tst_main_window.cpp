@@ -170,12 +170,12 @@ void TestMainWindow::generateShowsPreviewsSavesAndRoundTrips() {
   const auto after = m_window->formSettings();
   QCOMPARE(after.request.prompt, before.request.prompt);
   QCOMPARE(after.request.negative_prompt, before.request.negative_prompt);
-  QCOMPARE(after.request.steps, 8);
-  QCOMPARE(after.request.guidance_scale, 6.5);
-  QCOMPARE(after.request.seed, uint64_t(4242));
-  QCOMPARE(after.request.sampler, std::string("euler"));
-  QCOMPARE(after.request.width, 64);
-  QCOMPARE(after.request.height, 64);
+  QCOMPARE(after.request.sampling.steps, 8);
+  QCOMPARE(after.request.sampling.guidance_scale, 6.5);
+  QCOMPARE(after.request.sampling.seed, uint64_t(4242));
+  QCOMPARE(after.request.sampling.sampler, std::string("euler"));
+  QCOMPARE(after.request.size.width, 64);
+  QCOMPARE(after.request.size.height, 64);
   QCOMPARE(after.model.model_path, latent::test::tinyModelPath().toStdString());
   QVERIFY(after.seedLocked);
 }
@@ -320,21 +320,22 @@ void TestMainWindow::parametersFromAnotherProgramFillTheForm() {
   const auto s = m_window->formSettings();
   QCOMPARE(QString::fromStdString(s.request.prompt), prompt);
   QCOMPARE(QString::fromStdString(s.request.negative_prompt), negative);
-  QCOMPARE(s.request.steps, steps);
-  QCOMPARE(QString::fromStdString(s.request.sampler), sampler);
-  QCOMPARE(s.request.guidance_scale, guidance);
-  QCOMPARE(qulonglong(s.request.seed), seed);
-  QCOMPARE(s.request.width, width);
-  QCOMPARE(s.request.height, height);
-  // The web UI's "Clip skip: 2" is one layer early; absent means the last layer.
-  QCOMPARE(s.request.clip_skip, text.contains(QStringLiteral("Clip skip: 2")) ? 1 : 0);
+  QCOMPARE(s.request.sampling.steps, steps);
+  QCOMPARE(QString::fromStdString(s.request.sampling.sampler), sampler);
+  QCOMPARE(s.request.sampling.guidance_scale, guidance);
+  QCOMPARE(qulonglong(s.request.sampling.seed), seed);
+  QCOMPARE(s.request.size.width, width);
+  QCOMPARE(s.request.size.height, height);
+  // Clip skip is counted as the web UI counts it: "Clip skip: 2" is one layer early, and
+  // absent means 1, the last layer.
+  QCOMPARE(s.request.sampling.clip_skip, text.contains(QStringLiteral("Clip skip: 2")) ? 2 : 1);
   QCOMPARE(QString::fromStdString(s.model.model_path), modelFound ? knownModel : latent::test::tinyModelPath());
   QVERIFY(s.seedLocked);
 }
 
 void TestMainWindow::pngFromAnotherProgramFillsTheForm() {
   // A PNG as the web UI writes it: only a `parameters` tEXt chunk.
-  latent::pipeline::Image image;
+  latent::api::Image image;
   image.width = 16;
   image.height = 16;
   image.rgb.assign(16 * 16 * 3, 128);
@@ -348,12 +349,12 @@ void TestMainWindow::pngFromAnotherProgramFillsTheForm() {
   const auto s = m_window->formSettings();
   QCOMPARE(s.request.prompt, std::string("a snowy mountain village"));
   QCOMPARE(s.request.negative_prompt, std::string("people"));
-  QCOMPARE(s.request.steps, 33);
-  QCOMPARE(s.request.sampler, std::string("ddim"));
-  QCOMPARE(s.request.guidance_scale, 4.5);
-  QCOMPARE(s.request.seed, uint64_t(99));
-  QCOMPARE(s.request.width, 576);
-  QCOMPARE(s.request.height, 448);
+  QCOMPARE(s.request.sampling.steps, 33);
+  QCOMPARE(s.request.sampling.sampler, std::string("ddim"));
+  QCOMPARE(s.request.sampling.guidance_scale, 4.5);
+  QCOMPARE(s.request.sampling.seed, uint64_t(99));
+  QCOMPARE(s.request.size.width, 576);
+  QCOMPARE(s.request.size.height, 448);
 
   // A PNG without any parameters changes nothing.
   const QString plain = m_dir->filePath(QStringLiteral("plain.png"));
@@ -371,6 +372,7 @@ void TestMainWindow::guiThreadStaysResponsive() {
   QSignalSpy failed(queue, &GenerationQueue::jobFailed);
 
   constexpr int kTickMs = 10;
+  constexpr int kStallShare = 10;  // the longest stall allowed is a tenth of the runs' time
   QElapsedTimer clock;
   qint64 lastTick = 0;
   qint64 worstLateness = 0;
@@ -389,12 +391,21 @@ void TestMainWindow::guiThreadStaysResponsive() {
   // Two runs: the first includes loading the model.
   QTest::mouseClick(m_window->generateButton(), Qt::LeftButton);
   QTest::mouseClick(m_window->generateButton(), Qt::LeftButton);
+  // The clicks only queue the jobs: neither has run when they return.
+  QCOMPARE(finished.count() + failed.count(), 0);
   QTRY_VERIFY_WITH_TIMEOUT(finished.count() + failed.count() == 2, kTimeoutMs);
+  const qint64 runsMs = clock.elapsed();
   timer.stop();
   QCOMPARE(failed.count(), 0);
-  qInfo("%d ticks over %lld ms, worst lateness %lld ms", ticks, clock.elapsed(), worstLateness);
+  qInfo("%d ticks over %lld ms, worst lateness %lld ms", ticks, runsMs, worstLateness);
   QVERIFY(ticks > 5);
-  QVERIFY2(worstLateness <= 100, qPrintable(QStringLiteral("the GUI thread stalled for %1 ms").arg(worstLateness)));
+  // Measured against the work, not a fixed number of milliseconds: a GUI thread that loaded
+  // the model or waited for a run would stall for a large share of the runs' time; one that
+  // only hands work on stays within a small fraction of it on a fast or a slow machine.
+  QVERIFY2(worstLateness * kStallShare < runsMs,
+           qPrintable(QStringLiteral("the GUI thread stalled for %1 ms of the runs' %2 ms")
+                          .arg(worstLateness)
+                          .arg(runsMs)));
 }
 
 void TestMainWindow::batchShowsAllItsImages() {
@@ -414,7 +425,7 @@ void TestMainWindow::batchShowsAllItsImages() {
     const auto output = finished.at(run).at(1).value<GenerationOutput>();
     QCOMPARE(output.images.size(), 2);
     QCOMPARE(output.savedPaths.size(), 2);
-    for (const QString& path : output.savedPaths) seeds << latent::ui::readImageSettings(path, {}).request.seed;
+    for (const QString& path : output.savedPaths) seeds << latent::ui::readImageSettings(path, {}).request.sampling.seed;
   }
   QCOMPARE(seeds, (QList<uint64_t>{4242, 4242, 4243, 4243}));
   QCOMPARE(latent::test::imagesIn(m_out).size(), 4);

@@ -4,6 +4,7 @@
 #include <QComboBox>
 #include <QDoubleSpinBox>
 #include <QLineEdit>
+#include <QSettings>
 #include <QSpinBox>
 #include <QSplitter>
 
@@ -26,6 +27,7 @@ class TestSettingsStore : public QObject {
   void initTestCase() { QStandardPaths::setTestModeEnabled(true); }
   void defaultsAreSensible();
   void roundTripsEverySetting();
+  void convertsTheOldClipSkipCount();
   void recentModelsAreMostRecentFirstAndCapped();
   void windowComesBackAsItWasLeft();
 };
@@ -34,22 +36,22 @@ void TestSettingsStore::defaultsAreSensible() {
   QTemporaryDir dir;
   SettingsStore store(dir.filePath("settings.ini"));
   const GenerationSettings s = store.generation();
-  QCOMPARE(s.request.steps, 25);
-  QCOMPARE(s.request.guidance_scale, 7.5);
+  QCOMPARE(s.request.sampling.steps, 25);
+  QCOMPARE(s.request.sampling.guidance_scale, 7.5);
   // The first start draws with the bundled starter model, at its size, from a caption it knows.
   QVERIFY(latent::util::starter_model_available());
-  QCOMPARE(s.request.width, latent::util::kStarterModelSide);
-  QCOMPARE(s.request.height, latent::util::kStarterModelSide);
+  QCOMPARE(s.request.size.width, latent::util::kStarterModelSide);
+  QCOMPARE(s.request.size.height, latent::util::kStarterModelSide);
   QCOMPARE(s.request.prompt, std::string(latent::util::kStarterExamplePrompt));
-  QCOMPARE(s.request.sampler, std::string("euler_a"));
+  QCOMPARE(s.request.sampling.sampler, std::string("euler_a"));
   QCOMPARE(s.model.device, std::string("cpu"));
   QCOMPARE(s.model.dtype, std::string("fp32"));
   QCOMPARE(s.batchCount, 1);
-  QVERIFY(s.request.loras.empty());
-  QVERIFY(s.request.lora_dir.empty());
+  QVERIFY(s.request.loras.adapters.empty());
+  QVERIFY(s.request.loras.folder.empty());
   QCOMPARE(s.imageMode, latent::ui::ImageMode::Text);
-  QCOMPARE(s.request.strength, 0.75);
-  QCOMPARE(s.request.resize_mode, std::string("resize"));
+  QCOMPARE(s.request.init.strength, 0.75);
+  QCOMPARE(s.request.init.resize_mode, std::string("resize"));
   QVERIFY(store.outputDir().endsWith(QStringLiteral("Latent Studio")));
   QVERIFY(store.recentModels().isEmpty());
 }
@@ -59,31 +61,31 @@ void TestSettingsStore::roundTripsEverySetting() {
   GenerationSettings s;
   s.request.prompt = "a line\nand another, with ünïcode";
   s.request.negative_prompt = "ugly";
-  s.request.width = 768;
-  s.request.height = 512;
-  s.request.steps = 42;
-  s.request.guidance_scale = 11.5;
-  s.request.seed = 18446744073709551615ull;
-  s.request.sampler = "dpmpp_2m_karras";
-  s.request.batch_size = 3;
-  s.request.clip_skip = 1;
-  s.request.approximate_preview = false;
-  s.request.vae_preview_every = 0;
+  s.request.size.width = 768;
+  s.request.size.height = 512;
+  s.request.sampling.steps = 42;
+  s.request.sampling.guidance_scale = 11.5;
+  s.request.sampling.seed = 18446744073709551615ull;
+  s.request.sampling.sampler = "dpmpp_2m_karras";
+  s.request.size.batch_size = 3;
+  s.request.sampling.clip_skip = 2;
+  s.request.preview.approximate = false;
+  s.request.preview.vae_every = 0;
   s.model.model_path = "/models/v1-5.safetensors";
   s.model.device = "cuda";
   s.model.dtype = "fp16";
   s.seedLocked = true;
   s.batchCount = 4;
-  s.request.lora_dir = "/loras";
-  s.request.loras = {{"/loras/detail.safetensors", 0.8}, {"/loras/style/ink.safetensors", -0.35}};
+  s.request.loras.folder = "/loras";
+  s.request.loras.adapters = {{"/loras/detail.safetensors", 0.8}, {"/loras/style/ink.safetensors", -0.35}};
   s.imageMode = latent::ui::ImageMode::Inpaint;
   s.initImagePath = QStringLiteral("/pictures/start.png");
   s.brushSize = 48;
-  s.request.strength = 0.3;
-  s.request.resize_mode = "pad";
-  s.request.mask_blur = 9;
-  s.request.inpaint_full_res = true;
-  s.request.inpaint_full_res_padding = 20;
+  s.request.init.strength = 0.3;
+  s.request.init.resize_mode = "pad";
+  s.request.mask.blur = 9;
+  s.request.mask.only_masked = true;
+  s.request.mask.only_masked_padding = 20;
   {
     SettingsStore store(dir.filePath("settings.ini"));
     store.setGeneration(s);
@@ -94,35 +96,50 @@ void TestSettingsStore::roundTripsEverySetting() {
   const GenerationSettings r = store.generation();
   QCOMPARE(r.request.prompt, s.request.prompt);
   QCOMPARE(r.request.negative_prompt, s.request.negative_prompt);
-  QCOMPARE(r.request.width, 768);
-  QCOMPARE(r.request.height, 512);
-  QCOMPARE(r.request.steps, 42);
-  QCOMPARE(r.request.guidance_scale, 11.5);
-  QCOMPARE(r.request.seed, s.request.seed);
-  QCOMPARE(r.request.sampler, s.request.sampler);
-  QCOMPARE(r.request.batch_size, 3);
-  QCOMPARE(r.request.clip_skip, 1);
-  QCOMPARE(r.request.approximate_preview, false);
-  QCOMPARE(r.request.vae_preview_every, 0);
+  QCOMPARE(r.request.size.width, 768);
+  QCOMPARE(r.request.size.height, 512);
+  QCOMPARE(r.request.sampling.steps, 42);
+  QCOMPARE(r.request.sampling.guidance_scale, 11.5);
+  QCOMPARE(r.request.sampling.seed, s.request.sampling.seed);
+  QCOMPARE(r.request.sampling.sampler, s.request.sampling.sampler);
+  QCOMPARE(r.request.size.batch_size, 3);
+  QCOMPARE(r.request.sampling.clip_skip, 2);
+  QCOMPARE(r.request.preview.approximate, false);
+  QCOMPARE(r.request.preview.vae_every, 0);
   QVERIFY(r.model == s.model);
   QCOMPARE(r.seedLocked, true);
   QCOMPARE(r.batchCount, 4);
-  QCOMPARE(r.request.lora_dir, std::string("/loras"));
-  QCOMPARE(r.request.loras.size(), std::size_t(2));
-  QCOMPARE(r.request.loras[0].path, std::string("/loras/detail.safetensors"));
-  QCOMPARE(r.request.loras[0].multiplier, 0.8);
-  QCOMPARE(r.request.loras[1].path, std::string("/loras/style/ink.safetensors"));
-  QCOMPARE(r.request.loras[1].multiplier, -0.35);
+  QCOMPARE(r.request.loras.folder, std::string("/loras"));
+  QCOMPARE(r.request.loras.adapters.size(), std::size_t(2));
+  QCOMPARE(r.request.loras.adapters[0].path, std::string("/loras/detail.safetensors"));
+  QCOMPARE(r.request.loras.adapters[0].multiplier, 0.8);
+  QCOMPARE(r.request.loras.adapters[1].path, std::string("/loras/style/ink.safetensors"));
+  QCOMPARE(r.request.loras.adapters[1].multiplier, -0.35);
   QCOMPARE(r.imageMode, latent::ui::ImageMode::Inpaint);
   QCOMPARE(r.initImagePath, QStringLiteral("/pictures/start.png"));
   QCOMPARE(r.brushSize, 48);
-  QCOMPARE(r.request.strength, 0.3);
-  QCOMPARE(r.request.resize_mode, std::string("pad"));
-  QCOMPARE(r.request.mask_blur, 9);
-  QVERIFY(r.request.inpaint_full_res);
-  QCOMPARE(r.request.inpaint_full_res_padding, 20);
+  QCOMPARE(r.request.init.strength, 0.3);
+  QCOMPARE(r.request.init.resize_mode, std::string("pad"));
+  QCOMPARE(r.request.mask.blur, 9);
+  QVERIFY(r.request.mask.only_masked);
+  QCOMPARE(r.request.mask.only_masked_padding, 20);
   QCOMPARE(store.outputDir(), QStringLiteral("/pictures/out"));
   QCOMPARE(store.layout(QStringLiteral("geometry")), QByteArray("\x01\x02\x00\x03", 4));
+}
+
+void TestSettingsStore::convertsTheOldClipSkipCount() {
+  // Settings saved before clip skip was counted as the web UI counts it kept diffusers'
+  // count (0 = the last layer) under "clipSkip".
+  QTemporaryDir dir;
+  {
+    QSettings old(dir.filePath("settings.ini"), QSettings::IniFormat);
+    old.setValue(QStringLiteral("generation/clipSkip"), 1);
+  }
+  SettingsStore store(dir.filePath("settings.ini"));
+  const GenerationSettings s = store.generation();
+  QCOMPARE(s.request.sampling.clip_skip, 2);
+  store.setGeneration(s);
+  QCOMPARE(store.generation().request.sampling.clip_skip, 2);  // converted once, not again
 }
 
 void TestSettingsStore::recentModelsAreMostRecentFirstAndCapped() {
@@ -171,15 +188,15 @@ void TestSettingsStore::windowComesBackAsItWasLeft() {
   const GenerationSettings s = window.formSettings();
   QCOMPARE(s.request.prompt, std::string("a cabin in the woods"));
   QCOMPARE(s.request.negative_prompt, std::string("people"));
-  QCOMPARE(s.request.steps, 17);
-  QCOMPARE(s.request.guidance_scale, 5.5);
-  QCOMPARE(s.request.seed, uint64_t(777));
+  QCOMPARE(s.request.sampling.steps, 17);
+  QCOMPARE(s.request.sampling.guidance_scale, 5.5);
+  QCOMPARE(s.request.sampling.seed, uint64_t(777));
   QVERIFY(s.seedLocked);
-  QCOMPARE(s.request.width, 640);
-  QCOMPARE(s.request.height, 384);
-  QCOMPARE(s.request.sampler, std::string("heun"));
-  QCOMPARE(s.request.approximate_preview, false);
-  QCOMPARE(s.request.vae_preview_every, 0);
+  QCOMPARE(s.request.size.width, 640);
+  QCOMPARE(s.request.size.height, 384);
+  QCOMPARE(s.request.sampling.sampler, std::string("heun"));
+  QCOMPARE(s.request.preview.approximate, false);
+  QCOMPARE(s.request.preview.vae_every, 0);
   QCOMPARE(s.model.model_path, latent::test::tinyModelPath().toStdString());
   QCOMPARE(s.model.dtype, std::string("bf16"));
   QCOMPARE(window.outputDir(), out);

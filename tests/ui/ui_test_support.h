@@ -7,28 +7,29 @@
 #include <QString>
 #include <QTemporaryDir>
 
-#include "core/pipeline/generation_request.h"
+#include "core/api/generation_request.h"
+#include "core/api/load_options.h"
 
 namespace latent::test {
 
 inline QString tinyModelPath() { return QStringLiteral(LATENT_TEST_DATA "/tiny-sd"); }
 
 // A request the tiny model runs in a blink: 64x64, a few steps.
-inline pipeline::GenerationRequest quickRequest(const std::string& prompt = "a red apple on a table", int steps = 6) {
-  pipeline::GenerationRequest r;
+inline api::GenerationRequest quickRequest(const std::string& prompt = "a red apple on a table", int steps = 6) {
+  api::GenerationRequest r;
   r.prompt = prompt;
   r.negative_prompt = "blurry";
-  r.width = 64;
-  r.height = 64;
-  r.steps = steps;
-  r.guidance_scale = 7.5;
-  r.seed = 1234;
-  r.sampler = "euler";
+  r.size.width = 64;
+  r.size.height = 64;
+  r.sampling.steps = steps;
+  r.sampling.guidance_scale = 7.5;
+  r.sampling.seed = 1234;
+  r.sampling.sampler = "euler";
   return r;
 }
 
-inline pipeline::LoadOptions tinyModel() {
-  pipeline::LoadOptions options;
+inline api::LoadOptions tinyModel() {
+  api::LoadOptions options;
   options.model_path = tinyModelPath().toStdString();
   return options;
 }

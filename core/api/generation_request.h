@@ -1,0 +1,142 @@
+#pragma once
+
+// What to generate, as plain values grouped by concern. Free of LibTorch so the GUI,
+// the command-line tool and the metadata readers and writers share it. What the engine
+// computes along the way (hashes, the seeds it used) comes back in GenerationResult.
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/api/image.h"
+
+namespace latent::api {
+
+// How the sampler walks from noise to a picture.
+struct SamplingSettings {
+  std::string sampler = "euler_a";  // a name from latent::schedulers::scheduler_names()
+  int steps = 25;
+  double guidance_scale = 7.5;
+  uint64_t seed = 0;
+  double eta = 0.0;  // DDIM only
+  // Counted as the web UI counts it (and as "Clip skip" in the metadata): 1 = the text
+  // encoder's last layer, 2 = the penultimate one, and so on.
+  int clip_skip = 1;
+};
+
+// The picture's size, and how many are drawn together from one seed (diffusers'
+// num_images_per_prompt).
+struct SizeSettings {
+  int width = 512;
+  int height = 512;
+  int batch_size = 1;
+};
+
+// A LoRA adapter applied for one request, scaled by `multiplier` (negative allowed).
+struct LoraSpec {
+  std::string path;
+  double multiplier = 1.0;
+};
+
+struct LoraSettings {
+  std::vector<LoraSpec> adapters;
+  // Folder in which `<lora:NAME:MULTIPLIER>` tags of the prompt are resolved (and adapter
+  // paths that are bare names); empty = tags stay in the prompt as text.
+  std::string folder;
+  // Apply the matching part of LoRAs that have keys this model lacks (with a warning)
+  // instead of refusing them.
+  bool allow_partial = false;
+};
+
+// Image to image: start from a picture, given as a file (`path`) or as pixels (`pixels`,
+// used when `path` is empty), instead of pure noise.
+struct InitImageSettings {
+  std::string path;
+  std::shared_ptr<const Image> pixels;
+  double strength = 0.75;  // 0 keeps the picture (a VAE round trip), 1 repaints it from noise
+  std::string resize_mode = "resize";  // fitting the picture to the size: resize, crop or pad
+
+  bool given() const { return !path.empty() || (pixels && !pixels->empty()); }
+};
+
+// Inpainting: which part of the starting picture to repaint.
+struct MaskSettings {
+  std::string path;  // a mask file or pixels (luma is used), white = repaint
+  std::shared_ptr<const Image> pixels;
+  int blur = 4;  // feathering of the mask's edge, in pixels
+  // Repaint only the masked area: cut it out with `only_masked_padding` pixels of context
+  // around it, work on it at the request's size, paste it back into the full picture.
+  bool only_masked = false;
+  int only_masked_padding = 32;
+
+  bool given() const { return !path.empty() || (pixels && !pixels->empty()); }
+};
+
+// Outpainting: grow the canvas by these many pixels per side and repaint the new area.
+struct OutpaintSettings {
+  int left = 0;
+  int top = 0;
+  int right = 0;
+  int bottom = 0;
+
+  bool any() const { return left > 0 || top > 0 || right > 0 || bottom > 0; }
+};
+
+// Previews while denoising: a cheap latent->RGB approximation every step when
+// `approximate`, and a real VAE decode every `vae_every` steps (0 = never, -1 = an
+// automatic cadence that keeps their cost small).
+struct PreviewSettings {
+  bool approximate = true;
+  int vae_every = -1;
+};
+
+// One ControlNet guiding the composition (ControlNet runs are not supported yet: a
+// request that names a unit is refused by validation, never silently ignored).
+struct ControlUnit {
+  std::string model_path;
+  std::string image_path;
+  std::shared_ptr<const Image> image;
+  std::string preprocessor = "none";
+  double weight = 1.0;
+  double guidance_start = 0.0;  // fraction of the steps where the unit starts acting
+  double guidance_end = 1.0;    // and where it stops
+};
+
+// A second denoising pass over the first pass's upscaled result, as the web UI's
+// "Hires. fix" (not supported yet: an enabled pass is refused by validation).
+struct SecondPass {
+  bool enabled = false;
+  double scale = 2.0;    // upscale factor, used when width and height are 0
+  int width = 0;
+  int height = 0;
+  std::string upscaler = "latent";
+  int steps = 0;                    // 0 = as many as the first pass
+  double denoising_strength = 0.7;  // image-to-image strength of the second pass
+  std::string sampler;              // empty = the first pass's sampler
+  std::string prompt;               // empty = the first pass's prompts
+  std::string negative_prompt;
+};
+
+struct GenerationRequest {
+  std::string prompt;
+  std::string negative_prompt;
+  // Folder of textual-inversion embeddings (.safetensors) whose file names the prompt and
+  // negative prompt may use; empty = none.
+  std::string embeddings_dir;
+
+  SamplingSettings sampling;
+  SizeSettings size;
+  LoraSettings loras;
+  InitImageSettings init;
+  MaskSettings mask;
+  OutpaintSettings outpaint;
+  PreviewSettings preview;
+  std::vector<ControlUnit> control_units;
+  SecondPass second_pass;
+};
+
+// True when the request starts from a picture (image to image, inpainting, outpainting).
+inline bool has_init_image(const GenerationRequest& r) { return r.init.given(); }
+
+}  // namespace latent::api

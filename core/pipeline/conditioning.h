@@ -1,0 +1,56 @@
+#pragma once
+
+// Everything that steers the model at one call besides the latents and the timestep, as
+// one value: the cross-attention context every family has, and the optional parts other
+// families and kinds of control add. A stage fills what it knows (the text encoders the
+// context and pooled vector, an inpainting run the extra channels, a ControlNet the
+// residuals); the model call uses whatever is set and refuses what its network cannot take.
+
+#include <torch/torch.h>
+
+#include <vector>
+
+namespace latent::pipeline {
+
+struct Conditioning {
+  torch::Tensor context;   // [N, L, D] cross-attention states (text embeddings)
+  torch::Tensor pooled;    // [N, P] pooled text embedding (SDXL's text_embeds); optional
+  torch::Tensor time_ids;  // [N, k] size and crop ids (SDXL's add_time_ids); optional
+  torch::Tensor concat;    // [N, C, h, w] channels concatenated to the latents (inpainting UNets)
+  // Added to the UNet's skip connections, one per skip, and to its middle block's output
+  // (ControlNet); optional.
+  std::vector<torch::Tensor> down_residuals;
+  torch::Tensor mid_residual;
+
+  // [first; second] along the batch, part by part: the guided batch [uncond; cond].
+  static Conditioning stack(const Conditioning& first, const Conditioning& second);
+
+  // Every part converted to `dtype` on `device` (done once, before the loop).
+  Conditioning to(const torch::Device& device, torch::ScalarType dtype) const;
+
+  // The same conditioning with `channels` ([N, C, h, w]) as its extra input channels.
+  Conditioning with_concat(const torch::Tensor& channels) const;
+};
+
+// Classifier-free guidance: uncond + scale·(cond − uncond), then, when `rescale` > 0,
+// diffusers' rescale_noise_cfg (Lin et al., "Common Diffusion Noise Schedules and Sample
+// Steps are Flawed", §3.4): the guided prediction's standard deviation pulled back
+// towards the conditional one's by that fraction.
+struct Guidance {
+  double scale = 7.5;
+  double rescale = 0.0;
+};
+
+// The conditioning of a run under classifier-free guidance: the prompt's and, when
+// guidance is on, the negative prompt's. The model sees them as one batch.
+struct GuidedConditioning {
+  Conditioning cond;
+  Conditioning uncond;  // empty (no context) when guidance is off
+  Guidance guidance;
+
+  bool guided() const { return uncond.context.defined(); }
+  // [uncond; cond] with guidance, cond alone without.
+  Conditioning batched() const;
+};
+
+}  // namespace latent::pipeline

@@ -1,0 +1,21 @@
+#include "core/pipeline/decode.h"
+
+#include "core/image/tensor_image.h"
+#include "core/pipeline/model_bundle.h"
+#include "core/pipeline/vae_decode.h"
+#include "core/util/cpu_allocator.h"
+
+namespace latent::pipeline {
+
+torch::Tensor decode_latents(ModelBundle& model, const torch::Tensor& latents) {
+  torch::InferenceMode inference_mode;
+  // The denoising loop's cached blocks have other sizes than the decoder's: give them
+  // back before the decoder's large activations arrive, and the decoder's afterwards.
+  util::release_cached_cpu_memory();
+  const auto scaled = (latents / model.vae->scaling_factor()).to(model.device, model.dtype);
+  auto images = image::decoded_to_uint8(vae_decode(model.vae, scaled));
+  util::release_cached_cpu_memory();
+  return images;
+}
+
+}  // namespace latent::pipeline

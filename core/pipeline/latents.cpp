@@ -1,0 +1,24 @@
+#include "core/pipeline/latents.h"
+
+#include "core/pipeline/model_bundle.h"
+
+namespace latent::pipeline {
+
+int64_t latent_factor(const ModelBundle& model) { return model.vae->config().downscale_factor(); }
+
+NoiseLatents noise_latents(const ModelBundle& model, const SamplingParams& p,
+                           const schedulers::Scheduler& scheduler, at::Generator& generator) {
+  const int64_t channels = model.unet->config.in_channels;
+  const int64_t factor = latent_factor(model);
+  NoiseLatents out;
+  out.noise = at::randn({p.batch(), channels, p.height / factor, p.width / factor}, generator);  // float32, CPU
+  out.latents = (out.noise * scheduler.init_noise_sigma()).to(model.device);
+  return out;
+}
+
+torch::Tensor encode_image_latents(ModelBundle& model, const torch::Tensor& image, at::Generator& generator) {
+  const auto dist = model.vae->encode(image.to(model.device, model.dtype));
+  return dist.sample(generator).to(torch::kFloat32) * model.vae->scaling_factor();
+}
+
+}  // namespace latent::pipeline

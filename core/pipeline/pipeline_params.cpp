@@ -1,0 +1,54 @@
+#include "core/pipeline/pipeline_params.h"
+
+#include "core/pipeline/model_bundle.h"
+#include "core/pipeline/request_validation.h"
+#include "core/util/error.h"
+
+namespace latent::pipeline {
+
+SamplingParams SamplingParams::from_request(const api::GenerationRequest& r) {
+  SamplingParams p;
+  p.prompts = {r.prompt};
+  // An empty negative prompt is no negative prompt: SD 1.x and 2.x encode "" for it either
+  // way, and an SDXL base then uses zero embeddings, as diffusers does by default.
+  if (!r.negative_prompt.empty()) p.negative_prompts = {r.negative_prompt};
+  p.images_per_prompt = r.size.batch_size;
+  p.width = r.size.width;
+  p.height = r.size.height;
+  p.steps = r.sampling.steps;
+  p.guidance_scale = r.sampling.guidance_scale;
+  p.seed = r.sampling.seed;
+  p.sampler = r.sampling.sampler;
+  p.clip_skip = r.sampling.clip_skip - 1;  // the web UI's 1 (last layer) is diffusers' 0
+  p.eta = r.sampling.eta;
+  p.prompt_syntax = PromptSyntax::Weighted;
+  p.embeddings_dir = r.embeddings_dir;
+  return p;
+}
+
+void validate_params(const ModelBundle& model, const SamplingParams& p) {
+  api::GenerationRequest shape_check;
+  shape_check.size.width = p.width;
+  shape_check.size.height = p.height;
+  shape_check.size.batch_size = p.images_per_prompt;
+  shape_check.sampling.steps = p.steps;
+  shape_check.sampling.guidance_scale = p.guidance_scale;
+  shape_check.sampling.clip_skip = p.clip_skip + 1;
+  shape_check.sampling.eta = p.eta;
+  validate_request(shape_check);
+  if (p.prompts.empty()) throw Error("no prompt given");
+  if (!p.negative_prompts.empty() && p.negative_prompts.size() != p.prompts.size())
+    throw Error("give one negative prompt per prompt (" + std::to_string(p.prompts.size()) +
+                " prompts, " + std::to_string(p.negative_prompts.size()) + " negative prompts)");
+  // SD 1.x and 2.x read hidden_states[-(k+1)], SDXL hidden_states[-(k+2)]: neither may
+  // reach the embeddings below the first layer.
+  const int reach = p.clip_skip + (io::is_sdxl(model.family) ? 1 : 0);
+  for (const auto& encoder : model.text_encoders) {
+    const int layers = static_cast<int>(encoder.model->config().num_hidden_layers);
+    if (reach >= layers)
+      throw Error("clip skip " + std::to_string(p.clip_skip + 1) + " is too deep: the text encoder has " +
+                  std::to_string(layers) + " layers");
+  }
+}
+
+}  // namespace latent::pipeline

@@ -1,0 +1,42 @@
+#include "core/pipeline/text_conditioning.h"
+
+#include "core/pipeline/model_bundle.h"
+#include "core/pipeline/prompt_encoder.h"
+
+namespace latent::pipeline {
+
+torch::Tensor encode_prompts(ModelBundle& model, const std::vector<std::string>& texts, int clip_skip) {
+  std::vector<torch::Tensor> rows;
+  for (const auto& text : texts) {
+    const auto ids = model.tokenizer().encode_padded(text);
+    rows.push_back(torch::tensor(ids, torch::kInt64));
+  }
+  const auto input_ids = torch::stack(rows).to(model.device);  // [N,77]
+  return model.text_encoder()->forward(input_ids, clip_skip).to(torch::kFloat32);  // [N,77,D]
+}
+
+GuidedConditioning encode_text_conditioning(ModelBundle& model, const SamplingParams& p, TimeIdsLayout layout) {
+  if (io::is_sdxl(model.family)) return encode_sdxl_conditioning(model, p, layout);
+  const bool guided = p.guided();
+  std::vector<std::string> negatives = p.negative_prompts;
+  negatives.resize(p.prompts.size());
+  torch::Tensor cond, uncond;
+  if (p.prompt_syntax == PromptSyntax::Weighted) {
+    WeightedPromptOptions options;
+    options.clip_skip = p.clip_skip;
+    options.embeddings_dir = p.embeddings_dir;
+    auto weighted = encode_weighted_prompts(model, p.prompts, guided ? &negatives : nullptr, options);
+    cond = weighted.cond;
+    uncond = weighted.uncond;
+  } else {
+    cond = encode_prompts(model, p.prompts, p.clip_skip);
+    if (guided) uncond = encode_prompts(model, negatives, 0);  // diffusers: no clip skip here
+  }
+  GuidedConditioning out;
+  out.guidance = {p.guidance_scale, p.guidance_rescale};
+  out.cond.context = cond.repeat_interleave(p.images_per_prompt, 0);
+  if (guided) out.uncond.context = uncond.repeat_interleave(p.images_per_prompt, 0);
+  return out;
+}
+
+}  // namespace latent::pipeline
