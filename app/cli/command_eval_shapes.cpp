@@ -57,7 +57,7 @@ int runEvalShapes(const QStringList& arguments) {
   o.colours = commaList(parser, "colours");
   o.per_combination = intValue(parser, "per-combination");
   o.steps = steps.read(parser);
-  o.guidance_scale = guidance.read(parser);
+  o.guidance_scale = *guidance.read(parser);
   o.sampler = sampler.read(parser);
   o.seed = seed.read(parser);
   o.save_dir = parser.value("save").toStdString();

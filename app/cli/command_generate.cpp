@@ -5,6 +5,7 @@
 
 #include <cstdio>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "commands.h"
@@ -18,7 +19,6 @@
 #include "core/pipeline/image_request_validation.h"
 #include "core/pipeline/request_validation.h"
 #include "core/util/error.h"
-#include "core/util/starter_model.h"
 #include "core/util/threads.h"
 #include "progress_bar.h"
 
@@ -58,9 +58,10 @@ int runGenerate(const QStringList& arguments) {
   const ModelOptions model{WithoutModel::starterModel};
   const NegativePromptOption negative;
   const StepsOption steps{25};
-  const GuidanceOption guidance{7.5};
+  // Without --guidance, --width or --height the model's own (Engine::model_defaults).
+  const GuidanceOption guidance{std::nullopt};
   const SeedOption seed{WithoutSeed::random};
-  const SizeOptions size;
+  const SizeOptions size{std::nullopt};
   const SamplerOption sampler{"euler_a"};
   const ComputeDtypeOption dtype{"fp32"};
   const DeviceOption device;
@@ -68,11 +69,39 @@ int runGenerate(const QStringList& arguments) {
   const LoraOption lora;
   const EmbeddingsOption embeddings;
   QCommandLineParser parser;
-  parser.setApplicationDescription("Draw images from a prompt with a Stable Diffusion 1.x model.");
+  parser.setApplicationDescription(
+      "Draw images from a prompt with a Stable Diffusion model (1.x, 2.x or SDXL, optionally "
+      "with an SDXL refiner).");
   parser.addHelpOption();
   parser.addOptions(model.options() + OptionList{{"prompt", "What to draw.", "TEXT"}} + negative.options() +
                     steps.options() + guidance.options() + seed.options() + size.options() +
                     sampler.options());
+  const api::SdxlConditioning sdxlDefaults;
+  const api::RefinerSettings refinerDefaults;
+  parser.addOptions({
+      {"prompt-2", "SDXL: what the second text encoder reads (default: the prompt).", "TEXT"},
+      {"negative-2", "SDXL: the negative prompt the second text encoder reads (default: the "
+                     "negative prompt).", "TEXT"},
+      {"guidance-rescale", "Pull the guided prediction's spread back towards the prompt's by this "
+                           "fraction, 0 to 1 (diffusers' guidance_rescale; default 0: off).", "R", "0"},
+      {"original-size", "SDXL: the original size the model is told the picture had (default: the "
+                        "picture's size).", "W,H"},
+      {"target-size", "SDXL: the size the model is told to aim at (default: the picture's size).", "W,H"},
+      {"crop-top-left", "SDXL: the crop the model is told of, X pixels cut from the left and Y from "
+                        "the top (default 0,0).", "X,Y"},
+      {"aesthetic-score", "SDXL refiner: the aesthetic score the prompt is conditioned on (default " +
+                              QString::number(sdxlDefaults.aesthetic_score) + ").",
+       "A", QString::number(sdxlDefaults.aesthetic_score)},
+      {"negative-aesthetic-score", "SDXL refiner: the aesthetic score the negative prompt is "
+                                   "conditioned on (default " +
+                                       QString::number(sdxlDefaults.negative_aesthetic_score) + ").",
+       "A", QString::number(sdxlDefaults.negative_aesthetic_score)},
+      {"refiner", "SDXL refiner (diffusers folder or .safetensors) that takes the last steps from "
+                  "an SDXL base.", "PATH"},
+      {"refiner-switch", "Fraction of the steps the base takes before the refiner, above 0 and below "
+                         "1 (default " + QString::number(refinerDefaults.switch_at) + ").",
+       "F", QString::number(refinerDefaults.switch_at)},
+  });
   parser.addOptions({
       {"eta", "DDIM eta (default 0).", "ETA", "0"},
       {"clip-skip", "Text encoder layer the prompt is read from, counted from the end as the web UI "
@@ -120,20 +149,40 @@ int runGenerate(const QStringList& arguments) {
   else if (!preset) throw Error("--prompt is required");
   request.negative_prompt = negative.read(parser).value_or("");
   if (!preset || parser.isSet("steps")) sampling.steps = steps.read(parser);
-  if (!preset || parser.isSet("guidance")) sampling.guidance_scale = guidance.read(parser);
+  // What is neither given nor set by the preset is the model's, once it is loaded; 0 until then.
+  const bool modelGuidance = !preset && !parser.isSet("guidance");
+  if (parser.isSet("guidance")) sampling.guidance_scale = *guidance.read(parser);
   const SizeOptions::Size givenSize = size.read(parser);
   if (!preset || parser.isSet("width")) request.size.width = givenSize.width;
   if (!preset || parser.isSet("height")) request.size.height = givenSize.height;
   if (!preset || parser.isSet("sampler")) sampling.sampler = sampler.read(parser);
-  // Without --model the bundled starter model draws, at the size it was trained at.
+  // Without --model the bundled starter model draws (at its own size, the model default).
   const ModelChoice modelChoice = model.read(parser);
   api::LoadOptions load = modelChoice.loadOptions();
   load.dtype = dtype.read(parser);
   load.device = device.read(parser);
   const bool useStarter = modelChoice.starter;
-  if (useStarter && !parser.isSet("width")) request.size.width = latent::util::kStarterModelSide;
-  if (useStarter && !parser.isSet("height")) request.size.height = latent::util::kStarterModelSide;
   if (!preset || parser.isSet("seed")) sampling.seed = seed.read(parser);
+  if (parser.isSet("prompt-2")) request.prompt_2 = parser.value("prompt-2").toStdString();
+  if (parser.isSet("negative-2")) request.negative_prompt_2 = parser.value("negative-2").toStdString();
+  sampling.guidance_rescale = doubleValue(parser, "guidance-rescale");
+  api::SdxlConditioning& sdxl = request.sdxl;
+  if (parser.isSet("original-size"))
+    std::tie(sdxl.original_width, sdxl.original_height) = intPairValue(parser, "original-size", "W,H");
+  if (parser.isSet("target-size"))
+    std::tie(sdxl.target_width, sdxl.target_height) = intPairValue(parser, "target-size", "W,H");
+  if (parser.isSet("crop-top-left"))
+    std::tie(sdxl.crop_left, sdxl.crop_top) = intPairValue(parser, "crop-top-left", "X,Y");
+  sdxl.aesthetic_score = doubleValue(parser, "aesthetic-score");
+  sdxl.negative_aesthetic_score = doubleValue(parser, "negative-aesthetic-score");
+  if (parser.isSet("refiner")) {
+    request.refiner.path = parser.value("refiner").toStdString();
+    if (!QFileInfo::exists(parser.value("refiner")))
+      throw Error("--refiner: the refiner model '" + request.refiner.path + "' does not exist");
+  } else if (parser.isSet("refiner-switch")) {
+    throw Error("--refiner-switch needs --refiner");
+  }
+  request.refiner.switch_at = doubleValue(parser, "refiner-switch");
   sampling.eta = doubleValue(parser, "eta");
   sampling.clip_skip = intValue(parser, "clip-skip");
   request.size.batch_size = intValue(parser, "batch");
@@ -181,7 +230,14 @@ int runGenerate(const QStringList& arguments) {
     for (const char* option : {"strength", "mask", "mask-blur", "resize-mode", "inpaint-full-res", "inpaint-padding", "outpaint"})
       if (parser.isSet(option)) throw Error(std::string("--") + option + " needs --init-image");
   }
-  pipeline::validate_request(request);
+  {
+    // Everything but what the model decides is checked before it loads.
+    api::GenerationRequest check = request;
+    const api::GenerationRequest defaults;
+    if (check.size.width == 0) check.size.width = defaults.size.width;
+    if (check.size.height == 0) check.size.height = defaults.size.height;
+    pipeline::validate_request(check);
+  }
   latent::util::set_thread_count(threads.read(parser));
 
   const auto paths = outputPaths(parser.value("out"), request.size.batch_size);
@@ -190,8 +246,20 @@ int runGenerate(const QStringList& arguments) {
   pipeline::Engine engine;
   std::fprintf(stderr, "loading %s%s ...\n", useStarter ? "the starter model, " : "", load.model_path.c_str());
   engine.load(load);
-  std::fprintf(stderr, "seed %llu, %d steps of %s, %dx%d\n", static_cast<unsigned long long>(sampling.seed),
-               sampling.steps, sampling.sampler.c_str(), request.size.width, request.size.height);
+  const pipeline::ModelDefaults modelDefaults = engine.model_defaults();
+  if (request.size.width == 0) request.size.width = modelDefaults.width;
+  if (request.size.height == 0) request.size.height = modelDefaults.height;
+  if (modelGuidance) sampling.guidance_scale = modelDefaults.guidance_scale;
+  if (!engine.is_sdxl())
+    for (const char* option : {"prompt-2", "negative-2", "original-size", "target-size", "crop-top-left",
+                               "aesthetic-score", "negative-aesthetic-score"})
+      if (parser.isSet(option))
+        throw Error(std::string("--") + option + " is for SDXL models; '" + engine.model_name() + "' is " +
+                    engine.model_family());
+  pipeline::validate_request(request);
+  std::fprintf(stderr, "seed %llu, %d steps of %s, %dx%d, guidance %g\n",
+               static_cast<unsigned long long>(sampling.seed), sampling.steps, sampling.sampler.c_str(),
+               request.size.width, request.size.height, sampling.guidance_scale);
 
   const QString previewDir = parser.value("preview-dir");
   auto onStep = [&](const api::StepProgress& progress) {

@@ -21,6 +21,10 @@ QString withDefault(const QString& sentence, const QString& value) {
   return sentence + " (default " + value + ").";
 }
 
+// The defaults of options a command takes from the loaded model (Engine::model_defaults).
+const QString kModelSize = "the model's: 512 for SD 1.5, 1024 for SDXL";
+const QString kModelGuidance = "the model's: 5 for SDXL, 7.5 for the others";
+
 QString joined(const std::vector<std::string>& names, const QString& separator) {
   QStringList list;
   for (const auto& name : names) list << QString::fromStdString(name);
@@ -140,13 +144,20 @@ uint64_t SeedOption::read(const QCommandLineParser& parser) const {
 }
 
 OptionList SizeOptions::options() const {
-  return {{"width", withDefault("Width in pixels, a multiple of 8", "512"), "W", "512"},
-          {"height", withDefault("Height in pixels, a multiple of 8", "512"), "H", "512"}};
+  if (!defaultValue)
+    return {{"width", withDefault("Width in pixels, a multiple of 8", kModelSize), "W"},
+            {"height", withDefault("Height in pixels, a multiple of 8", kModelSize), "H"}};
+  const QString value = QString::number(*defaultValue);
+  return {{"width", withDefault("Width in pixels, a multiple of 8", value), "W", value},
+          {"height", withDefault("Height in pixels, a multiple of 8", value), "H", value}};
 }
 
 SizeOptions::Size SizeOptions::read(const QCommandLineParser& parser) const {
   // Multiples of 8 are checked with the rest of the request (or the benchmark's options).
-  return {intValue(parser, "width"), intValue(parser, "height")};
+  Size size;
+  if (parser.isSet("width") || defaultValue) size.width = intValue(parser, "width");
+  if (parser.isSet("height") || defaultValue) size.height = intValue(parser, "height");
+  return size;
 }
 
 OptionList StepsOption::options() const {
@@ -170,12 +181,14 @@ std::string SamplerOption::read(const QCommandLineParser& parser) const {
 }
 
 OptionList GuidanceOption::options() const {
-  const QString value = QString::number(defaultValue);
-  return {{"guidance", withDefault("Classifier-free guidance scale; 1 or less turns it off", value),
-           "G", value}};
+  const QString sentence = "Classifier-free guidance scale; 1 or less turns it off";
+  if (!defaultValue) return {{"guidance", withDefault(sentence, kModelGuidance), "G"}};
+  const QString value = QString::number(*defaultValue);
+  return {{"guidance", withDefault(sentence, value), "G", value}};
 }
 
-double GuidanceOption::read(const QCommandLineParser& parser) const {
+std::optional<double> GuidanceOption::read(const QCommandLineParser& parser) const {
+  if (!parser.isSet("guidance") && !defaultValue) return std::nullopt;
   return doubleValue(parser, "guidance");
 }
 

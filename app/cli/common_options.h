@@ -96,8 +96,11 @@ struct SeedOption {
 
 // --width and --height of the pictures drawn.
 struct SizeOptions {
+  // Without a value, the loaded model's own size (pipeline::Engine::model_defaults), which
+  // the help names.
+  std::optional<int> defaultValue = 512;
   struct Size {
-    int width = 0;
+    int width = 0;  // 0: not given, and no default: the model's
     int height = 0;
   };
   OptionList options() const;
@@ -120,9 +123,12 @@ struct SamplerOption {
 
 // --guidance: the classifier-free guidance scale.
 struct GuidanceOption {
-  double defaultValue = 7.5;
+  // Without a value, the loaded model's own (pipeline::Engine::model_defaults: 5 for SDXL,
+  // 7.5 for the others), which the help names.
+  std::optional<double> defaultValue = 7.5;
   OptionList options() const;
-  double read(const QCommandLineParser& parser) const;
+  // The value given, else the default; nullopt when neither (the model's applies).
+  std::optional<double> read(const QCommandLineParser& parser) const;
 };
 
 // --negative: the negative prompt.

@@ -18,6 +18,9 @@ struct SamplingSettings {
   std::string sampler = "euler_a";  // a name from latent::schedulers::scheduler_names()
   int steps = 25;
   double guidance_scale = 7.5;
+  // diffusers' guidance_rescale (every family): the guided prediction's spread pulled back
+  // towards the conditional one's by this fraction; 0 = off.
+  double guidance_rescale = 0.0;
   uint64_t seed = 0;
   double eta = 0.0;  // DDIM only
   // Counted as the web UI counts it (and as "Clip skip" in the metadata): 1 = the text
@@ -83,6 +86,28 @@ struct OutpaintSettings {
   bool any() const { return left > 0 || top > 0 || right > 0 || bottom > 0; }
 };
 
+// SDXL's size and crop conditioning (diffusers' original_size, crops_coords_top_left,
+// target_size; 0 = the picture's own size) and the refiner's aesthetic scores.
+struct SdxlConditioning {
+  int original_width = 0;
+  int original_height = 0;
+  int crop_left = 0;  // pixels cropped from the left
+  int crop_top = 0;   // and from the top
+  int target_width = 0;
+  int target_height = 0;
+  double aesthetic_score = 6.0;
+  double negative_aesthetic_score = 2.5;
+};
+
+// SDXL base + refiner as diffusers' ensemble of experts: the base denoises the first
+// `switch_at` fraction of the schedule, the refiner the rest.
+struct RefinerSettings {
+  std::string path;  // refiner model (folder or single file); empty = none
+  double switch_at = 0.8;
+
+  bool given() const { return !path.empty(); }
+};
+
 // Previews while denoising: a cheap latent->RGB approximation every step when
 // `approximate`, and a real VAE decode every `vae_every` steps (0 = never, -1 = an
 // automatic cadence that keeps their cost small).
@@ -121,6 +146,9 @@ struct SecondPass {
 struct GenerationRequest {
   std::string prompt;
   std::string negative_prompt;
+  // What SDXL's second text encoder reads; empty = the same as prompt / negative_prompt.
+  std::string prompt_2;
+  std::string negative_prompt_2;
   // Folder of textual-inversion embeddings (.safetensors) whose file names the prompt and
   // negative prompt may use; empty = none.
   std::string embeddings_dir;
@@ -132,6 +160,8 @@ struct GenerationRequest {
   MaskSettings mask;
   OutpaintSettings outpaint;
   PreviewSettings preview;
+  SdxlConditioning sdxl;
+  RefinerSettings refiner;
   std::vector<ControlUnit> control_units;
   SecondPass second_pass;
 };

@@ -41,6 +41,10 @@ struct GenerationResult {
   std::vector<uint64_t> seeds;  // the seed each image came from (all equal: one draw per batch)
   std::string model_name;       // file or folder name of the checkpoint
   std::string model_hash;       // first 10 hex digits of SHA-256 over the weights file(s)
+  // The SDXL refiner that took the last steps (request.refiner): its file or folder name and
+  // hash, counted as model_name and model_hash are; empty when none ran.
+  std::string refiner_name;
+  std::string refiner_hash;
   // The first 10 hex digits of SHA-256 over the pixels of the starting picture and of the
   // mask, as loaded; empty when there was none.
   std::string init_image_hash;

@@ -1,5 +1,6 @@
 #include "core/image/parameters_text.h"
 
+#include <QFileInfo>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonValue>
@@ -59,6 +60,25 @@ std::string format_number(double value) {
   return buffer;
 }
 
+// A refiner's file or folder name, as api::GenerationResult::model_name counts names.
+std::string model_file_name(const std::string& path) {
+  return QFileInfo(QString::fromStdString(path)).completeBaseName().toStdString();
+}
+
+// The web UI's checkpoint "short title": "NAME [HASH]", or NAME alone without a hash.
+std::string short_title(const std::string& name, const std::string& hash) {
+  return hash.empty() ? name : name + " [" + hash + "]";
+}
+
+// Back from "NAME [HASH]" (the hash may be absent).
+std::pair<std::string, std::string> split_short_title(const std::string& title) {
+  const QString text = QString::fromStdString(title).trimmed();
+  const qsizetype open = text.lastIndexOf(" [");
+  if (open > 0 && text.endsWith(']'))
+    return {text.left(open).trimmed().toStdString(), text.mid(open + 2, text.size() - open - 3).toStdString()};
+  return {text.toStdString(), ""};
+}
+
 }  // namespace
 
 std::pair<std::string, std::string> webui_sampler_name(const std::string& sampler) {
@@ -88,6 +108,8 @@ ParametersExtras parameters_extras(const api::GenerationResult& result) {
   extras.model_hash = result.model_hash;
   extras.init_image_hash = result.init_image_hash;
   extras.mask_hash = result.mask_hash;
+  extras.refiner_name = result.refiner_name;
+  extras.refiner_hash = result.refiner_hash;
   if (!result.loras.empty()) extras.more.push_back({"Lora hashes", lora_hashes_text(result.loras)});
   return extras;
 }
@@ -130,6 +152,14 @@ std::string format_parameters(const api::GenerationRequest& request, uint64_t se
     if (outpaint.any())
       fields.push_back({"Outpaint", std::to_string(outpaint.left) + "," + std::to_string(outpaint.top) + "," +
                                         std::to_string(outpaint.right) + "," + std::to_string(outpaint.bottom)});
+  }
+  // Fields of the web UI's extensions and second passes, as they write them.
+  if (sampling.guidance_rescale > 0) fields.push_back({"CFG Rescale", format_number(sampling.guidance_rescale)});
+  if (request.refiner.given() || !extras.refiner_name.empty()) {
+    const std::string name =
+        extras.refiner_name.empty() ? model_file_name(request.refiner.path) : extras.refiner_name;
+    fields.push_back({"Refiner", short_title(name, extras.refiner_hash)});
+    fields.push_back({"Refiner switch at", format_number(request.refiner.switch_at)});
   }
   for (const auto& extra : extras.more) fields.push_back(extra);
   fields.push_back({"Version", std::string("Latent Studio ") + LATENT_VERSION});
@@ -240,6 +270,25 @@ api::GenerationRequest ParsedParameters::to_request(const api::GenerationRequest
     const double eta = QString::fromStdString(*v).toDouble(&ok);
     if (ok) sampling.eta = eta;
   }
+  // Without the field, no rescale (the CFG Rescale extension's older names are read too).
+  sampling.guidance_rescale = 0;
+  for (const char* key : {"CFG Rescale", "CFG Rescale \u03c6", "CFG Rescale phi"}) {
+    const auto v = field(key);
+    if (!v) continue;
+    const double rescale = QString::fromStdString(*v).toDouble(&ok);
+    if (ok && rescale >= 0 && rescale <= 1) sampling.guidance_rescale = rescale;
+    break;
+  }
+  if (const auto v = field("Refiner")) {
+    const std::string name = split_short_title(*v).first;
+    if (!r.refiner.given() || model_file_name(r.refiner.path) != name) r.refiner.path.clear();
+  } else {
+    r.refiner.path.clear();
+  }
+  if (const auto v = field("Refiner switch at")) {
+    const double at = QString::fromStdString(*v).toDouble(&ok);
+    if (ok && at > 0 && at < 1) r.refiner.switch_at = at;
+  }
   if (const auto v = field("Denoising strength")) {
     const double strength = QString::fromStdString(*v).toDouble(&ok);
     if (ok && strength >= 0 && strength <= 1) r.init.strength = strength;
@@ -276,6 +325,11 @@ api::GenerationResult ParsedParameters::to_result(const api::GenerationRequest& 
   result.model_hash = field("Model hash").value_or("");
   result.init_image_hash = field("Init image hash").value_or("");
   result.mask_hash = field("Mask hash").value_or("");
+  if (const auto v = field("Refiner")) {
+    const auto [name, hash] = split_short_title(*v);
+    result.refiner_name = name;
+    result.refiner_hash = hash;
+  }
   return result;
 }
 

@@ -31,6 +31,10 @@ struct ParametersExtras {
   // Written as "Init image hash" and "Mask hash" (image to image and inpainting only).
   std::string init_image_hash;
   std::string mask_hash;
+  // The refiner that ran (api::GenerationResult::refiner_name, refiner_hash), written as the
+  // web UI's "Refiner: NAME [HASH]" beside "Refiner switch at".
+  std::string refiner_name;
+  std::string refiner_hash;
 };
 
 // The extras of a result: its model, its picture and mask hashes, and its LoRAs' "Lora
@@ -38,7 +42,11 @@ struct ParametersExtras {
 ParametersExtras parameters_extras(const api::GenerationResult& result);
 
 // The text for one image of a request, drawn from `seed`. "Clip skip" is written as the
-// request counts it (the web UI's count), and left out at 1, as the web UI does.
+// request counts it (the web UI's count), and left out at 1, as the web UI does. Guidance
+// rescale is written as the CFG Rescale extension writes it ("CFG Rescale: 0.7", left out
+// at 0), a refiner as the web UI does ("Refiner: NAME [HASH], Refiner switch at: 0.8").
+// The second prompts and SDXL's size, crop and aesthetic-score conditioning have no field
+// in the web UI: only our JSON (settings_json.h) carries them.
 std::string format_parameters(const api::GenerationRequest& request, uint64_t seed,
                               const ParametersExtras& extras);
 
@@ -54,11 +62,14 @@ struct ParsedParameters {
 
   std::optional<std::string> field(const std::string& key) const;
   // Fills the request fields that the text carries (prompt, negative, steps, sampler,
-  // CFG scale, seed, size, clip skip, image-to-image settings); others keep the values
-  // of `base`.
+  // CFG scale, seed, size, clip skip, guidance rescale, refiner switch, image-to-image
+  // settings); others keep the values of `base`. Without "CFG Rescale" (or the older
+  // "CFG Rescale phi") guidance rescale is 0. The text names a refiner only by name, so
+  // `base`'s refiner path is kept when its file name is that name, and cleared otherwise
+  // (and when the text names no refiner): to_result's refiner_name says which to look for.
   api::GenerationRequest to_request(const api::GenerationRequest& base) const;
   // The request as to_request, with what the text says about the run that made the
-  // image: the model's name and hash, the picture's and the mask's hashes.
+  // image: the model's name and hash, the refiner's, the picture's and the mask's hashes.
   api::GenerationResult to_result(const api::GenerationRequest& base) const;
 };
 

@@ -28,6 +28,8 @@ ImageSettings image_settings(const api::GenerationResult& result, std::size_t in
   settings.loras = result.loras;
   settings.init_image_hash = result.init_image_hash;
   settings.mask_hash = result.mask_hash;
+  settings.refiner_name = result.refiner_name;
+  settings.refiner_hash = result.refiner_hash;
   return settings;
 }
 
@@ -39,10 +41,13 @@ std::string settings_to_json(const ImageSettings& s) {
   o["settings_version"] = kSettingsVersion;
   o["prompt"] = QString::fromStdString(r.prompt);
   o["negative_prompt"] = QString::fromStdString(r.negative_prompt);
+  o["prompt_2"] = QString::fromStdString(r.prompt_2);
+  o["negative_prompt_2"] = QString::fromStdString(r.negative_prompt_2);
   o["width"] = r.size.width;
   o["height"] = r.size.height;
   o["steps"] = sampling.steps;
   o["guidance_scale"] = sampling.guidance_scale;
+  o["guidance_rescale"] = sampling.guidance_rescale;
   // Seeds are 64-bit; JSON numbers are doubles, so keep the exact value as text.
   o["seed"] = QString::number(s.seed);
   o["sampler"] = QString::fromStdString(sampling.sampler);
@@ -72,6 +77,22 @@ std::string settings_to_json(const ImageSettings& s) {
                 spec.multiplier, "", false, ""});
   o["loras"] = loras;
   if (r.loras.allow_partial) o["lora_partial"] = true;
+  const api::SdxlConditioning& sdxl = r.sdxl;
+  o["sdxl"] = QJsonObject{{"original_width", sdxl.original_width},
+                          {"original_height", sdxl.original_height},
+                          {"crop_left", sdxl.crop_left},
+                          {"crop_top", sdxl.crop_top},
+                          {"target_width", sdxl.target_width},
+                          {"target_height", sdxl.target_height},
+                          {"aesthetic_score", sdxl.aesthetic_score},
+                          {"negative_aesthetic_score", sdxl.negative_aesthetic_score}};
+  if (r.refiner.given() || !s.refiner_name.empty()) {
+    QJsonObject refiner{{"path", QString::fromStdString(r.refiner.path)},
+                        {"switch_at", r.refiner.switch_at}};
+    if (!s.refiner_name.empty()) refiner["name"] = QString::fromStdString(s.refiner_name);
+    if (!s.refiner_hash.empty()) refiner["hash"] = QString::fromStdString(s.refiner_hash);
+    o["refiner"] = refiner;
+  }
   if (api::has_init_image(r) || !s.init_image_hash.empty()) {
     o["init_image"] = QString::fromStdString(r.init.path);
     o["init_image_hash"] = QString::fromStdString(s.init_image_hash);
@@ -100,10 +121,15 @@ bool settings_from_json(const std::string& json, ImageSettings* s) {
   auto& sampling = r.sampling;
   r.prompt = o.value("prompt").toString(QString::fromStdString(r.prompt)).toStdString();
   r.negative_prompt = o.value("negative_prompt").toString(QString::fromStdString(r.negative_prompt)).toStdString();
+  // Absent from images written before these existed, which had them at their defaults.
+  const api::GenerationRequest defaults;
+  r.prompt_2 = o.value("prompt_2").toString().toStdString();
+  r.negative_prompt_2 = o.value("negative_prompt_2").toString().toStdString();
   r.size.width = o.value("width").toInt(r.size.width);
   r.size.height = o.value("height").toInt(r.size.height);
   sampling.steps = o.value("steps").toInt(sampling.steps);
   sampling.guidance_scale = o.value("guidance_scale").toDouble(sampling.guidance_scale);
+  sampling.guidance_rescale = o.value("guidance_rescale").toDouble(defaults.sampling.guidance_rescale);
   bool ok = false;
   const qulonglong seed = o.value("seed").toString().toULongLong(&ok);
   if (ok) s->seed = seed;
@@ -136,6 +162,21 @@ bool settings_from_json(const std::string& json, ImageSettings* s) {
     }
     r.loras.allow_partial = o.value("lora_partial").toBool(false);
   }
+  const QJsonObject sdxl = o.value("sdxl").toObject();
+  const api::SdxlConditioning& d = defaults.sdxl;
+  r.sdxl.original_width = sdxl.value("original_width").toInt(d.original_width);
+  r.sdxl.original_height = sdxl.value("original_height").toInt(d.original_height);
+  r.sdxl.crop_left = sdxl.value("crop_left").toInt(d.crop_left);
+  r.sdxl.crop_top = sdxl.value("crop_top").toInt(d.crop_top);
+  r.sdxl.target_width = sdxl.value("target_width").toInt(d.target_width);
+  r.sdxl.target_height = sdxl.value("target_height").toInt(d.target_height);
+  r.sdxl.aesthetic_score = sdxl.value("aesthetic_score").toDouble(d.aesthetic_score);
+  r.sdxl.negative_aesthetic_score = sdxl.value("negative_aesthetic_score").toDouble(d.negative_aesthetic_score);
+  const QJsonObject refiner = o.value("refiner").toObject();
+  r.refiner.path = refiner.value("path").toString().toStdString();
+  r.refiner.switch_at = refiner.value("switch_at").toDouble(defaults.refiner.switch_at);
+  s->refiner_name = refiner.value("name").toString().toStdString();
+  s->refiner_hash = refiner.value("hash").toString().toStdString();
   r.init.path = o.value("init_image").toString(QString::fromStdString(r.init.path)).toStdString();
   s->init_image_hash = o.value("init_image_hash").toString(QString::fromStdString(s->init_image_hash)).toStdString();
   r.init.strength = o.value("strength").toDouble(r.init.strength);

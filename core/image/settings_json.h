@@ -32,6 +32,9 @@ struct ImageSettings {
   // GenerationResult::init_image_hash and mask_hash: which picture and mask were used.
   std::string init_image_hash;
   std::string mask_hash;
+  // GenerationResult::refiner_name and refiner_hash: which refiner ran, if one did.
+  std::string refiner_name;
+  std::string refiner_hash;
 };
 
 // The settings behind image `index` of `result`, from a model opened with `model`.
@@ -39,8 +42,15 @@ ImageSettings image_settings(const api::GenerationResult& result, std::size_t in
                              const api::LoadOptions& model);
 
 std::string settings_to_json(const ImageSettings& settings);
-// Fields absent from the JSON keep the defaults; returns false when the text is not
-// a JSON object written by us.
+// Fields absent from the JSON keep the values `settings` holds, except the ones added
+// with SDXL (the second prompts, guidance rescale, "sdxl" and "refiner"): an image written
+// before they existed was made with them at their defaults, so they take those (no
+// refiner). Returns false when the text is not a JSON object written by us.
+//
+// The request's SDXL groups are objects named as in api::GenerationRequest:
+//   "sdxl": {"original_width", "original_height", "crop_left", "crop_top",
+//            "target_width", "target_height", "aesthetic_score", "negative_aesthetic_score"}
+//   "refiner": {"path", "switch_at", "name", "hash"}   (only when a refiner was given)
 bool settings_from_json(const std::string& json, ImageSettings* settings);
 
 }  // namespace latent::image

@@ -91,20 +91,6 @@ std::string dot_numbers(const std::string& underscored_name) {
   return out;
 }
 
-void add_paths(const std::vector<std::string>& paths, std::map<std::string, std::string>& exact,
-               std::map<std::string, std::string>& by_underscores) {
-  std::map<std::string, int> seen;
-  for (const auto& path : paths) {
-    exact[path] = path;
-    const std::string u = underscored(path);
-    by_underscores[u] = path;
-    ++seen[u];
-  }
-  // Two paths with one underscored spelling cannot be told apart: refuse both.
-  for (const auto& [u, count] : seen)
-    if (count > 1) by_underscores.erase(u);
-}
-
 }  // namespace
 
 std::string underscored(const std::string& path) {
@@ -132,11 +118,27 @@ std::optional<LoraKeyParts> split_lora_key(const std::string& key) {
   return std::nullopt;
 }
 
+std::string LoraKeyTarget::owner() const {
+  return component == Component::TextEncoder ? text_encoder : component_name(component);
+}
+
 LoraKeyMap::LoraKeyMap(const std::vector<std::string>& unet_modules,
-                       const std::vector<std::string>& text_encoder_modules,
+                       const std::map<std::string, std::vector<std::string>>& text_encoder_modules,
                        const QJsonObject& unet_config) {
-  add_paths(unet_modules, unet_, unet_underscored_);
-  add_paths(text_encoder_modules, text_encoder_, text_encoder_underscored_);
+  auto add_paths = [](const std::vector<std::string>& paths, Paths& out) {
+    std::map<std::string, int> seen;
+    for (const auto& path : paths) {
+      out.exact.insert(path);
+      const std::string u = underscored(path);
+      out.underscored[u] = path;
+      ++seen[u];
+    }
+    // Two paths with one underscored spelling cannot be told apart: refuse both.
+    for (const auto& [u, count] : seen)
+      if (count > 1) out.underscored.erase(u);
+  };
+  add_paths(unet_modules, unet_);
+  for (const auto& [encoder, paths] : text_encoder_modules) add_paths(paths, text_encoders_[encoder]);
   if (!unet_config.isEmpty()) {
     try {
       original_.emplace(unet_config, QJsonObject(), "LoRA key table");
@@ -147,65 +149,85 @@ LoraKeyMap::LoraKeyMap(const std::vector<std::string>& unet_modules,
   }
 }
 
-std::optional<std::string> LoraKeyMap::find_unet(const std::string& path) const {
-  const auto it = unet_.find(path);
-  if (it != unet_.end()) return it->second;
-  return std::nullopt;
+std::optional<LoraKeyTarget> LoraKeyMap::find_unet(const std::string& path) const {
+  if (!unet_.exact.count(path)) return std::nullopt;
+  return LoraKeyTarget{Component::UNet, {}, path};
 }
 
-std::optional<std::string> LoraKeyMap::find_text_encoder(const std::string& path) const {
-  const auto it = text_encoder_.find(path);
-  if (it != text_encoder_.end()) return it->second;
-  for (const auto& alias : kTextEncoderAliases) {
-    const std::string tail = std::string(".") + alias.lora;
-    if (!ends_with(path, tail)) continue;
-    const auto aliased = text_encoder_.find(path.substr(0, path.size() - tail.size()) + "." + alias.module);
-    if (aliased != text_encoder_.end()) return aliased->second;
-  }
-  return std::nullopt;
-}
-
-std::optional<std::string> LoraKeyMap::from_original_unet_name(const std::string& name) const {
+// kohya's UNet names: the diffusers path underscored, or the original (SGM) checkpoint
+// path underscored, whose block numbers the single-file table turns into diffusers
+// blocks as diffusers' _maybe_map_sgm_blocks_to_diffusers does (input block i: down
+// block (i-1)/3, layer (i-1)%3; output block i: up block i/3, layer i%3; middle 0/1/2).
+std::optional<LoraKeyTarget> LoraKeyMap::find_unet_underscored(const std::string& name) const {
+  auto found = [&](const std::string& u) -> std::optional<LoraKeyTarget> {
+    const auto it = unet_.underscored.find(u);
+    if (it == unet_.underscored.end()) return std::nullopt;
+    return LoraKeyTarget{Component::UNet, {}, it->second};
+  };
+  if (auto direct = found(name)) return direct;
   if (!original_) return std::nullopt;
   const auto target = original_->translate("model.diffusion_model." + dot_numbers(name) + ".weight");
   if (!target || target->component != Component::UNet || !ends_with(target->name, ".weight"))
     return std::nullopt;
-  const std::string module = target->name.substr(0, target->name.size() - 7);
-  const auto it = unet_underscored_.find(underscored(module));
-  if (it != unet_underscored_.end()) return it->second;
+  return found(underscored(target->name.substr(0, target->name.size() - 7)));
+}
+
+std::optional<LoraKeyTarget> LoraKeyMap::find_text_encoder(const std::string& encoder,
+                                                           const std::string& path) const {
+  const auto paths = text_encoders_.find(encoder);
+  if (paths == text_encoders_.end()) return std::nullopt;
+  const std::set<std::string>& exact = paths->second.exact;
+  if (exact.count(path)) return LoraKeyTarget{Component::TextEncoder, encoder, path};
+  for (const auto& alias : kTextEncoderAliases) {
+    const std::string tail = std::string(".") + alias.lora;
+    if (!ends_with(path, tail)) continue;
+    const std::string aliased = path.substr(0, path.size() - tail.size()) + "." + alias.module;
+    if (exact.count(aliased)) return LoraKeyTarget{Component::TextEncoder, encoder, aliased};
+  }
   return std::nullopt;
 }
 
+std::optional<LoraKeyTarget> LoraKeyMap::find_text_encoder_underscored(const std::string& encoder,
+                                                                       const std::string& name) const {
+  const auto paths = text_encoders_.find(encoder);
+  if (paths == text_encoders_.end()) return std::nullopt;
+  const auto it = paths->second.underscored.find(name);
+  if (it == paths->second.underscored.end()) return std::nullopt;
+  return LoraKeyTarget{Component::TextEncoder, encoder, it->second};
+}
+
 std::optional<LoraKeyTarget> LoraKeyMap::translate(const std::string& lora_module) const {
-  auto found = [](Component component, const std::optional<std::string>& module) {
-    return module ? std::optional<LoraKeyTarget>(LoraKeyTarget{component, *module}) : std::nullopt;
+  auto after = [&](const std::string& prefix) -> std::optional<std::string> {
+    if (!starts_with(lora_module, prefix)) return std::nullopt;
+    return lora_module.substr(prefix.size());
   };
-  const std::string kohya_unet = "lora_unet_";
-  const std::string kohya_te = "lora_te_";
-  if (starts_with(lora_module, kohya_unet)) {
-    const std::string rest = lora_module.substr(kohya_unet.size());
-    const auto it = unet_underscored_.find(rest);
-    if (it != unet_underscored_.end()) return LoraKeyTarget{Component::UNet, it->second};
-    return found(Component::UNet, from_original_unet_name(rest));
-  }
-  if (starts_with(lora_module, kohya_te)) {
-    const auto it = text_encoder_underscored_.find(lora_module.substr(kohya_te.size()));
-    if (it != text_encoder_underscored_.end()) return LoraKeyTarget{Component::TextEncoder, it->second};
+  if (const auto rest = after("lora_unet_")) return find_unet_underscored(*rest);
+
+  // kohya's text encoder prefixes: one encoder (SD 1.x, 2.x) or SDXL's two. A model has
+  // one naming or the other, so lora_te1_ is nothing to SD 1.x and lora_te_ nothing to SDXL.
+  const bool two_encoders = text_encoders_.count("text_encoder_2") > 0;
+  if (const auto rest = after("lora_te_"))
+    return two_encoders ? std::nullopt : find_text_encoder_underscored("text_encoder", *rest);
+  if (const auto rest = after("lora_te1_"))
+    return two_encoders ? find_text_encoder_underscored("text_encoder", *rest) : std::nullopt;
+  if (const auto rest = after("lora_te2_"))
+    return two_encoders ? find_text_encoder_underscored("text_encoder_2", *rest) : std::nullopt;
+
+  // diffusers names each part by its folder: unet., text_encoder., text_encoder_2.
+  if (const auto rest = after("unet.")) return find_unet(*rest);
+  for (const auto& entry : text_encoders_)
+    if (const auto rest = after(entry.first + ".")) return find_text_encoder(entry.first, *rest);
+  if (after("text_encoder")) return std::nullopt;  // a text encoder this model does not have
+
+  // A bare PEFT adapter names paths inside whichever model it was made for.
+  if (const auto rest = after("base_model.model.")) {
+    if (auto unet = find_unet(*rest)) return unet;
+    for (const auto& entry : text_encoders_)
+      if (auto text = find_text_encoder(entry.first, *rest)) return text;
     return std::nullopt;
   }
-  if (starts_with(lora_module, "unet."))
-    return found(Component::UNet, find_unet(lora_module.substr(5)));
-  if (starts_with(lora_module, "text_encoder."))
-    return found(Component::TextEncoder, find_text_encoder(lora_module.substr(13)));
-  // A bare PEFT adapter names paths inside whichever model it was made for.
-  const std::string peft = "base_model.model.";
-  if (starts_with(lora_module, peft)) {
-    const std::string rest = lora_module.substr(peft.size());
-    if (const auto unet = find_unet(rest)) return LoraKeyTarget{Component::UNet, *unet};
-    return found(Component::TextEncoder, find_text_encoder(rest));
-  }
   // diffusers' save_attn_procs wrote UNet paths without a prefix.
-  return found(Component::UNet, find_unet(lora_module));
+  return find_unet(lora_module);
 }
 
 std::string LoraKeyMap::architecture_hint(const std::vector<std::string>& unmatched_modules) {

@@ -7,10 +7,12 @@
 #include <QJsonArray>
 #include <QJsonDocument>
 
+#include <algorithm>
 #include <cmath>
 #include <regex>
 #include <set>
 
+#include "core/io/lora_family.h"
 #include "core/io/safetensors.h"
 #include "core/schedulers/random.h"
 #include "core/util/error.h"
@@ -239,6 +241,21 @@ int64_t rank_of(const LoraLayer& layer, bool* has_rank) {
   return 1;
 }
 
+// What the modules the model has no place for suggest the file was made for. The
+// other-architecture guesses are for models of one text encoder; the SDXL refiner, which
+// has only the second, gets told so.
+std::string file_hint(const std::vector<std::string>& unmatched_modules, const LoraTargets& targets) {
+  if (targets.family && io::is_sdxl(*targets.family)) {
+    if (targets.text_encoders.count("text_encoder")) return {};
+    const auto first = std::find_if(unmatched_modules.begin(), unmatched_modules.end(), [](const std::string& m) {
+      return m.rfind("lora_te1_", 0) == 0 || m.rfind("text_encoder.", 0) == 0;
+    });
+    if (first == unmatched_modules.end()) return {};
+    return "the " + io::family_name(*targets.family) + " has no first text encoder for " + *first;
+  }
+  return io::LoraKeyMap::architecture_hint(unmatched_modules);
+}
+
 const char* unsupported_reason(const std::string& role) {
   if (role == "dora_scale") return "DoRA (weight-decomposed LoRA) is not supported";
   if (role == "up_bias" || role == "diff_b") return "bias deltas are not supported";
@@ -256,10 +273,15 @@ torch::Tensor tucker(const torch::Tensor& t, const torch::Tensor& b, const torch
 
 }  // namespace
 
-const torch::Tensor* LoraTargets::weight(io::Component component, const std::string& module) const {
-  const auto& map = component == io::Component::TextEncoder ? text_encoder : unet;
-  const auto it = map.find(module);
-  return it == map.end() ? nullptr : &it->second;
+const torch::Tensor* LoraTargets::weight(const io::LoraKeyTarget& target) const {
+  const std::map<std::string, torch::Tensor>* map = &unet;
+  if (target.component == io::Component::TextEncoder) {
+    const auto encoder = text_encoders.find(target.text_encoder);
+    if (encoder == text_encoders.end()) return nullptr;
+    map = &encoder->second;
+  }
+  const auto it = map->find(target.module);
+  return it == map->end() ? nullptr : &it->second;
 }
 
 QJsonObject unet_layout_json(const UNet2DConditionConfig& config) {
@@ -282,13 +304,23 @@ QJsonObject unet_layout_json(const UNet2DConditionConfig& config) {
   return json;
 }
 
-LoraTargets lora_targets(UNet2DConditionModel& unet, CLIPTextModel& text_encoder) {
+LoraTargets lora_targets(UNet2DConditionModel& unet, const NamedTextEncoders& text_encoders,
+                         std::optional<io::ModelFamily> family) {
   LoraTargets targets;
+  targets.family = family;
   collect_weights(unet, targets.unet);
-  collect_weights(text_encoder, targets.text_encoder);
-  targets.keys = std::make_shared<io::LoraKeyMap>(keys_of(targets.unet), keys_of(targets.text_encoder),
+  std::map<std::string, std::vector<std::string>> text_encoder_modules;
+  for (auto [name, encoder] : text_encoders) {
+    collect_weights(encoder, targets.text_encoders[name]);
+    text_encoder_modules[name] = keys_of(targets.text_encoders[name]);
+  }
+  targets.keys = std::make_shared<io::LoraKeyMap>(keys_of(targets.unet), text_encoder_modules,
                                                   unet_layout_json(unet->config));
   return targets;
+}
+
+LoraTargets lora_targets(UNet2DConditionModel& unet, CLIPTextModel& text_encoder) {
+  return lora_targets(unet, {{"text_encoder", text_encoder}}, std::nullopt);
 }
 
 std::string lora_file_hash(const std::string& path) {
@@ -325,8 +357,11 @@ LoraFile read_lora_file(const std::string& path, const LoraTargets& targets) {
   const auto meta = file.metadata().find("lora_adapter_metadata");
   if (meta != file.metadata().end())
     adapter_metadata = QJsonDocument::fromJson(QByteArray::fromStdString(meta->second)).object();
-  const PeftScaling peft_unet = peft_scaling(adapter_metadata, "unet", path);
-  const PeftScaling peft_text = peft_scaling(adapter_metadata, "text_encoder", path);
+  // PEFT's settings per part of the model, by the part's folder name.
+  std::map<std::string, PeftScaling> peft;
+  peft["unet"] = peft_scaling(adapter_metadata, "unet", path);
+  for (const auto& entry : targets.text_encoders)
+    peft[entry.first] = peft_scaling(adapter_metadata, entry.first, path);
 
   // module as the file spells it -> role -> tensor name
   std::map<std::string, std::map<std::string, std::string>> groups;
@@ -350,10 +385,10 @@ LoraFile read_lora_file(const std::string& path, const LoraTargets& targets) {
     int64_t rank;
   };
   std::vector<MissingAlpha> without_alpha;
-  std::map<std::string, std::string> claimed;  // "component/module" -> file module
+  std::map<std::string, std::string> claimed;  // "owner/module" -> file module
   for (const auto& [module, roles] : groups) {
     const auto target = targets.keys->translate(module);
-    const torch::Tensor* weight = target ? targets.weight(target->component, target->module) : nullptr;
+    const torch::Tensor* weight = target ? targets.weight(*target) : nullptr;
     if (!weight) {
       unmatched_modules.push_back(module);
       for (const auto& entry : roles) out.unmatched.push_back(entry.second);
@@ -366,14 +401,13 @@ LoraFile read_lora_file(const std::string& path, const LoraTargets& targets) {
       out.unsupported.push_back(module + ": " + reason);
       continue;
     }
-    const std::string slot = std::string(io::component_name(target->component)) + "/" + target->module;
+    const std::string slot = target->owner() + "/" + target->module;
     const auto [it, fresh] = claimed.emplace(slot, module);
     if (!fresh)
       throw Error("LoRA '" + path + "': modules " + it->second + " and " + module + " both change " + slot);
 
     LoraLayer layer;
-    layer.component = target->component;
-    layer.module = target->module;
+    layer.target = *target;
     layer.file_module = module;
     if (roles.count("down") || roles.count("up")) layer.kind = LoraKind::LoRA;
     else if (roles.count("hada_w1_a")) layer.kind = LoraKind::LoHa;
@@ -385,7 +419,7 @@ LoraFile read_lora_file(const std::string& path, const LoraTargets& targets) {
 
     const std::vector<int64_t> shape = natural_shape(layer, path);
     if (!fits(shape, weight->sizes())) {
-      mismatched.push_back(module + " gives " + shape_text(shape) + " for the weight " + layer.module +
+      mismatched.push_back(module + " gives " + shape_text(shape) + " for the weight " + layer.target.module +
                            " " + shape_text(weight->sizes()));
       continue;
     }
@@ -399,8 +433,8 @@ LoraFile read_lora_file(const std::string& path, const LoraTargets& targets) {
       if (!std::isfinite(a)) throw Error("LoRA '" + path + "': " + roles.at("alpha") + " is not a finite number");
       if (has_rank && rank > 0) layer.scale = a / static_cast<double>(rank);
     } else if (layer.kind == LoraKind::LoRA && rank > 0) {
-      const PeftScaling& peft = layer.component == io::Component::UNet ? peft_unet : peft_text;
-      if (peft.present) layer.scale = peft.scale(layer.module, rank);
+      const PeftScaling& settings = peft.at(layer.target.owner());
+      if (settings.present) layer.scale = settings.scale(layer.target.module, rank);
       else if (module.rfind("lora_", 0) != 0 && roles.count("up"))
         without_alpha.push_back({out.layers.size(), roles.at("up"), rank});
     }
@@ -411,18 +445,36 @@ LoraFile read_lora_file(const std::string& path, const LoraTargets& targets) {
   // A diffusers-layout file that records no alpha: diffusers (get_peft_kwargs) takes the
   // rank of each component's first up factor, in key order, as lora_alpha for all of its
   // modules, so a module of another rank r is scaled by that rank / r (1 when all agree).
-  for (const io::Component component : {io::Component::UNet, io::Component::TextEncoder}) {
+  for (const auto& part : peft) {
+    const std::string& owner = part.first;
     const MissingAlpha* first = nullptr;
     for (const auto& entry : without_alpha)
-      if (out.layers[entry.layer].component == component && (!first || entry.up_name < first->up_name))
+      if (out.layers[entry.layer].target.owner() == owner && (!first || entry.up_name < first->up_name))
         first = &entry;
     for (const auto& entry : without_alpha)
-      if (out.layers[entry.layer].component == component)
+      if (out.layers[entry.layer].target.owner() == owner)
         out.layers[entry.layer].scale = static_cast<double>(first->rank) / static_cast<double>(entry.rank);
   }
 
   const std::string counts = std::to_string(out.matched_keys) + " of " + std::to_string(out.key_count) +
                              " keys match this model";
+  // The family the names say first: a LoRA for another family is refused as such, with
+  // whatever else does not fit, even when some of its modules happen to fit.
+  if (targets.family) {
+    std::vector<std::string> modules;
+    for (const auto& group : groups) modules.push_back(group.first);
+    const io::LoraFamilyEvidence made_for = io::lora_family(modules, file.metadata());
+    if (!io::lora_fits_family(made_for.family, *targets.family)) {
+      std::string detail = counts;
+      if (!mismatched.empty())
+        detail += ", and " + std::to_string(mismatched.size()) + " of its modules do not fit this model's weights (" +
+                  examples(mismatched, 2) + ")";
+      throw Error("LoRA '" + path + "' is a LoRA for " + made_for.name + " (" + made_for.reason +
+                  "); the loaded model is " + io::family_name(*targets.family) +
+                  ". It was made for another model: " + detail + ". Nothing was applied.");
+    }
+  }
+  out.hint = file_hint(unmatched_modules, targets);
   if (!mismatched.empty()) {
     throw Error("LoRA '" + path + "' was made for another model: " + std::to_string(mismatched.size()) +
                 " of its modules do not fit this model's weights (" + examples(mismatched, 2) +
@@ -430,9 +482,8 @@ LoraFile read_lora_file(const std::string& path, const LoraTargets& targets) {
                 "SD 1.x has 768. Nothing was applied.");
   }
   if (out.layers.empty()) {
-    const std::string hint = io::LoraKeyMap::architecture_hint(unmatched_modules);
     throw Error("LoRA '" + path + "' does not fit this model: " + counts + "; unmatched keys: " +
-                examples(out.unmatched) + (hint.empty() ? "" : "; " + hint) +
+                examples(out.unmatched) + (out.hint.empty() ? "" : "; " + out.hint) +
                 (out.unsupported.empty() ? "" : "; " + examples(out.unsupported)) + ". Nothing was applied.");
   }
   out.hash = lora_file_hash(path);
@@ -441,12 +492,7 @@ LoraFile read_lora_file(const std::string& path, const LoraTargets& targets) {
 
 std::string check_lora_fit(const LoraFile& file, bool allow_partial) {
   if (file.complete()) return {};
-  std::vector<std::string> unmatched_modules;
-  for (const auto& key : file.unmatched) {
-    const auto parts = io::split_lora_key(key);
-    unmatched_modules.push_back(parts ? parts->module : key);
-  }
-  const std::string hint = io::LoraKeyMap::architecture_hint(unmatched_modules);
+  const std::string& hint = file.hint;
   std::string what = std::to_string(file.matched_keys) + " of " + std::to_string(file.key_count) +
                      " keys match this model";
   if (!file.unmatched.empty())
@@ -550,8 +596,14 @@ std::vector<std::pair<std::string, torch::Tensor>> random_kohya_lora(const LoraT
     if (locon && (ends_with(path, "downsamplers.0.conv") || ends_with(path, "upsamplers.0.conv"))) wanted = true;
     if (wanted) add("lora_unet_", path, weight);
   }
-  for (const auto& [path, weight] : targets.text_encoder)
-    if (contains(path, ".self_attn.") || contains(path, ".mlp.")) add("lora_te_", path, weight);
+  // kohya's prefixes: lora_te_ for a model's only text encoder, lora_te1_ and lora_te2_ beside
+  // SDXL's text_encoder_2.
+  const bool two_encoders = targets.text_encoders.count("text_encoder_2") > 0;
+  for (const auto& [encoder, modules] : targets.text_encoders) {
+    const std::string prefix = !two_encoders ? "lora_te_" : encoder == "text_encoder" ? "lora_te1_" : "lora_te2_";
+    for (const auto& [path, weight] : modules)
+      if (contains(path, ".self_attn.") || contains(path, ".mlp.")) add(prefix, path, weight);
+  }
   return out;
 }
 

@@ -12,7 +12,8 @@ torch::Tensor decode_latents(ModelBundle& model, const torch::Tensor& latents) {
   // The denoising loop's cached blocks have other sizes than the decoder's: give them
   // back before the decoder's large activations arrive, and the decoder's afterwards.
   util::release_cached_cpu_memory();
-  const auto scaled = (latents / model.vae->scaling_factor()).to(model.device, model.dtype);
+  // In the VAE's own precision: fp32 where an SDXL model's VAE is upcast (force_upcast).
+  const auto scaled = (latents / model.vae->scaling_factor()).to(model.device, model.vae_dtype());
   auto images = image::decoded_to_uint8(vae_decode(model.vae, scaled));
   util::release_cached_cpu_memory();
   return images;

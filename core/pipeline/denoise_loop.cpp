@@ -1,5 +1,7 @@
 #include "core/pipeline/denoise_loop.h"
 
+#include <algorithm>
+
 #include "core/pipeline/model_bundle.h"
 #include "core/util/cancellation.h"
 
@@ -24,7 +26,7 @@ torch::Tensor denoise(ModelBundle& model, schedulers::Scheduler& scheduler, torc
   const Conditioning conditioning = spec.conditioning.batched().to(model.device, model.dtype);
   const NoisePredictor predict = spec.predict ? spec.predict : unet_noise_predictor(model);
   const auto timesteps = scheduler.timesteps();
-  const int calls = scheduler.num_calls();
+  const int calls = spec.end < 0 ? scheduler.num_calls() : std::min(spec.end, scheduler.num_calls());
   const int total = calls - spec.begin;
   for (int i = spec.begin; i < calls; ++i) {
     throw_if_cancelled(cancel);

@@ -31,16 +31,18 @@ struct DenoiseSpec {
   GuidedConditioning conditioning;
   NoisePredictor predict;  // empty: the bundle's UNet (unet_noise_predictor)
   int begin = 0;           // first scheduler call
+  int end = -1;            // one past the last call; -1 = num_calls() (the base of an
+                           // ensemble stops early: diffusers' denoising_end)
   // Called after each scheduler step with the call index; returns the latents to go on with.
   std::function<torch::Tensor(int call, const torch::Tensor& latents)> after_step;
   // Turns the scheduler's predicted clean latents into what the observer sees.
   std::function<torch::Tensor(const torch::Tensor& denoised)> preview;
 };
 
-// Runs calls spec.begin .. num_calls()−1 from `latents` ([B,4,h,w] float32 on the
-// model's device) and returns the final latents. The observer sees the loop's own
-// step count (index from 0, total = calls run). `timesteps_run`, when given, receives
-// each call's timestep.
+// Runs calls spec.begin .. end−1 (spec.end, or num_calls()) from `latents` ([B,4,h,w]
+// float32 on the model's device) and returns the final latents. The observer sees the
+// loop's own step count (index from 0, total = calls run). `timesteps_run`, when given,
+// receives each call's timestep.
 torch::Tensor denoise(ModelBundle& model, schedulers::Scheduler& scheduler, torch::Tensor latents,
                       const DenoiseSpec& spec, at::Generator& generator, const StepObserver& observer,
                       const std::atomic<bool>* cancel, std::vector<double>* timesteps_run = nullptr);

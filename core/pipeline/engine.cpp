@@ -4,6 +4,7 @@
 
 #include "core/image/tensor_image.h"
 #include "core/pipeline/decode.h"
+#include "core/pipeline/ensemble.h"
 #include "core/pipeline/lora_set.h"
 #include "core/pipeline/memory_estimate.h"
 #include "core/pipeline/model_bundle.h"
@@ -13,6 +14,7 @@
 #include "core/pipeline/image_request.h"
 #include "core/pipeline/text_to_image.h"
 #include "core/pipeline/textual_inversion.h"
+#include "core/io/model_files.h"
 #include "core/util/resources.h"
 #include "core/schedulers/scheduler.h"
 #include "core/util/cpu_allocator.h"
@@ -38,6 +40,38 @@ struct Engine::Impl {
   std::unique_ptr<LoraSet> loras;  // the LoRAs merged into `model`; goes before it
   LoadOptions options;
   std::string hash;  // computed on first use: reading gigabytes at load would slow every start
+  // The SDXL refiner a request named last, kept between generations while its path and the
+  // model's device and precision stay (a request without one leaves it loaded).
+  std::unique_ptr<ModelBundle> refiner;
+  LoadOptions refiner_options;
+  std::string refiner_hash;  // computed on first use, as `hash`
+
+  void release_refiner() {
+    refiner.reset();
+    refiner_options = {};
+    refiner_hash.clear();
+  }
+
+  // The refiner at `path` for the loaded model, loaded unless it already is. Refuses a base
+  // that is not SDXL's and a file that is not an SDXL refiner, naming the file.
+  ModelBundle& refiner_for(const std::string& path) {
+    if (model->family != io::ModelFamily::sdxl_base)
+      throw Error("a refiner runs after an SDXL base model, but '" + options.model_path + "' is a " +
+                  io::family_name(model->family) + " model");
+    LoadOptions wanted;
+    wanted.model_path = path;  // a single file's configs: the bundled ones of its family
+    wanted.device = options.device;
+    wanted.dtype = options.dtype;
+    if (refiner && wanted == refiner_options) return *refiner;
+    release_refiner();  // free the old weights before the new ones arrive
+    // The family comes from the configs, so a wrong file is refused before its weights load.
+    const io::ModelFamily family = io::open_model(path).family;
+    if (family != io::ModelFamily::sdxl_refiner)
+      throw Error("'" + path + "' is not an SDXL refiner: it is a " + io::family_name(family) + " model");
+    refiner = load_model_bundle(wanted);
+    refiner_options = wanted;
+    return *refiner;
+  }
 };
 
 Engine::Engine() : impl_(std::make_unique<Impl>()) {}
@@ -48,6 +82,9 @@ void Engine::load(const LoadOptions& options) {
   impl_->loras.reset();
   impl_->model.reset();  // free the old weights before the new ones arrive
   impl_->hash.clear();
+  // A refiner stays for the next model only where it would load the same again.
+  if (options.device != impl_->refiner_options.device || options.dtype != impl_->refiner_options.dtype)
+    impl_->release_refiner();
   impl_->model = load_model_bundle(options);
   impl_->options = options;
 }
@@ -88,6 +125,13 @@ GenerationResult Engine::generate(const GenerationRequest& request, const Progre
   if (!impl_->model) throw Error("no model is loaded");
   (void)schedulers::make_scheduler(request.sampling.sampler);  // an unknown name throws the list of valid ones
   ModelBundle& model = *impl_->model;
+  // The refiner takes over a text-to-image run's last steps (diffusers' ensemble of experts);
+  // after image to image or inpainting it is not run.
+  if (request.refiner.given() && (has_init_image(request) || is_inpainting_model(model)))
+    throw Error("the refiner '" + request.refiner.path +
+                "' runs after text to image only: leave it out with a starting picture or an "
+                "inpainting model");
+  ModelBundle* refiner = request.refiner.given() ? &impl_->refiner_for(request.refiner.path) : nullptr;
   const MemoryEstimate memory = check_generation_memory(model, request);  // refuses what cannot fit
 
   GenerationResult result;
@@ -137,6 +181,11 @@ GenerationResult Engine::generate(const GenerationRequest& request, const Progre
       result.warnings = std::move(output.warnings);
       result.init_image_hash = output.init_image_hash;
       result.mask_hash = output.mask_hash;
+    } else if (refiner) {
+      // Base then refiner, one run to the observer: its steps count on across both passes.
+      const auto output = ensemble_text_to_image(model, *refiner, TextToImageParams::from_request(run),
+                                                 run.refiner.switch_at, observer, cancel);
+      result.images = image::uint8_to_images(output.images);
     } else {
       const auto output = text_to_image(model, TextToImageParams::from_request(run), observer, cancel);
       result.images = image::uint8_to_images(output.images);
@@ -151,11 +200,29 @@ GenerationResult Engine::generate(const GenerationRequest& request, const Progre
   result.seeds.assign(result.images.size(), request.sampling.seed);
   if (impl_->hash.empty()) impl_->hash = util::cached_sha256(model.weight_files).substr(0, 10);
   result.model_hash = impl_->hash;
+  if (refiner) {
+    if (impl_->refiner_hash.empty())
+      impl_->refiner_hash = util::cached_sha256(refiner->weight_files).substr(0, 10);
+    result.refiner_name = refiner->name;
+    result.refiner_hash = impl_->refiner_hash;
+  }
   result.seconds_total = seconds_since(start);
   result.seconds_in_previews = preview_seconds;
   return result;
 }
 
 std::vector<std::string> sampler_names() { return schedulers::scheduler_names(); }
+
+ModelDefaults Engine::model_defaults() const {
+  if (!impl_->model) throw Error("no model is loaded");
+  const ModelBundle& model = *impl_->model;
+  ModelDefaults defaults;
+  const int64_t side = model.unet->config.sample_size * model.vae->config().downscale_factor();
+  defaults.width = defaults.height = static_cast<int>(side);
+  defaults.guidance_scale = io::is_sdxl(model.family) ? 5.0 : 7.5;
+  return defaults;
+}
+
+bool Engine::is_sdxl() const { return impl_->model && io::is_sdxl(impl_->model->family); }
 
 }  // namespace latent::pipeline

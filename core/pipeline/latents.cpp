@@ -17,7 +17,9 @@ NoiseLatents noise_latents(const ModelBundle& model, const SamplingParams& p,
 }
 
 torch::Tensor encode_image_latents(ModelBundle& model, const torch::Tensor& image, at::Generator& generator) {
-  const auto dist = model.vae->encode(image.to(model.device, model.dtype));
+  // In the VAE's own precision: fp32 where an SDXL model's VAE is upcast (force_upcast,
+  // diffusers' prepare_latents: image.float() and the VAE moved to fp32).
+  const auto dist = model.vae->encode(image.to(model.device, model.vae_dtype()));
   return dist.sample(generator).to(torch::kFloat32) * model.vae->scaling_factor();
 }
 

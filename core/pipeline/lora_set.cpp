@@ -19,13 +19,21 @@ namespace {
 constexpr std::size_t kCachedFiles = 32;
 
 std::string slot_key(const models::LoraLayer& layer) {
-  return std::string(io::component_name(layer.component)) + "/" + layer.module;
+  return layer.target.owner() + "/" + layer.target.module;
+}
+
+// Every text encoder of the model (one for SD 1.x and 2.x, two for the SDXL base, the
+// second alone for its refiner), by its folder name.
+models::NamedTextEncoders text_encoders_of(ModelBundle& model) {
+  models::NamedTextEncoders out;
+  for (const auto& encoder : model.text_encoders) out.emplace_back(encoder.name, encoder.model);
+  return out;
 }
 
 }  // namespace
 
 LoraSet::LoraSet(ModelBundle& model)
-    : targets_(models::lora_targets(model.unet, model.text_encoder())) {}
+    : targets_(models::lora_targets(model.unet, text_encoders_of(model), model.family)) {}
 
 LoraSet::~LoraSet() {
   try {
@@ -92,7 +100,7 @@ std::vector<api::AppliedLora> LoraSet::apply(const std::vector<LoraUse>& loras, 
       }
       if (slot == slots_.end()) {
         const models::LoraLayer& layer = *want->second.front().first;
-        const torch::Tensor* weight = targets_.weight(layer.component, layer.module);
+        const torch::Tensor* weight = targets_.weight(layer.target);
         Slot fresh;
         fresh.weight = *weight;
         // A GPU's memory is scarcer than the host's: keep the base copy on the CPU there.

@@ -1,10 +1,12 @@
 #pragma once
 
-// The LoRAs merged into a loaded model. Bringing the set to another one (adding,
-// removing, changing multipliers) recomputes only the weights whose contributions
-// changed, as original + Σ multiplier·scale·ΔW in float32, from an untouched copy of
-// every weight a LoRA touches; so removing every LoRA restores the base weights bit
-// for bit, and the base model is never reloaded. Parsed LoRA files are cached.
+// The LoRAs merged into a loaded model: its UNet and every text encoder it has (SDXL's
+// two, the refiner's one). Bringing the set to another one (adding, removing, changing
+// multipliers) recomputes only the weights whose contributions changed, as
+// original + Σ multiplier·scale·ΔW in float32, from an untouched copy of every weight a
+// LoRA touches; so removing every LoRA restores the base weights bit for bit, and the
+// base model is never reloaded. A LoRA made for another model family is refused before
+// anything changes. Parsed LoRA files are cached.
 
 #include <torch/torch.h>
 
@@ -72,7 +74,7 @@ class LoraSet {
   models::LoraTargets targets_;
   std::map<std::string, std::shared_ptr<const models::LoraFile>> files_;  // by absolute path
   std::vector<std::shared_ptr<const models::LoraFile>> active_;
-  std::map<std::string, Slot> slots_;  // "unet/<module>" or "text_encoder/<module>"
+  std::map<std::string, Slot> slots_;  // "unet/<module>", "text_encoder/<module>", "text_encoder_2/<module>"
   double last_apply_seconds_ = 0;
 };
 

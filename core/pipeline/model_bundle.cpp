@@ -184,6 +184,10 @@ torch::ScalarType parse_dtype(const std::string& name) {
   throw Error("unknown precision '" + name + "': use fp32, bf16, fp16 or auto");
 }
 
+torch::ScalarType vae_compute_dtype(io::ModelFamily family, torch::ScalarType model_dtype, bool force_upcast) {
+  return io::is_sdxl(family) && model_dtype == torch::kFloat16 && force_upcast ? torch::kFloat32 : model_dtype;
+}
+
 bool prefers_channels_last(const torch::Device& device, torch::ScalarType dtype) {
   (void)dtype;
   // LATENT_CHANNELS_LAST=0 or 1 overrides the choice, to measure the other layout.
@@ -263,6 +267,14 @@ std::unique_ptr<ModelBundle> load_model_bundle(const api::LoadOptions& options) 
   }
   files.check_unchanged_on_disk();
   fill(bundle->vae, files.vae, source + " (vae)", bundle->device, channels_last, ranges);
+  // The SDXL VAE overflows in fp16, so diffusers' SDXL pipelines honour the VAE config's
+  // force_upcast: with an fp16 VAE they decode (upcast_vae) and encode with it moved to
+  // fp32. Kept in fp32 here, upcast from the fp16 weights as diffusers' are. A bf16 VAE
+  // decodes as it is, as in diffusers (which upcasts only an fp16 VAE for decoding; its
+  // image-to-image encode would upcast bf16 too, not followed here). SD 1.x pipelines never
+  // upcast, whatever their config says.
+  const auto vae_dtype = vae_compute_dtype(bundle->family, bundle->dtype, bundle->vae->config().force_upcast);
+  if (vae_dtype != bundle->dtype) bundle->vae->to(vae_dtype);
   {
     DefaultDtypeGuard guard(bundle->dtype);
     models::SkipRandomInit no_init;

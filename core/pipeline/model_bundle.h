@@ -48,6 +48,10 @@ struct ModelBundle {
   torch::Device device = torch::kCPU;
   torch::ScalarType dtype = torch::kFloat32;
 
+  // The precision the VAE computes in: the model's, or fp32 where diffusers' SDXL
+  // pipelines upcast it (force_upcast in an fp16 model; see load_model_bundle).
+  torch::ScalarType vae_dtype() const { return vae->decoder->conv_in->weight.scalar_type(); }
+
   // The first text encoder and its tokenizer: the only ones of SD 1.x and 2.x.
   const text::ClipTokenizer& tokenizer() const { return *text_encoders.front().tokenizer; }
   models::CLIPTextModel& text_encoder() { return text_encoders.front().model; }
@@ -60,6 +64,10 @@ torch::ScalarType parse_dtype(const std::string& name);
 // "auto" → the fastest precision for the device: bf16 on a CPU that computes it natively
 // (AVX512-BF16 or AMX), fp32 on other CPUs, fp16 on CUDA. Other names are returned as given.
 std::string resolve_dtype_name(const std::string& name, const std::string& device);
+
+// The precision the VAE runs in: the model's, except fp32 for an SDXL model computing in
+// fp16 whose VAE config says force_upcast (see load_model_bundle).
+torch::ScalarType vae_compute_dtype(io::ModelFamily family, torch::ScalarType model_dtype, bool force_upcast);
 
 // Whether convolution weights (and so activations) are kept channels-last for this
 // device and dtype: chosen by measurement (see the benchmark notes in the report).

@@ -17,12 +17,23 @@ SamplingParams SamplingParams::from_request(const api::GenerationRequest& r) {
   p.height = r.size.height;
   p.steps = r.sampling.steps;
   p.guidance_scale = r.sampling.guidance_scale;
+  p.guidance_rescale = r.sampling.guidance_rescale;
   p.seed = r.sampling.seed;
   p.sampler = r.sampling.sampler;
   p.clip_skip = r.sampling.clip_skip - 1;  // the web UI's 1 (last layer) is diffusers' 0
   p.eta = r.sampling.eta;
   p.prompt_syntax = PromptSyntax::Weighted;
   p.embeddings_dir = r.embeddings_dir;
+  if (!r.prompt_2.empty()) p.prompts_2 = {r.prompt_2};
+  if (!r.negative_prompt_2.empty()) p.negative_prompts_2 = {r.negative_prompt_2};
+  p.original_width = r.sdxl.original_width;
+  p.original_height = r.sdxl.original_height;
+  p.crop_left = r.sdxl.crop_left;
+  p.crop_top = r.sdxl.crop_top;
+  p.target_width = r.sdxl.target_width;
+  p.target_height = r.sdxl.target_height;
+  p.aesthetic_score = r.sdxl.aesthetic_score;
+  p.negative_aesthetic_score = r.sdxl.negative_aesthetic_score;
   return p;
 }
 

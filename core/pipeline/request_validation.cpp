@@ -17,10 +17,33 @@ void check_side(const char* name, int value) {
 }
 
 // "0.75", "1.5", "nan": the value as the user wrote it, not std::to_string's six decimals.
-std::string strength_text(double strength) {
+std::string number_text(double strength) {
   char buffer[32];
   std::snprintf(buffer, sizeof buffer, "%g", strength);
   return buffer;
+}
+
+// A W,H pair of SDXL's size conditioning: 0 (the picture's own size) up to kMaxSide.
+void check_conditioning_size(const char* name, int width, int height) {
+  for (const int value : {width, height})
+    if (value < 0 || value > kMaxSide)
+      throw Error(std::string(name) + " " + std::to_string(width) + "," + std::to_string(height) +
+                  " is out of range: each side must be 0 (the picture's own size) to " +
+                  std::to_string(kMaxSide));
+}
+
+void check_sdxl(const api::SdxlConditioning& sdxl) {
+  check_conditioning_size("original size", sdxl.original_width, sdxl.original_height);
+  check_conditioning_size("target size", sdxl.target_width, sdxl.target_height);
+  if (sdxl.crop_left < 0 || sdxl.crop_top < 0 || sdxl.crop_left > kMaxSide || sdxl.crop_top > kMaxSide)
+    throw Error("crop top left " + std::to_string(sdxl.crop_left) + "," + std::to_string(sdxl.crop_top) +
+                " is out of range: pixels cropped from the left and from the top, each 0 to " +
+                std::to_string(kMaxSide));
+  if (!std::isfinite(sdxl.aesthetic_score))
+    throw Error("aesthetic score " + number_text(sdxl.aesthetic_score) + " is not a finite number");
+  if (!std::isfinite(sdxl.negative_aesthetic_score))
+    throw Error("negative aesthetic score " + number_text(sdxl.negative_aesthetic_score) +
+                " is not a finite number");
 }
 
 }  // namespace
@@ -28,7 +51,7 @@ std::string strength_text(double strength) {
 void check_strength(double strength) {
   // Written so that NaN fails too: every comparison with NaN is false.
   if (!(strength >= 0.0 && strength <= 1.0))
-    throw Error("strength " + strength_text(strength) + " is out of range: use 0 to 1");
+    throw Error("strength " + number_text(strength) + " is out of range: use 0 to 1");
 }
 
 void validate_request(const api::GenerationRequest& r) {
@@ -50,6 +73,14 @@ void validate_request(const api::GenerationRequest& r) {
                 "2 = the one before it, ...");
   if (!std::isfinite(sampling.eta) || sampling.eta < 0 || sampling.eta > 1)
     throw Error("eta " + std::to_string(sampling.eta) + " is out of range: use 0 to 1");
+  if (!(sampling.guidance_rescale >= 0.0 && sampling.guidance_rescale <= 1.0))
+    throw Error("guidance rescale " + number_text(sampling.guidance_rescale) +
+                " is out of range: use 0 (off) to 1");
+  check_sdxl(r.sdxl);
+  if (!(r.refiner.switch_at > 0.0 && r.refiner.switch_at < 1.0))
+    throw Error("refiner switch " + number_text(r.refiner.switch_at) +
+                " is out of range: the fraction of the steps the base model takes, above 0 and "
+                "below 1");
   if (r.preview.vae_every < -1)
     throw Error("VAE preview cadence " + std::to_string(r.preview.vae_every) +
                 " is not valid: use -1 (automatic), 0 (off) or a step count");

@@ -4,10 +4,13 @@
 
 namespace latent::pipeline {
 
-// Rejects requests no model could honour (sizes, counts, scales, clip skip below 1)
-// and what nothing runs yet (control units, an enabled second pass), with a message
-// that names the value and what is accepted. Model-dependent checks (sampler names,
-// clip skip depth, memory) happen in the engine.
+// Rejects requests no model could honour (sizes, counts, scales, clip skip below 1,
+// guidance rescale outside [0, 1], SDXL size conditioning outside 0..kMaxSide, negative
+// crops, aesthetic scores that are not numbers, a refiner switch outside (0, 1)) and
+// what nothing runs yet (control units, an enabled second pass), with a message
+// that names the value as the command line's option does ("guidance rescale" for
+// --guidance-rescale) and what is accepted. Model-dependent checks (sampler names, clip
+// skip depth, memory, a refiner for a model that is not SDXL) happen in the engine.
 void validate_request(const api::GenerationRequest& request);
 
 // Image-to-image strength must lie in [0, 1] (NaN and infinities are refused); throws

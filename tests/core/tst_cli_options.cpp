@@ -122,6 +122,73 @@ class TestCliOptions : public QObject {
     QCOMPARE(run.exit_code, 1);
     QVERIFY2(run.err.contains("error: " + message), qPrintable(run.err));
   }
+
+  // generate's SDXL and refiner options, with diffusers' defaults, under these names.
+  void generateListsTheSdxlOptions() {
+    const auto& help = option_help("generate");
+    const std::map<QString, QString> defaults = {
+        {"--prompt-2", "(default: the prompt)."},
+        {"--negative-2", "(default: the negative prompt)."},
+        {"--guidance-rescale", "default 0: off)."},
+        {"--original-size", "(default: the picture's size)."},
+        {"--target-size", "(default: the picture's size)."},
+        {"--crop-top-left", "(default 0,0)."},
+        {"--aesthetic-score", "(default 6)."},
+        {"--negative-aesthetic-score", "(default 2.5)."},
+        {"--refiner", "."},
+        {"--refiner-switch", "(default 0.8)."},
+        {"--width", "(default the model's: 512 for SD 1.5, 1024 for SDXL)."},
+        {"--guidance", "(default the model's: 5 for SDXL, 7.5 for the others)."},
+    };
+    for (const auto& [option, ending] : defaults) {
+      const auto found = help.find(option);
+      QVERIFY2(found != help.end(), qPrintable("generate has no " + option));
+      QVERIFY2(found->second.endsWith(ending), qPrintable(option + ": " + found->second));
+    }
+  }
+
+  // Each refused before a model loads (but the last, which needs the model's family),
+  // named as the option is.
+  void generateRefusesBadSdxlValues_data() {
+    QTest::addColumn<QStringList>("arguments");
+    QTest::addColumn<QString>("message");
+    QTest::newRow("rescale") << QStringList{"--guidance-rescale", "1.5"}
+                             << "guidance rescale 1.5 is out of range: use 0 (off) to 1";
+    QTest::newRow("rescale text") << QStringList{"--guidance-rescale", "much"}
+                                  << "--guidance-rescale needs a number, not 'much'";
+    QTest::newRow("original size") << QStringList{"--original-size", "1024"}
+                                   << "--original-size needs two whole numbers W,H, not '1024'";
+    QTest::newRow("target size") << QStringList{"--target-size", "1024,-8"}
+                                 << "target size 1024,-8 is out of range";
+    QTest::newRow("crop") << QStringList{"--crop-top-left", "-1,0"} << "crop top left -1,0 is out of range";
+    QTest::newRow("crop form") << QStringList{"--crop-top-left", "1;2"}
+                               << "--crop-top-left needs two whole numbers X,Y, not '1;2'";
+    QTest::newRow("aesthetic") << QStringList{"--aesthetic-score", "inf"} << "aesthetic score inf is not a finite number";
+    QTest::newRow("negative aesthetic") << QStringList{"--negative-aesthetic-score", "nan"}
+                                        << "negative aesthetic score nan is not a finite number";
+    QTest::newRow("switch alone") << QStringList{"--refiner-switch", "0.5"} << "--refiner-switch needs --refiner";
+    QTest::newRow("switch") << QStringList{"--refiner", ".", "--refiner-switch", "1"}
+                            << "refiner switch 1 is out of range";
+    QTest::newRow("refiner missing") << QStringList{"--refiner", "no-such-refiner"}
+                                     << "--refiner: the refiner model 'no-such-refiner' does not exist";
+    QTest::newRow("sd 1.x") << QStringList{"--prompt-2", "x"}
+                            << "--prompt-2 is for SDXL models; 'starter' is Stable Diffusion 1.x";
+  }
+
+  void generateRefusesBadSdxlValues() {
+    QFETCH(QStringList, arguments);
+    QFETCH(QString, message);
+    const auto run = run_cli(QStringList{"generate", "--prompt", "p", "--out", "never-written.png"} + arguments);
+    QCOMPARE(run.exit_code, 1);
+    QVERIFY2(run.err.contains("error: " + message), qPrintable(run.err));
+  }
+
+  void makeRandomModelNamesItsConfigs() {
+    const auto run = run_cli({"make-random-model", "--config", "sd3", "--out", "never-written"});
+    QCOMPARE(run.exit_code, 1);
+    QVERIFY2(run.err.contains("error: unknown model config 'sd3': use sd15, sdxl, sdxl-refiner"), qPrintable(run.err));
+    QVERIFY(!QFileInfo::exists("never-written"));
+  }
 };
 
 QTEST_GUILESS_MAIN(TestCliOptions)

@@ -24,6 +24,9 @@ class TestImageMetadata : public QObject {
   void readsDamagedPngWithoutCrashing();
   void failedWriteLeavesOldFile();
   void settingsJsonRoundTrips();
+  void writesSdxlFieldsAsTheWebUi();
+  void readsSdxlFieldsBack();
+  void settingsJsonCarriesSdxlFields();
 };
 
 static Image checkerboard(int w, int h) {
@@ -176,6 +179,128 @@ void TestImageMetadata::settingsJsonRoundTrips() {
   QCOMPARE(old.request.sampling.clip_skip, 2);
   QVERIFY(!img::settings_from_json("{\"other\": 1}", &back));
   QVERIFY(!img::settings_from_json("not json", &back));
+}
+
+// A base + refiner run with guidance rescale, as the web UI and the CFG Rescale extension
+// write them: "CFG Rescale", "Refiner: NAME [HASH]", "Refiner switch at". The second prompts
+// and the size conditioning have no web UI field and stay out of the text.
+static GenerationRequest sdxl_request() {
+  GenerationRequest r;
+  r.prompt = "a lighthouse";
+  r.prompt_2 = "oil painting";
+  r.negative_prompt_2 = "photo";
+  r.sampling.steps = 30;
+  r.sampling.sampler = "euler";
+  r.sampling.guidance_scale = 5;
+  r.sampling.guidance_rescale = 0.7;
+  r.size.width = r.size.height = 1024;
+  r.sdxl.original_width = 2048;
+  r.sdxl.original_height = 1536;
+  r.sdxl.crop_left = 16;
+  r.sdxl.crop_top = 32;
+  r.sdxl.target_width = 1024;
+  r.sdxl.target_height = 768;
+  r.sdxl.aesthetic_score = 7.5;
+  r.sdxl.negative_aesthetic_score = 1.5;
+  r.refiner.path = "/models/sd_xl_refiner_1.0.safetensors";
+  r.refiner.switch_at = 0.75;
+  return r;
+}
+
+void TestImageMetadata::writesSdxlFieldsAsTheWebUi() {
+  img::ParametersExtras extras;
+  extras.model_name = "sd_xl_base_1.0";
+  extras.model_hash = "31e35c80fc";
+  extras.refiner_name = "sd_xl_refiner_1.0";
+  extras.refiner_hash = "7440042bbd";
+  const std::string text = img::format_parameters(sdxl_request(), 7, extras);
+  QCOMPARE(QString::fromStdString(text),
+           QString("a lighthouse\n"
+                   "Steps: 30, Sampler: Euler, CFG scale: 5, Seed: 7, Size: 1024x1024, "
+                   "Model hash: 31e35c80fc, Model: sd_xl_base_1.0, RNG: CPU, CFG Rescale: 0.7, "
+                   "Refiner: sd_xl_refiner_1.0 [7440042bbd], Refiner switch at: 0.75, "
+                   "Version: Latent Studio " LATENT_VERSION));
+  // Without a result's name and hash, the request's refiner file names it.
+  const std::string bare = img::format_parameters(sdxl_request(), 7, {});
+  QVERIFY2(QString::fromStdString(bare).contains("Refiner: sd_xl_refiner_1.0, Refiner switch at: 0.75"),
+           bare.c_str());
+  // Off, neither is written.
+  GenerationRequest plain = sdxl_request();
+  plain.sampling.guidance_rescale = 0;
+  plain.refiner = {};
+  const QString off = QString::fromStdString(img::format_parameters(plain, 7, {}));
+  QVERIFY2(!off.contains("CFG Rescale") && !off.contains("Refiner"), qPrintable(off));
+}
+
+void TestImageMetadata::readsSdxlFieldsBack() {
+  img::ParametersExtras extras;
+  extras.model_name = "sd_xl_base_1.0";
+  extras.model_hash = "31e35c80fc";
+  extras.refiner_name = "sd_xl_refiner_1.0";
+  extras.refiner_hash = "7440042bbd";
+  const img::ParsedParameters parsed = img::parse_parameters(img::format_parameters(sdxl_request(), 7, extras));
+  // A form whose refiner is the file the text names keeps it.
+  GenerationRequest base;
+  base.refiner.path = "/elsewhere/sd_xl_refiner_1.0.safetensors";
+  const auto result = parsed.to_result(base);
+  QCOMPARE(QString::fromStdString(result.refiner_name), QString("sd_xl_refiner_1.0"));
+  QCOMPARE(QString::fromStdString(result.refiner_hash), QString("7440042bbd"));
+  QCOMPARE(result.request.sampling.guidance_rescale, 0.7);
+  QCOMPARE(result.request.refiner.switch_at, 0.75);
+  QCOMPARE(QString::fromStdString(result.request.refiner.path), QString::fromStdString(base.refiner.path));
+  // Another refiner in the form is not the one the text names.
+  base.refiner.path = "/models/other_refiner.safetensors";
+  QVERIFY(!parsed.to_request(base).refiner.given());
+  // A text without the fields: no rescale, no refiner.
+  base.sampling.guidance_rescale = 0.5;
+  const auto none = img::parse_parameters("p\nSteps: 20, Sampler: Euler, CFG scale: 7, Seed: 1").to_request(base);
+  QCOMPARE(none.sampling.guidance_rescale, 0.0);
+  QVERIFY(!none.refiner.given());
+  // The extension's older field name, and the web UI's refiner without a hash.
+  const auto older = img::parse_parameters(
+      "p\nSteps: 20, Sampler: Euler, CFG scale: 7, Seed: 1, CFG Rescale phi: 0.3, Refiner: my refiner, "
+      "Refiner switch at: 0.6").to_result(base);
+  QCOMPARE(older.request.sampling.guidance_rescale, 0.3);
+  QCOMPARE(older.request.refiner.switch_at, 0.6);
+  QCOMPARE(QString::fromStdString(older.refiner_name), QString("my refiner"));
+  QVERIFY(older.refiner_hash.empty());
+}
+
+void TestImageMetadata::settingsJsonCarriesSdxlFields() {
+  img::ImageSettings s;
+  s.request = sdxl_request();
+  s.refiner_name = "sd_xl_refiner_1.0";
+  s.refiner_hash = "7440042bbd";
+  img::ImageSettings back;
+  QVERIFY(img::settings_from_json(img::settings_to_json(s), &back));
+  const GenerationRequest& r = back.request;
+  QCOMPARE(QString::fromStdString(r.prompt_2), QString("oil painting"));
+  QCOMPARE(QString::fromStdString(r.negative_prompt_2), QString("photo"));
+  QCOMPARE(r.sampling.guidance_rescale, 0.7);
+  QCOMPARE(r.sdxl.original_width, 2048);
+  QCOMPARE(r.sdxl.original_height, 1536);
+  QCOMPARE(r.sdxl.crop_left, 16);
+  QCOMPARE(r.sdxl.crop_top, 32);
+  QCOMPARE(r.sdxl.target_width, 1024);
+  QCOMPARE(r.sdxl.target_height, 768);
+  QCOMPARE(r.sdxl.aesthetic_score, 7.5);
+  QCOMPARE(r.sdxl.negative_aesthetic_score, 1.5);
+  QCOMPARE(QString::fromStdString(r.refiner.path), QString("/models/sd_xl_refiner_1.0.safetensors"));
+  QCOMPARE(r.refiner.switch_at, 0.75);
+  QCOMPARE(QString::fromStdString(back.refiner_name), QString("sd_xl_refiner_1.0"));
+  QCOMPARE(QString::fromStdString(back.refiner_hash), QString("7440042bbd"));
+  // An image written before these fields existed was made without them: a form's refiner,
+  // rescale and second prompts do not carry over into it.
+  img::ImageSettings old;
+  old.request = sdxl_request();
+  QVERIFY(img::settings_from_json(R"({"program": "Latent Studio 0.1.0", "settings_version": 2})", &old));
+  const GenerationRequest defaults;
+  QVERIFY(!old.request.refiner.given());
+  QCOMPARE(old.request.refiner.switch_at, defaults.refiner.switch_at);
+  QCOMPARE(old.request.sampling.guidance_rescale, 0.0);
+  QVERIFY(old.request.prompt_2.empty());
+  QCOMPARE(old.request.sdxl.original_width, 0);
+  QCOMPARE(old.request.sdxl.aesthetic_score, defaults.sdxl.aesthetic_score);
 }
 
 QTEST_GUILESS_MAIN(TestImageMetadata)

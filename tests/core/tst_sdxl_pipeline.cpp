@@ -69,7 +69,7 @@ class TestSdxlPipeline : public QObject {
     QTest::addColumn<QString>("id");
     QTest::addColumn<bool>("singleFile");
     for (const QString& id : sdxl().ids("pipeline_sdxl")) {
-      if (sdxl().case_of(id).contains("lora")) continue;  // LoRA cases: tst_lora
+      if (sdxl().case_of(id).contains("lora")) continue;  // LoRA cases: tst_sdxl_lora
       QTest::newRow(qPrintable(id + " folder")) << id << false;
       QTest::newRow(qPrintable(id + " single-file")) << id << true;
     }
