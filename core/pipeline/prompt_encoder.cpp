@@ -17,7 +17,8 @@ bool all_ones(const std::vector<double>& weights) {
 std::vector<text::EmbeddingToken> embedding_tokens(const ModelBundle& model,
                                                    const EmbeddingLibrary& embeddings) {
   if (embeddings.empty()) return {};
-  return embeddings.tokens(model.tokenizer(), model.text_encoder()->config().hidden_size);
+  return embeddings.tokens(model.tokenizer(), EmbeddingPart::single,
+                           model.text_encoder()->config().hidden_size);
 }
 
 // Scales each token's output by its weight, then the whole chunk so its mean is unchanged.
@@ -33,10 +34,36 @@ void apply_weights(torch::Tensor z, const std::vector<double>& weights) {  // z 
   z.copy_(weighted);
 }
 
-// One chunk of each prompt: [N, 77, D] float32, weighted.
-torch::Tensor encode_chunk_batch(ModelBundle& model,
-                                 const std::vector<const text::PromptChunk*>& batch, int clip_skip,
-                                 const EmbeddingLibrary& embeddings) {
+// The token embeddings of the batch's ids [N, 77] with every embedding's vectors in its
+// slots: [N, 77, D].
+torch::Tensor embedded_tokens(models::CLIPTextModel& encoder, const torch::Tensor& input_ids,
+                              const std::vector<const text::PromptChunk*>& batch,
+                              const EmbeddingLibrary& embeddings, EmbeddingPart part) {
+  auto tokens = encoder->token_embeddings(input_ids);  // [N, 77, D]
+  const int64_t width = tokens.size(2);
+  for (std::size_t n = 0; n < batch.size(); ++n) {
+    for (const auto& use : batch[n]->embeddings) {
+      const auto vectors = embeddings.vectors(use.embedding, part);  // [v, D]
+      if (vectors.size(1) != width || vectors.size(0) != use.vectors)
+        throw Error("the embedding '" + embeddings.files().at(use.embedding).path +
+                    "' does not fit this model's text encoder (vectors of size " +
+                    std::to_string(vectors.size(1)) + ", expected " + std::to_string(width) + ")");
+      tokens[static_cast<int64_t>(n)]
+          .narrow(0, use.position, use.vectors)
+          .copy_(vectors.to(tokens.options()));
+    }
+  }
+  return tokens;
+}
+
+}  // namespace
+
+models::CLIPTextEncoding encode_chunk_batch(models::CLIPTextModel& encoder, torch::Device device,
+                                            const std::vector<const text::PromptChunk*>& batch,
+                                            const models::CLIPEncodeOptions& options,
+                                            const EmbeddingLibrary& embeddings,
+                                            EmbeddingPart part) {
+  if (batch.empty()) throw Error("no prompt given");
   const auto length = batch.front()->ids.size();
   std::vector<torch::Tensor> rows;
   bool uses_embeddings = false;
@@ -46,36 +73,19 @@ torch::Tensor encode_chunk_batch(ModelBundle& model,
     rows.push_back(torch::tensor(chunk->ids, torch::kInt64));
     uses_embeddings = uses_embeddings || !chunk->embeddings.empty();
   }
-  const auto input_ids = torch::stack(rows).to(model.device);  // [N, 77]
+  const auto input_ids = torch::stack(rows).to(device);  // [N, 77]
 
-  torch::Tensor z;
-  if (!uses_embeddings) {
-    z = model.text_encoder()->forward(input_ids, clip_skip);  // [N, 77, D]
-  } else {
-    auto tokens = model.text_encoder()->token_embeddings(input_ids);  // [N, 77, D]
-    const int64_t width = tokens.size(2);
-    for (std::size_t n = 0; n < batch.size(); ++n) {
-      for (const auto& use : batch[n]->embeddings) {
-        const auto vectors = embeddings.vectors(use.embedding);  // [v, D]
-        if (vectors.size(1) != width || vectors.size(0) != use.vectors)
-          throw Error("the embedding '" + embeddings.files().at(use.embedding).path +
-                      "' does not fit this model's text encoder (vectors of size " +
-                      std::to_string(vectors.size(1)) + ", expected " + std::to_string(width) +
-                      ")");
-        tokens[static_cast<int64_t>(n)]
-            .narrow(0, use.position, use.vectors)
-            .copy_(vectors.to(tokens.options()));
-      }
-    }
-    z = model.text_encoder()->forward_embeds(tokens, clip_skip);  // [N, 77, D]
-  }
-  z = z.to(torch::kFloat32);
+  auto out = uses_embeddings
+                 ? encoder->encode_embeds(embedded_tokens(encoder, input_ids, batch, embeddings, part),
+                                          input_ids, options)
+                 : encoder->encode(input_ids, options);
+  out.hidden = out.hidden.to(torch::kFloat32);  // [N, 77, D]
+  if (out.pooled.defined()) out.pooled = out.pooled.to(torch::kFloat32);
   for (std::size_t n = 0; n < batch.size(); ++n)
-    if (!all_ones(batch[n]->weights)) apply_weights(z[static_cast<int64_t>(n)], batch[n]->weights);
-  return z;
+    if (!all_ones(batch[n]->weights))
+      apply_weights(out.hidden[static_cast<int64_t>(n)], batch[n]->weights);
+  return out;
 }
-
-}  // namespace
 
 text::ChunkedPrompt read_prompt(const ModelBundle& model, const std::string& prompt,
                                 const EmbeddingLibrary& embeddings) {
@@ -102,7 +112,10 @@ torch::Tensor encode_chunked_prompts(ModelBundle& model,
     std::vector<const text::PromptChunk*> batch;
     for (const auto& prompt : prompts)
       batch.push_back(c < prompt.chunks.size() ? &prompt.chunks[c] : &empty);
-    outputs.push_back(encode_chunk_batch(model, batch, clip_skip, embeddings));  // [N, 77, D]
+    const auto options = models::CLIPEncodeOptions::stable_diffusion(clip_skip);
+    outputs.push_back(encode_chunk_batch(model.text_encoder(), model.device, batch, options,
+                                         embeddings)
+                          .hidden);  // [N, 77, D]
   }
   return outputs.size() == 1 ? outputs.front() : torch::cat(outputs, 1);  // [N, 77·k, D]
 }

@@ -21,6 +21,19 @@ namespace latent::pipeline {
 // The most chunks a prompt (or negative prompt) may take: 7,500 tokens.
 constexpr int kMaxPromptChunks = 100;
 
+// One chunk of each prompt of a batch through one text encoder, as the web UI's
+// process_tokens does it: each textual-inversion embedding's vectors (the `part` this
+// encoder reads) put in its slots, the hidden state `options` chooses, then each token's
+// output scaled by its weight and the row rescaled to its unweighted mean (EmphasisOriginal;
+// the mean of each prompt's row, which is the web UI's batch mean for the one prompt it
+// usually encodes at a time). The pooled vector, when asked for, is read before the weights,
+// as the web UI's is. hidden [N, 77, D] and pooled in float32 on `device`.
+models::CLIPTextEncoding encode_chunk_batch(models::CLIPTextModel& encoder, torch::Device device,
+                                            const std::vector<const text::PromptChunk*>& batch,
+                                            const models::CLIPEncodeOptions& options,
+                                            const EmbeddingLibrary& embeddings = {},
+                                            EmbeddingPart part = EmbeddingPart::single);
+
 // Reads a prompt with the model's tokenizer and the library's embeddings.
 text::ChunkedPrompt read_prompt(const ModelBundle& model, const std::string& prompt,
                                 const EmbeddingLibrary& embeddings = {});

@@ -76,6 +76,23 @@ torch::Tensor sdxl_time_ids(const ModelBundle& model, const SamplingParams& p, b
   return torch::tensor(ids, torch::kFloat32).unsqueeze(0);  // [1, 6] or [1, 5]
 }
 
+void set_sdxl_time_ids(GuidedConditioning& out, const ModelBundle& model, const SamplingParams& p,
+                       TimeIdsLayout layout) {
+  const auto rows = static_cast<int64_t>(p.prompts.size()) * p.images_per_prompt;
+  const auto positive_ids = sdxl_time_ids(model, p, false);
+  out.cond.time_ids = positive_ids.repeat({rows, 1}).to(model.device);
+  if (!p.guided()) return;
+  const auto negative_ids = sdxl_time_ids(model, p, true);
+  if (layout == TimeIdsLayout::text_to_image) {
+    // cat([negative, positive]).repeat(rows, 1), split back into the two halves.
+    const auto pairs = torch::cat({negative_ids, positive_ids}).repeat({rows, 1});
+    out.uncond.time_ids = pairs.slice(0, 0, rows).to(model.device);
+    out.cond.time_ids = pairs.slice(0, rows, 2 * rows).to(model.device);
+  } else {
+    out.uncond.time_ids = negative_ids.repeat({rows, 1}).to(model.device);
+  }
+}
+
 GuidedConditioning encode_sdxl_conditioning(ModelBundle& model, const SamplingParams& p, TimeIdsLayout layout) {
   const size_t count = p.prompts.size();
   const int64_t repeats = p.images_per_prompt;
@@ -83,10 +100,9 @@ GuidedConditioning encode_sdxl_conditioning(ModelBundle& model, const SamplingPa
 
   GuidedConditioning out;
   out.guidance = {p.guidance_scale, p.guidance_rescale};
-  const auto rows = static_cast<int64_t>(count) * repeats;
   out.cond.context = cond.hidden.repeat_interleave(repeats, 0);
   out.cond.pooled = cond.pooled.repeat_interleave(repeats, 0);
-  out.cond.time_ids = sdxl_time_ids(model, p, false).repeat({rows, 1}).to(model.device);
+  set_sdxl_time_ids(out, model, p, layout);
   if (!p.guided()) return out;
 
   // diffusers zeros the negative side only when no negative prompt was given at all; an
@@ -102,15 +118,6 @@ GuidedConditioning encode_sdxl_conditioning(ModelBundle& model, const SamplingPa
     const auto uncond = encode_texts(model, negatives, negatives_2, 0);
     out.uncond.context = uncond.hidden.repeat_interleave(repeats, 0);
     out.uncond.pooled = uncond.pooled.repeat_interleave(repeats, 0);
-  }
-  const auto negative_ids = sdxl_time_ids(model, p, true);
-  if (layout == TimeIdsLayout::text_to_image) {
-    // cat([negative, positive]).repeat(rows, 1), split back into the two halves.
-    const auto pairs = torch::cat({negative_ids, sdxl_time_ids(model, p, false)}).repeat({rows, 1});
-    out.uncond.time_ids = pairs.slice(0, 0, rows).to(model.device);
-    out.cond.time_ids = pairs.slice(0, rows, 2 * rows).to(model.device);
-  } else {
-    out.uncond.time_ids = negative_ids.repeat({rows, 1}).to(model.device);
   }
   return out;
 }

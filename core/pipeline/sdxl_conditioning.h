@@ -32,4 +32,11 @@ GuidedConditioning encode_sdxl_conditioning(ModelBundle& model, const SamplingPa
 // positive one unless both negative sizes are given (text to image's rule).
 torch::Tensor sdxl_time_ids(const ModelBundle& model, const SamplingParams& params, bool negative);
 
+// Sets `out`'s time ids as encode_sdxl_conditioning lays them out: cond.time_ids, and with
+// guidance uncond.time_ids, one row per image (prompts × images_per_prompt) on the model's
+// device. For conditioning whose context and pooled vectors are made another way (the
+// web UI's prompt language, sdxl_prompt_encoder.h).
+void set_sdxl_time_ids(GuidedConditioning& out, const ModelBundle& model,
+                       const SamplingParams& params, TimeIdsLayout layout);
+
 }  // namespace latent::pipeline

@@ -2,6 +2,7 @@
 
 #include "core/pipeline/model_bundle.h"
 #include "core/pipeline/prompt_encoder.h"
+#include "core/pipeline/sdxl_prompt_encoder.h"
 
 namespace latent::pipeline {
 
@@ -16,7 +17,9 @@ torch::Tensor encode_prompts(ModelBundle& model, const std::vector<std::string>&
 }
 
 GuidedConditioning encode_text_conditioning(ModelBundle& model, const SamplingParams& p, TimeIdsLayout layout) {
-  if (io::is_sdxl(model.family)) return encode_sdxl_conditioning(model, p, layout);
+  if (io::is_sdxl(model.family))
+    return p.prompt_syntax == PromptSyntax::Weighted ? encode_sdxl_weighted_conditioning(model, p, layout)
+                                                     : encode_sdxl_conditioning(model, p, layout);
   const bool guided = p.guided();
   std::vector<std::string> negatives = p.negative_prompts;
   negatives.resize(p.prompts.size());

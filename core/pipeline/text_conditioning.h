@@ -25,7 +25,9 @@ torch::Tensor encode_prompts(ModelBundle& model, const std::vector<std::string>&
 // The prompts' conditioning in float32 on the model's device: cond [B,77·k,D] and, with
 // guidance, uncond of the negative prompts (encoded without clip skip, as diffusers does);
 // each prompt repeated for its images ([p0, p0, p1, p1]). SDXL models go through
-// encode_sdxl_conditioning (sdxl_conditioning.h), with `layout` for their time ids.
+// encode_sdxl_conditioning (sdxl_conditioning.h, PromptSyntax::Plain: diffusers' reading) or
+// encode_sdxl_weighted_conditioning (sdxl_prompt_encoder.h, PromptSyntax::Weighted: the web
+// UI's), with `layout` for their time ids.
 GuidedConditioning encode_text_conditioning(ModelBundle& model, const SamplingParams& params,
                                             TimeIdsLayout layout = TimeIdsLayout::text_to_image);
 

@@ -37,14 +37,30 @@ std::string join_names(const io::SafetensorsFile& file) {
   return names.empty() ? "no tensors" : names;
 }
 
-// The tensor that holds the vectors.
-const io::TensorInfo& vectors_tensor(const io::SafetensorsFile& file) {
+// The refusals between the families. The web UI skips such a file silently (its
+// EmbeddingDatabase registers only embeddings of the loaded model's expected_shape); here a
+// prompt that names one is refused, so that the name is never read as plain words unnoticed.
+std::string sdxl_file_on_sd1(const std::string& path) {
+  return "'" + path +
+         "' is an SDXL embedding (clip_l and clip_g); it does not fit a Stable Diffusion 1.x "
+         "model";
+}
+
+std::string sd1_file_on_sdxl(const std::string& path) {
+  return "'" + path +
+         "' is an embedding for Stable Diffusion 1.x or 2.x (one set of vectors); an SDXL "
+         "model needs an SDXL embedding, with clip_l and clip_g vectors";
+}
+
+bool holds_sdxl_pair(const io::SafetensorsFile& file) {
+  return file.contains("clip_l") && file.contains("clip_g");
+}
+
+// The tensor of a file with one set of vectors.
+const io::TensorInfo& single_vectors_tensor(const io::SafetensorsFile& file) {
   const std::string& path = file.path();
   if (file.contains("emb_params")) return file.info("emb_params");
-  if (file.contains("clip_l") && file.contains("clip_g"))
-    throw Error("'" + path +
-                "' is an SDXL embedding (clip_l and clip_g); it does not fit a "
-                "Stable Diffusion 1.x model");
+  if (holds_sdxl_pair(file)) throw Error(sdxl_file_on_sd1(path));
   std::vector<const io::TensorInfo*> terms;
   for (const auto& info : file.tensors())
     if (info.name.rfind("string_to_param.", 0) == 0) terms.push_back(&info);
@@ -57,6 +73,15 @@ const io::TensorInfo& vectors_tensor(const io::SafetensorsFile& file) {
               "' is not a textual-inversion embedding: expected a tensor named "
               "emb_params or string_to_param.*, or a single tensor, found " +
               join_names(file));
+}
+
+// The tensor that holds the vectors `part` asks for.
+const io::TensorInfo& vectors_tensor(const io::SafetensorsFile& file, EmbeddingPart part) {
+  if (part == EmbeddingPart::single) return single_vectors_tensor(file);
+  if (holds_sdxl_pair(file)) return file.info(part == EmbeddingPart::clip_l ? "clip_l" : "clip_g");
+  // A file that is no embedding at all says so before being called one of the other family.
+  (void)single_vectors_tensor(file);
+  throw Error(sd1_file_on_sdxl(file.path()));
 }
 
 // [width], [vectors, width] or [1, ..., 1, vectors, width] → (vectors, width).
@@ -80,18 +105,67 @@ std::pair<int64_t, int64_t> vectors_shape(const io::TensorInfo& info, const std:
   return {vectors, width};
 }
 
+// The vectors and widths of an SDXL pair; both sets must take the same tokens, as each
+// encoder puts its own set in the same slots of the prompt.
+struct PairShape {
+  int64_t vectors = 0;
+  int64_t width_l = 0;
+  int64_t width_g = 0;
+};
+
+PairShape pair_shape(const io::SafetensorsFile& file) {
+  const auto [vectors_l, width_l] = vectors_shape(file.info("clip_l"), file.path());
+  const auto [vectors_g, width_g] = vectors_shape(file.info("clip_g"), file.path());
+  if (vectors_l != vectors_g)
+    throw Error("'" + file.path() + "' holds " + std::to_string(vectors_l) +
+                " clip_l vectors but " + std::to_string(vectors_g) +
+                " clip_g vectors; an SDXL embedding needs as many of each");
+  return {vectors_l, width_l, width_g};
+}
+
 void refuse_if_pickle(const std::string& path) {
   if (io::is_pickle_file(path)) throw Error(io::pickle_refusal(path, kEmbeddingConvertHint));
 }
 
+// How the chunker sees `file` in a prompt for the encoder that reads `part` with vectors
+// `width` wide (0 = any): its name's tokens, and why it cannot be used there, if it cannot.
+text::EmbeddingToken token_of(const EmbeddingFile& file, const text::ClipTokenizer& tokenizer,
+                              EmbeddingPart part, int64_t width) {
+  text::EmbeddingToken token;
+  token.name = file.name;
+  token.ids = tokenizer.encode(file.name);
+  token.vectors = std::max(file.vectors, 1);
+  token.error = file.error;
+  if (!token.error.empty()) return token;
+  if (part == EmbeddingPart::single && file.is_sdxl()) {
+    token.error = sdxl_file_on_sd1(file.path);
+  } else if (part != EmbeddingPart::single && !file.is_sdxl()) {
+    token.error = sd1_file_on_sdxl(file.path);
+  } else if (part == EmbeddingPart::single) {
+    if (width > 0 && file.width != width)
+      token.error = "the embedding '" + file.path + "' has vectors of size " +
+                    std::to_string(file.width) + ", but this model's text encoder uses " +
+                    std::to_string(width) + " (it was made for another model family)";
+  } else {
+    const char* key = part == EmbeddingPart::clip_l ? "clip_l" : "clip_g";
+    const int64_t file_width = part == EmbeddingPart::clip_l ? file.width : file.width_g;
+    if (width > 0 && file_width != width)
+      token.error = "the embedding '" + file.path + "' has " + key + " vectors of size " +
+                    std::to_string(file_width) + ", but the text encoder that reads " + key +
+                    " uses " + std::to_string(width) + " (it was made for another model)";
+  }
+  return token;
+}
+
 }  // namespace
 
-torch::Tensor read_embedding_file(const std::string& path) {
+torch::Tensor read_embedding_file(const std::string& path, EmbeddingPart part) {
   if (!QFileInfo(QString::fromStdString(path)).isFile())
     throw Error("the embedding file '" + path + "' does not exist");
   refuse_if_pickle(path);
   const io::SafetensorsFile file(path);
-  const auto& info = vectors_tensor(file);
+  const auto& info = vectors_tensor(file, part);
+  if (part != EmbeddingPart::single) (void)pair_shape(file);
   const auto [vectors, width] = vectors_shape(info, path);
   const auto tensor = file.tensor(info.name);
   if (!torch::isFloatingType(tensor.scalar_type()))
@@ -128,9 +202,16 @@ void EmbeddingLibrary::add_file(const std::string& path) {
   try {
     refuse_if_pickle(path);
     const io::SafetensorsFile st(path);
-    const auto [vectors, width] = vectors_shape(vectors_tensor(st), path);
-    file.vectors = static_cast<int>(vectors);
-    file.width = width;
+    if (holds_sdxl_pair(st)) {
+      const auto shape = pair_shape(st);
+      file.vectors = static_cast<int>(shape.vectors);
+      file.width = shape.width_l;
+      file.width_g = shape.width_g;
+    } else {
+      const auto [vectors, width] = vectors_shape(single_vectors_tensor(st), path);
+      file.vectors = static_cast<int>(vectors);
+      file.width = width;
+    }
   } catch (const Error& error) {
     file.error = error.what();
     file.vectors = 0;
@@ -140,30 +221,31 @@ void EmbeddingLibrary::add_file(const std::string& path) {
 }
 
 std::vector<text::EmbeddingToken> EmbeddingLibrary::tokens(const text::ClipTokenizer& tokenizer,
+                                                           EmbeddingPart part,
+                                                           int64_t width) const {
+  std::vector<text::EmbeddingToken> out;
+  out.reserve(files_.size());
+  for (const auto& file : files_) out.push_back(token_of(file, tokenizer, part, width));
+  return out;
+}
+
+std::vector<text::EmbeddingToken> EmbeddingLibrary::tokens(const text::ClipTokenizer& tokenizer,
                                                            int64_t width) const {
   std::vector<text::EmbeddingToken> out;
   out.reserve(files_.size());
   for (const auto& file : files_) {
-    text::EmbeddingToken token;
-    token.name = file.name;
-    token.ids = tokenizer.encode(file.name);
-    token.vectors = std::max(file.vectors, 1);
-    token.error = file.error;
-    if (token.error.empty() && width > 0 && file.width != width)
-      token.error = "the embedding '" + file.path + "' has vectors of size " +
-                    std::to_string(file.width) + ", but this model's text encoder uses " +
-                    std::to_string(width) + " (it was made for another model family)";
-    out.push_back(std::move(token));
+    const auto part = file.is_sdxl() ? EmbeddingPart::clip_l : EmbeddingPart::single;
+    out.push_back(token_of(file, tokenizer, part, width));
   }
   return out;
 }
 
-torch::Tensor EmbeddingLibrary::vectors(std::size_t index) const {
+torch::Tensor EmbeddingLibrary::vectors(std::size_t index, EmbeddingPart part) const {
   if (index >= files_.size()) throw Error("no embedding number " + std::to_string(index));
   const auto& file = files_[index];
   if (!file.error.empty()) throw Error(file.error);
-  auto& cached = cache_[index];
-  if (!cached.defined()) cached = read_embedding_file(file.path);
+  auto& cached = cache_[{index, part}];
+  if (!cached.defined()) cached = read_embedding_file(file.path, part);
   return cached;
 }
 
