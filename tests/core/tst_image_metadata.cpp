@@ -47,7 +47,10 @@ void TestImageMetadata::formatsWebUiLayout() {
   r.size.width = 512;
   r.size.height = 768;
   r.sampling.clip_skip = 2;
-  const std::string text = img::format_parameters(r, 32, {"v1-5", "6ce0161689", {}});
+  img::ParametersExtras extras;
+  extras.model_name = "v1-5";
+  extras.model_hash = "6ce0161689";
+  const std::string text = img::format_parameters(r, 32, extras);
   QCOMPARE(QString::fromStdString(text),
            QString("an astronaut riding a horse\nNegative prompt: blurry\n"
                    "Steps: 25, Sampler: DPM++ 2M, Schedule type: Karras, CFG scale: 7.5, Seed: 32, "
@@ -72,7 +75,9 @@ void TestImageMetadata::parsesWhatItWrites() {
   r.sampling.guidance_scale = 4.5;
   r.size.width = 320;
   r.size.height = 256;
-  const std::string text = img::format_parameters(r, 18446744073709551615ull, {"my, model", "", {}});
+  img::ParametersExtras extras;
+  extras.model_name = "my, model";
+  const std::string text = img::format_parameters(r, 18446744073709551615ull, extras);
   const auto parsed = img::parse_parameters(text);
   const auto back = parsed.to_request(GenerationRequest{});
   QCOMPARE(QString::fromStdString(back.prompt), QString::fromStdString(r.prompt));

@@ -725,7 +725,10 @@ void TestLora::metadataRecordsLoras() {
   latent::api::GenerationRequest r;
   r.prompt = "a cat <lora:detail:-1>";
   r.loras.adapters = {{"/l/style, one.safetensors", 0.75}};
-  image::ParametersExtras extras{"model", "abcdef0123", {{"Lora hashes", image::lora_hashes_text(loras)}}};
+  image::ParametersExtras extras;
+  extras.model_name = "model";
+  extras.model_hash = "abcdef0123";
+  extras.more = {{"Lora hashes", image::lora_hashes_text(loras)}};
   const auto parsed = image::parse_parameters(image::format_parameters(r, 5, extras));
   QCOMPARE(QString::fromStdString(parsed.field("Lora hashes").value_or("")),
            QString("style one: 0123456789ab, detail: ba9876543210"));
