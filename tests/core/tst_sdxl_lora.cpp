@@ -133,44 +133,6 @@ QString message_of(const std::function<void()>& work) {
   return {};
 }
 
-std::vector<std::string> strings_or_empty(const QJsonValue& value) {
-  return value.isNull() || value.isUndefined() ? std::vector<std::string>{} : test::json_strings(value);
-}
-
-// A [h, w] pair of the inputs, or 0 × 0 when absent.
-std::pair<int, int> size_of(const QJsonValue& value) {
-  const QJsonArray pair = value.toArray();
-  return pair.size() == 2 ? std::pair{pair[0].toInt(), pair[1].toInt()} : std::pair{0, 0};
-}
-
-// The parameters of a pipeline_sdxl case (as tst_sdxl_pipeline reads them).
-pipeline::TextToImageParams sdxl_params(const QJsonObject& golden) {
-  const QJsonObject in = golden.value("inputs").toObject();
-  const QJsonObject effective = golden.value("effective").toObject();
-  pipeline::TextToImageParams p;
-  p.prompts = test::json_strings(in.value("prompt"));
-  p.prompts_2 = strings_or_empty(in.value("prompt_2"));
-  p.negative_prompts = strings_or_empty(in.value("negative_prompt"));
-  p.negative_prompts_2 = strings_or_empty(in.value("negative_prompt_2"));
-  p.images_per_prompt = in.value("num_images_per_prompt").toInt(1);
-  p.width = effective.value("width").toInt();
-  p.height = effective.value("height").toInt();
-  p.steps = in.value("num_inference_steps").toInt();
-  p.guidance_scale = in.value("guidance_scale").toDouble();
-  p.guidance_rescale = in.value("guidance_rescale").toDouble();
-  p.seed = static_cast<uint64_t>(in.value("seed").toDouble());
-  p.sampler = golden.value("scheduler").toString().toStdString();
-  p.clip_skip = in.value("clip_skip").isNull() ? 0 : in.value("clip_skip").toInt();
-  p.eta = in.value("eta").toDouble();
-  std::tie(p.original_height, p.original_width) = size_of(in.value("original_size"));
-  std::tie(p.target_height, p.target_width) = size_of(in.value("target_size"));
-  std::tie(p.crop_top, p.crop_left) = size_of(in.value("crops_coords_top_left"));
-  std::tie(p.negative_original_height, p.negative_original_width) = size_of(in.value("negative_original_size"));
-  std::tie(p.negative_target_height, p.negative_target_width) = size_of(in.value("negative_target_size"));
-  std::tie(p.negative_crop_top, p.negative_crop_left) = size_of(in.value("negative_crops_coords_top_left"));
-  return p;
-}
-
 }  // namespace
 
 class TestSdxlLora : public QObject {
@@ -361,7 +323,7 @@ void TestSdxlLora::endToEndMatchesDiffusers() {
   const QJsonObject lora = golden.value("lora").toObject();
   auto& model = sdxl_model();
   const auto before = snapshot(model);
-  const auto p = sdxl_params(golden);
+  const auto p = test::sdxl_text_to_image_params(golden);
 
   // As the engine does: the request's LoRAs through the model's LoraSet, then the pipeline.
   pipeline::LoraSet set(model);

@@ -10,6 +10,8 @@
 #include <QString>
 #include <QStringList>
 
+#include "core/pipeline/text_to_image.h"
+
 namespace latent::test {
 
 class GoldenSet {
@@ -33,5 +35,9 @@ class GoldenSet {
   QString folder_;
   QJsonObject index_;
 };
+
+// The text-to-image parameters of an SDXL pipeline case (sdxl/golden/index.json, kind
+// pipeline_sdxl): its inputs, with the "effective" size diffusers used.
+pipeline::TextToImageParams sdxl_text_to_image_params(const QJsonObject& golden);
 
 }  // namespace latent::test
