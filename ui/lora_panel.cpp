@@ -1,6 +1,7 @@
 #include "ui/lora_panel.h"
 
 #include <QCheckBox>
+#include <QDateTime>
 #include <QDir>
 #include <QDoubleSpinBox>
 #include <QFileDialog>
@@ -20,6 +21,7 @@
 #include <cmath>
 #include <exception>
 
+#include "core/pipeline/model_probe.h"
 #include "core/text/lora_prompt.h"
 
 namespace latent::ui {
@@ -135,21 +137,16 @@ void LoraPanel::rebuild(const QHash<QString, RowState>& states, const QStringLis
   for (Row& row : m_rows) delete row.widget;
   m_rows.clear();
 
-  QString message;
-  if (m_folder.isEmpty()) {
-    message = tr("Choose the folder that holds your LoRA files.");
-  } else {
+  m_listError.clear();
+  if (!m_folder.isEmpty()) {
     try {
       for (const text::LoraFileEntry& entry : text::list_lora_files(m_folder.toStdString())) {
         const QString path = QString::fromStdString(entry.path);
         m_rows.push_back(
             makeRow(QString::fromStdString(entry.name), path, false, states.value(path)));
       }
-      message = m_rows.empty() ? tr("No .safetensors files in this folder.")
-                : count() == 1 ? tr("1 LoRA file")
-                               : tr("%1 LoRA files").arg(count());
     } catch (const std::exception& error) {
-      message = QString::fromUtf8(error.what());
+      m_listError = QString::fromUtf8(error.what());
     }
   }
   for (const QString& path : outsidePaths) {
@@ -159,8 +156,47 @@ void LoraPanel::rebuild(const QHash<QString, RowState>& states, const QStringLis
     state.checked = true;
     m_rows.push_back(makeRow(QFileInfo(path).completeBaseName(), path, true, state));
   }
+  // Those that fit the model first, in the folder's order; the others after them.
+  std::stable_partition(m_rows.begin(), m_rows.end(), [](const Row& row) { return row.misfit.isEmpty(); });
   for (int i = 0; i < count(); ++i) m_listLayout->insertWidget(i, m_rows[i].widget);
-  m_message->setText(message);
+  m_message->setText(listSummary());
+}
+
+QString LoraPanel::listSummary() const {
+  if (m_folder.isEmpty()) return tr("Choose the folder that holds your LoRA files.");
+  if (!m_listError.isEmpty()) return m_listError;
+  if (m_rows.empty()) return tr("No .safetensors files in this folder.");
+  const auto misfits = std::count_if(m_rows.begin(), m_rows.end(), [](const Row& row) { return !row.misfit.isEmpty(); });
+  const QString files = count() == 1 ? tr("1 LoRA file") : tr("%1 LoRA files").arg(count());
+  if (misfits == 0) return files;
+  return tr("%1; %2 made for another model family (greyed out)").arg(files).arg(misfits);
+}
+
+void LoraPanel::setModelFamily(std::optional<io::ModelFamily> family) {
+  if (family == m_family) return;
+  m_family = family;
+  refresh();
+}
+
+QString LoraPanel::misfitOf(const QString& path) {
+  if (!m_family) return {};
+  const QFileInfo info(path);
+  const QString stamp = QStringLiteral("%1:%2").arg(info.size()).arg(info.lastModified().toMSecsSinceEpoch());
+  auto known = m_families.find(path);
+  if (known == m_families.end() || known->first != stamp) {
+    io::LoraFamilyEvidence family;
+    // A file that cannot be read is offered anyway: using it reports why it cannot be read.
+    try {
+      family = pipeline::probe_lora(path.toStdString());
+    } catch (const std::exception&) {
+    }
+    known = m_families.insert(path, {stamp, family});
+  }
+  const std::string misfit = pipeline::lora_misfit(known->second, *m_family);
+  if (misfit.empty()) return {};
+  QString text = QString::fromStdString(misfit);
+  text[0] = text[0].toUpper();
+  return text + u'.';
 }
 
 LoraPanel::Row LoraPanel::makeRow(const QString& name, const QString& path, bool outside,
@@ -204,6 +240,20 @@ LoraPanel::Row LoraPanel::makeRow(const QString& name, const QString& path, bool
   layout->addWidget(row.slider, 1, 0);
   layout->addWidget(row.multiplier, 1, 1);
   layout->setColumnStretch(0, 1);
+
+  row.misfit = misfitOf(path);
+  if (!row.misfit.isEmpty()) {
+    row.reason = new QLabel(row.misfit, row.widget);
+    row.reason->setObjectName(QStringLiteral("loraMisfit:") + name);
+    row.reason->setWordWrap(true);
+    row.reason->setSizePolicy(QSizePolicy::Ignored, QSizePolicy::Preferred);
+    layout->addWidget(row.reason, 2, 0, 1, 2);
+    for (QWidget* control : {static_cast<QWidget*>(row.check), static_cast<QWidget*>(row.slider),
+                             static_cast<QWidget*>(row.multiplier), static_cast<QWidget*>(row.reason)}) {
+      control->setEnabled(false);
+      control->setToolTip(row.misfit);
+    }
+  }
   return row;
 }
 
@@ -218,7 +268,8 @@ api::GenerationRequest LoraPanel::request(const api::GenerationRequest& base) co
 std::vector<api::LoraSpec> LoraPanel::checkedLoras() const {
   std::vector<api::LoraSpec> out;
   for (const Row& row : m_rows)
-    if (row.check->isChecked()) out.push_back({row.path.toStdString(), row.multiplier->value()});
+    if (row.check->isChecked() && row.misfit.isEmpty())
+      out.push_back({row.path.toStdString(), row.multiplier->value()});
   return out;
 }
 

@@ -4,15 +4,19 @@
 // multiplier. The checked ones go into LoraSettings::adapters of the request, and the
 // folder becomes LoraSettings::folder so that <lora:NAME:M> tags in the prompt resolve there.
 // Changing the set never reloads the model: the engine swaps LoRAs on the loaded one.
+// LoRAs made for another model family than the chosen model's are listed last, greyed
+// out, with the reason; they are never part of the request.
 
 #include <QHash>
 #include <QString>
 #include <QStringList>
 #include <QWidget>
 
+#include <optional>
 #include <vector>
 
 #include "core/api/generation_request.h"
+#include "core/io/lora_family.h"
 
 class QCheckBox;
 class QDoubleSpinBox;
@@ -55,6 +59,11 @@ class LoraPanel : public QWidget {
   // of refusing it: LoraSettings::allow_partial.
   QCheckBox* partialCheck() const { return m_partial; }
   QString messageText() const;
+  // Why the LoRA in `row` does not fit the chosen model; empty when it does.
+  QString misfitAt(int row) const { return m_rows.at(row).misfit; }
+
+  // The chosen model's family (nullopt: not known, every LoRA is offered).
+  void setModelFamily(std::optional<io::ModelFamily> family);
 
   static constexpr double kSliderMin = -2.0;
   static constexpr double kSliderMax = 2.0;
@@ -72,10 +81,12 @@ class LoraPanel : public QWidget {
     QString name;
     QString path;
     bool outside = false;  // restored from an image, not in the folder
+    QString misfit;        // why it cannot be applied to the chosen model; empty: it can
     QWidget* widget = nullptr;
     QCheckBox* check = nullptr;
     QSlider* slider = nullptr;
     QDoubleSpinBox* multiplier = nullptr;
+    QLabel* reason = nullptr;
   };
   struct RowState {
     bool checked = false;
@@ -87,6 +98,9 @@ class LoraPanel : public QWidget {
   void rebuild(const QHash<QString, RowState>& states, const QStringList& outsidePaths);
   QHash<QString, RowState> currentStates() const;
   void watchFolder();
+  // Why `path` does not fit the chosen family (read once per version of the file).
+  QString misfitOf(const QString& path);
+  QString listSummary() const;
 
   QString m_folder;
   QLineEdit* m_folderEdit;
@@ -97,6 +111,9 @@ class LoraPanel : public QWidget {
   QFileSystemWatcher* m_watcher;
   QTimer* m_refreshTimer;  // folder changes arrive in bursts while a file is copied
   std::vector<Row> m_rows;
+  std::optional<io::ModelFamily> m_family;
+  QString m_listError;  // why the folder could not be listed
+  QHash<QString, std::pair<QString, io::LoraFamilyEvidence>> m_families;  // path → (stamp, family)
 };
 
 }  // namespace latent::ui

@@ -50,6 +50,17 @@ static void initResources() { Q_INIT_RESOURCE(latentstudio); }
 namespace latent::ui {
 namespace {
 
+// The first of `recent` whose file or folder is called `name` (with or without its
+// extension); empty when none is, or `name` is empty.
+QString recentByName(const QStringList& recent, const QString& name) {
+  if (name.isEmpty()) return {};
+  for (const QString& path : recent) {
+    const QFileInfo info(path);
+    if (info.fileName() == name || info.completeBaseName() == name) return path;
+  }
+  return {};
+}
+
 QString formatSeconds(double seconds) {
   if (seconds < 10) return QObject::tr("%1 s").arg(seconds, 0, 'f', 1);
   if (seconds < 120) return QObject::tr("%1 s").arg(qRound(seconds));
@@ -112,6 +123,16 @@ MainWindow::MainWindow(SettingsStore* settings, QWidget* parent)
   connect(m_model, &ModelPicker::modelChosen, this, [this](const QString& path) {
     m_settings->addRecentModel(path);
     m_model->setRecentModels(m_settings->recentModels());
+  });
+  connect(m_model, &ModelPicker::refinerChosen, this, [this](const QString& path) {
+    m_settings->addRecentRefiner(path);
+    m_model->setRecentRefiners(m_settings->recentRefiners());
+  });
+  // The sizes, guidance and LoRAs on offer follow the chosen model's family.
+  connect(m_model, &ModelPicker::modelProbed, this, [this](bool byUser) {
+    const auto& summary = m_model->summary();
+    if (summary) m_parameters->setModelDefaults(summary->defaults, byUser);
+    m_loras->setModelFamily(summary ? std::optional(summary->family) : std::nullopt);
   });
 
   restoreState();
@@ -306,6 +327,7 @@ void MainWindow::connectQueue() {
 
 void MainWindow::restoreState() {
   m_model->setRecentModels(m_settings->recentModels());
+  m_model->setRecentRefiners(m_settings->recentRefiners());
   applySettings(m_settings->generation());
   setOutputDir(m_settings->outputDir());
   const QByteArray geometry = m_settings->layout(QStringLiteral("geometry"));
@@ -347,6 +369,7 @@ GenerationSettings MainWindow::formSettings() const {
   s.initImagePath = m_initImage->picturePath();
   s.brushSize = m_initImage->brushSpin()->value();
   s.model = m_model->options();
+  s.request.refiner = m_model->refiner();
   s.seedLocked = m_parameters->seedLocked();
   s.batchCount = m_parameters->batchCount();
   return s;
@@ -359,6 +382,7 @@ void MainWindow::applySettings(const GenerationSettings& settings) {
   m_parameters->setSeedLocked(settings.seedLocked);
   m_parameters->setBatchCount(settings.batchCount);
   m_model->setOptions(settings.model);
+  m_model->setRefiner(settings.request.refiner);
   m_loras->setFolder(QString::fromStdString(settings.request.loras.folder));
   m_loras->setCheckedLoras(settings.request.loras.adapters);
   m_loras->partialCheck()->setChecked(settings.request.loras.allow_partial);
@@ -368,6 +392,13 @@ void MainWindow::applySettings(const GenerationSettings& settings) {
   if (!settings.initImagePath.isEmpty() && QFileInfo(settings.initImagePath).isFile())
     m_initImage->loadPicture(settings.initImagePath);
   m_initImage->setMode(m_initImage->picture().isNull() ? ImageMode::Text : settings.imageMode);
+}
+
+api::RefinerSettings MainWindow::restoredRefiner(const RestoredSettings& restored) const {
+  api::RefinerSettings refiner = restored.request.refiner;
+  if (refiner.given() && QFileInfo::exists(QString::fromStdString(refiner.path))) return refiner;
+  refiner.path = recentByName(m_settings->recentRefiners(), restored.refinerName).toStdString();
+  return refiner;
 }
 
 bool MainWindow::applyRestored(const RestoredSettings& restored) {
@@ -391,14 +422,11 @@ bool MainWindow::applyRestored(const RestoredSettings& restored) {
     model = restored.modelPath;
   } else if (!restored.modelName.isEmpty()) {
     // Other programs record only a name: look for it among the models used before.
-    for (const QString& recent : m_settings->recentModels()) {
-      const QFileInfo info(recent);
-      if (info.fileName() == restored.modelName || info.completeBaseName() == restored.modelName) model = recent;
-      if (!model.isEmpty()) break;
-    }
+    model = recentByName(m_settings->recentModels(), restored.modelName);
     if (model.isEmpty()) setStatus(tr("Settings restored; the model \"%1\" is not among the recent models.").arg(restored.modelName));
   }
   if (!model.isEmpty()) m_model->setModelPath(model);
+  m_model->setRefiner(restoredRefiner(restored));
   if (!missingLoras.isEmpty())
     setStatus(tr("Settings restored; LoRA not found in the LoRA folder: %1").arg(missingLoras.join(QStringLiteral(", "))));
   else if (fromPicture && m_initImage->picture().isNull())

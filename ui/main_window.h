@@ -117,6 +117,8 @@ class MainWindow : public QMainWindow {
   void updateQueueLabel();
   void setCurrentImage(const QString& path, const QImage& image);
   bool applyRestored(const RestoredSettings& restored);
+  // The refiner an image names, found by its path or among the refiners used before.
+  api::RefinerSettings restoredRefiner(const RestoredSettings& restored) const;
 
   SettingsStore* m_settings;
   GenerationQueue* m_queue;

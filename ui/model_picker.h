@@ -1,14 +1,28 @@
 #pragma once
 
 // Which model to run and how: a checkpoint file or diffusers folder (with the recent
-// ones at hand), the device and the precision.
+// ones at hand, each shown with its family), the device and the precision, and for an
+// SDXL base the refiner that finishes its pictures and the point where it takes over.
+//
+// The family is read from the files as the engine reads them (pipeline::probe_model), a
+// moment after the path changes, without loading any weights.
 
+#include <QHash>
 #include <QStringList>
 #include <QWidget>
 
+#include <functional>
+#include <optional>
+#include <utility>
+
+#include "core/api/generation_request.h"
 #include "core/api/load_options.h"
+#include "core/pipeline/model_probe.h"
 
 class QComboBox;
+class QDoubleSpinBox;
+class QLabel;
+class QTimer;
 
 namespace latent::ui {
 
@@ -24,24 +38,73 @@ class ModelPicker : public QWidget {
   void setModelPath(const QString& path);
 
   void setRecentModels(const QStringList& paths);
+  void setRecentRefiners(const QStringList& paths);
+
+  // The refiner and switch point for the request: no refiner unless the model is an SDXL
+  // base and one is chosen.
+  api::RefinerSettings refiner() const;
+  void setRefiner(const api::RefinerSettings& refiner);
+  QString refinerPath() const;
+
+  // What the chosen model is, once read; nullopt while it cannot be read (the reason is in
+  // familyText()).
+  const std::optional<pipeline::ModelSummary>& summary() const { return m_summary; }
+  // Reads the chosen model now instead of after the short pause that typing gets.
+  void probeNow();
 
   QComboBox* pathCombo() const { return m_path; }
   QComboBox* deviceCombo() const { return m_device; }
   QComboBox* precisionCombo() const { return m_precision; }
+  QComboBox* refinerCombo() const { return m_refiner; }
+  QDoubleSpinBox* refinerSwitchSpin() const { return m_refinerSwitch; }
+  QWidget* refinerRow() const { return m_refinerRow; }
+  QString familyText() const;
+  QString refinerNote() const;
+
+  // Item data role of the path list that holds each model's family, as shown beside it.
+  static constexpr int kFamilyRole = Qt::UserRole + 1;
 
  public Q_SLOTS:
   void chooseFile();
   void chooseFolder();
+  void chooseRefinerFile();
+  void chooseRefinerFolder();
 
  Q_SIGNALS:
   void changed();
   void modelChosen(const QString& path);
+  void refinerChosen(const QString& path);
+  // The chosen model was read anew: its family and size are in summary(). `byUser` when
+  // the person chose it (a file dialog, the list, the path typed and confirmed), false when
+  // settings or an image's metadata set it.
+  void modelProbed(bool byUser);
 
  private:
+  struct Probe {
+    std::optional<pipeline::ModelSummary> summary;
+    QString error;
+  };
+  // Reads (or recalls, while the files are unchanged) what `path` is.
+  Probe probe(const QString& path, const std::string& configDir);
+  void scheduleProbe(bool byUser);
+  void probeChosenModel();
+  void showRefinerState();
+  static void fillPathList(QComboBox* combo, const QStringList& paths, const QString& keep,
+                           const std::function<QString(const QString&)>& familyOf);
+
   QComboBox* m_path;
   QComboBox* m_device;
   QComboBox* m_precision;
+  QLabel* m_family;
+  QWidget* m_refinerRow;
+  QComboBox* m_refiner;
+  QDoubleSpinBox* m_refinerSwitch;
+  QLabel* m_refinerNote;
+  QTimer* m_probeTimer;
+  bool m_probeByUser = false;
   std::string m_configDir;
+  std::optional<pipeline::ModelSummary> m_summary;
+  QHash<QString, std::pair<QString, Probe>> m_probes;  // path → (files' stamp, what was read)
 };
 
 }  // namespace latent::ui

@@ -14,7 +14,10 @@
 #include <QStyle>
 #include <QToolButton>
 
+#include <algorithm>
 #include <cmath>
+#include <iterator>
+#include <vector>
 
 #include "core/image/parameters_text.h"
 #include "core/pipeline/engine.h"
@@ -47,10 +50,34 @@ struct SizePreset {
   int height;
   const char* note;
 };
-constexpr SizePreset kSizePresets[] = {
-    {512, 512, "square"}, {512, 768, "portrait"}, {768, 512, "landscape"}, {640, 640, "square"},
-    {768, 768, "square"}, {384, 384, "quick"},    {256, 256, "quick"},
+// Sizes near each class's training resolution, the aspect ratios people use most.
+constexpr SizePreset kSd512Presets[] = {
+    {512, 512, QT_TRANSLATE_NOOP("ParametersPanel", "square")},    {512, 768, QT_TRANSLATE_NOOP("ParametersPanel", "portrait")},
+    {768, 512, QT_TRANSLATE_NOOP("ParametersPanel", "landscape")}, {640, 640, QT_TRANSLATE_NOOP("ParametersPanel", "square")},
+    {768, 768, QT_TRANSLATE_NOOP("ParametersPanel", "square")},    {384, 384, QT_TRANSLATE_NOOP("ParametersPanel", "quick")},
+    {256, 256, QT_TRANSLATE_NOOP("ParametersPanel", "quick")},
 };
+constexpr SizePreset kSd768Presets[] = {
+    {768, 768, QT_TRANSLATE_NOOP("ParametersPanel", "square")},    {640, 896, QT_TRANSLATE_NOOP("ParametersPanel", "portrait")},
+    {896, 640, QT_TRANSLATE_NOOP("ParametersPanel", "landscape")}, {576, 1024, QT_TRANSLATE_NOOP("ParametersPanel", "tall")},
+    {1024, 576, QT_TRANSLATE_NOOP("ParametersPanel", "wide")},     {512, 512, QT_TRANSLATE_NOOP("ParametersPanel", "quick")},
+};
+// SDXL's training buckets: about a million pixels each.
+constexpr SizePreset kSdxlPresets[] = {
+    {1024, 1024, QT_TRANSLATE_NOOP("ParametersPanel", "square")},   {896, 1152, QT_TRANSLATE_NOOP("ParametersPanel", "portrait")},
+    {1152, 896, QT_TRANSLATE_NOOP("ParametersPanel", "landscape")}, {832, 1216, QT_TRANSLATE_NOOP("ParametersPanel", "portrait")},
+    {1216, 832, QT_TRANSLATE_NOOP("ParametersPanel", "landscape")}, {768, 1344, QT_TRANSLATE_NOOP("ParametersPanel", "tall")},
+    {1344, 768, QT_TRANSLATE_NOOP("ParametersPanel", "wide")},      {640, 1536, QT_TRANSLATE_NOOP("ParametersPanel", "tall")},
+    {1536, 640, QT_TRANSLATE_NOOP("ParametersPanel", "wide")},
+};
+
+// The presets of the class a model's own side belongs to.
+std::vector<SizePreset> presetsFor(const pipeline::ModelDefaults& defaults) {
+  const int side = std::max(defaults.width, defaults.height);
+  if (side >= 1024) return {std::begin(kSdxlPresets), std::end(kSdxlPresets)};
+  if (side >= 768) return {std::begin(kSd768Presets), std::end(kSd768Presets)};
+  return {std::begin(kSd512Presets), std::end(kSd512Presets)};
+}
 
 struct PreviewChoice {
   const char* label;
@@ -137,7 +164,14 @@ ParametersPanel::ParametersPanel(QWidget* parent)
     side->setSuffix(QStringLiteral(" px"));
     connect(side, qOverload<int>(&QSpinBox::valueChanged), this, &ParametersPanel::syncPresetToSize);
   }
-  buildSizePresets();
+  m_sizePreset->setObjectName(QStringLiteral("sizePreset"));
+  connect(m_sizePreset, qOverload<int>(&QComboBox::activated), this, [this](int index) {
+    const QSize size = m_sizePreset->itemData(index).toSize();
+    if (!size.isValid()) return;
+    m_width->setValue(size.width());
+    m_height->setValue(size.height());
+  });
+  buildSizePresets(m_modelDefaults);
 
   for (const std::string& name : pipeline::sampler_names())
     m_sampler->addItem(samplerLabel(name), QString::fromStdString(name));
@@ -191,18 +225,43 @@ ParametersPanel::ParametersPanel(QWidget* parent)
   connect(m_preview, qOverload<int>(&QComboBox::currentIndexChanged), this, emitChanged);
 }
 
-void ParametersPanel::buildSizePresets() {
-  for (const SizePreset& preset : kSizePresets)
-    m_sizePreset->addItem(tr("%1 × %2 (%3)").arg(preset.width).arg(preset.height).arg(tr(preset.note)),
-                          QSize(preset.width, preset.height));
-  m_sizePreset->addItem(tr("Custom"), QSize());
-  m_sizePreset->setObjectName(QStringLiteral("sizePreset"));
-  connect(m_sizePreset, qOverload<int>(&QComboBox::activated), this, [this](int index) {
-    const QSize size = m_sizePreset->itemData(index).toSize();
-    if (!size.isValid()) return;
-    m_width->setValue(size.width());
-    m_height->setValue(size.height());
+void ParametersPanel::buildSizePresets(const pipeline::ModelDefaults& defaults) {
+  const QSignalBlocker block(m_sizePreset);
+  m_sizePreset->clear();
+  std::vector<SizePreset> presets = presetsFor(defaults);
+  const auto own = std::find_if(presets.begin(), presets.end(), [&](const SizePreset& preset) {
+    return preset.width == defaults.width && preset.height == defaults.height;
   });
+  if (own == presets.end()) presets.insert(presets.begin(), {defaults.width, defaults.height, nullptr});
+  else std::rotate(presets.begin(), own, own + 1);
+  for (const SizePreset& preset : presets) {
+    const bool isOwn = preset.width == defaults.width && preset.height == defaults.height;
+    const QString note = isOwn ? tr("the model's size") : tr(preset.note);
+    m_sizePreset->addItem(tr("%1 × %2 (%3)").arg(preset.width).arg(preset.height).arg(note),
+                          QSize(preset.width, preset.height));
+  }
+  m_sizePreset->addItem(tr("Custom"), QSize());
+  syncPresetToSize();
+}
+
+bool ParametersPanel::isPresetSize(int width, int height) const {
+  return m_sizePreset->findData(QSize(width, height)) >= 0;
+}
+
+void ParametersPanel::setModelDefaults(const pipeline::ModelDefaults& defaults, bool adopt) {
+  const pipeline::ModelDefaults previous = m_modelDefaults;
+  if (defaults.width == previous.width && defaults.height == previous.height &&
+      defaults.guidance_scale == previous.guidance_scale)
+    return;
+  m_modelDefaults = defaults;
+  const bool previousSize = m_width->value() == previous.width && m_height->value() == previous.height;
+  buildSizePresets(defaults);
+  if (!adopt) return;
+  if (previousSize || !isPresetSize(m_width->value(), m_height->value())) {
+    m_width->setValue(defaults.width);
+    m_height->setValue(defaults.height);
+  }
+  if (m_guidance->value() == previous.guidance_scale) m_guidance->setValue(defaults.guidance_scale);
 }
 
 void ParametersPanel::syncPresetToSize() {

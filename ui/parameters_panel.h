@@ -6,6 +6,7 @@
 #include <QWidget>
 
 #include "core/api/generation_request.h"
+#include "core/pipeline/model_probe.h"
 
 class QCheckBox;
 class QComboBox;
@@ -35,6 +36,12 @@ class ParametersPanel : public QWidget {
   uint64_t takeSeed();
   void randomizeSeed();
 
+  // The size presets of the model's class (512², 768² or 1024² pictures), starting with the
+  // model's own size. With `adopt`, the size and guidance follow the new model where they
+  // were the previous model's defaults (or the size does not suit the new model at all);
+  // settings the person chose stay. Nothing changes when the defaults are the same.
+  void setModelDefaults(const pipeline::ModelDefaults& defaults, bool adopt);
+
   int batchCount() const;
   void setBatchCount(int count);
 
@@ -47,12 +54,14 @@ class ParametersPanel : public QWidget {
   QSpinBox* widthSpin() const { return m_width; }
   QSpinBox* heightSpin() const { return m_height; }
   QComboBox* previewCombo() const { return m_preview; }
+  QComboBox* sizePresetCombo() const { return m_sizePreset; }
 
  Q_SIGNALS:
   void changed();
 
  private:
-  void buildSizePresets();
+  void buildSizePresets(const pipeline::ModelDefaults& defaults);
+  bool isPresetSize(int width, int height) const;
   void syncPresetToSize();
   void selectPreview(bool approximate, int vaeEvery);
 
@@ -71,6 +80,7 @@ class ParametersPanel : public QWidget {
   QSpinBox* m_batchSize;
   QSpinBox* m_clipSkip;  // SamplingSettings::clip_skip, the web UI's count
   QComboBox* m_preview;
+  pipeline::ModelDefaults m_modelDefaults;  // of the model the presets are for
 };
 
 }  // namespace latent::ui

@@ -38,6 +38,8 @@ GenerationSettings SettingsStore::generation() const {
   else if (s.contains("clipSkip")) r.sampling.clip_skip = s.value("clipSkip").toInt() + 1;
   r.preview.approximate = s.value("approximatePreview", d.preview.approximate).toBool();
   r.preview.vae_every = s.value("vaePreviewEvery", d.preview.vae_every).toInt();
+  r.refiner.path = s.value("refiner").toString().toStdString();
+  r.refiner.switch_at = s.value("refinerSwitch", d.refiner.switch_at).toDouble();
   out.seedLocked = s.value("seedLocked", defaults.seedLocked).toBool();
   out.batchCount = s.value("batchCount", defaults.batchCount).toInt();
   s.endGroup();
@@ -96,6 +98,8 @@ void SettingsStore::setGeneration(const GenerationSettings& settings) {
   s.remove("clipSkip");  // the old count (see generation()), converted now
   s.setValue("approximatePreview", r.preview.approximate);
   s.setValue("vaePreviewEvery", r.preview.vae_every);
+  s.setValue("refiner", QString::fromStdString(r.refiner.path));
+  s.setValue("refinerSwitch", r.refiner.switch_at);
   s.setValue("seedLocked", settings.seedLocked);
   s.setValue("batchCount", settings.batchCount);
   s.endGroup();
@@ -134,13 +138,21 @@ QStringList SettingsStore::recentModels() const {
   return m_settings->value(QStringLiteral("model/recent")).toStringList();
 }
 
-void SettingsStore::addRecentModel(const QString& path) {
+void SettingsStore::addRecentModel(const QString& path) { addRecent(QStringLiteral("model/recent"), path); }
+
+QStringList SettingsStore::recentRefiners() const {
+  return m_settings->value(QStringLiteral("model/recentRefiners")).toStringList();
+}
+
+void SettingsStore::addRecentRefiner(const QString& path) { addRecent(QStringLiteral("model/recentRefiners"), path); }
+
+void SettingsStore::addRecent(const QString& key, const QString& path) {
   if (path.isEmpty()) return;
-  QStringList recent = recentModels();
+  QStringList recent = m_settings->value(key).toStringList();
   recent.removeAll(path);
   recent.prepend(path);
   while (recent.size() > kMaxRecentModels) recent.removeLast();
-  m_settings->setValue(QStringLiteral("model/recent"), recent);
+  m_settings->setValue(key, recent);
 }
 
 QString SettingsStore::outputDir() const {

@@ -28,6 +28,8 @@ class SettingsStore {
 
   QStringList recentModels() const;  // most recent first
   void addRecentModel(const QString& path);
+  QStringList recentRefiners() const;  // SDXL refiners, most recent first
+  void addRecentRefiner(const QString& path);
 
   QString outputDir() const;
   void setOutputDir(const QString& dir);
@@ -41,6 +43,8 @@ class SettingsStore {
   static constexpr int kMaxRecentModels = 10;
 
  private:
+  void addRecent(const QString& key, const QString& path);
+
   std::unique_ptr<QSettings> m_settings;
 };
 

@@ -216,11 +216,7 @@ std::vector<std::string> sampler_names() { return schedulers::scheduler_names();
 ModelDefaults Engine::model_defaults() const {
   if (!impl_->model) throw Error("no model is loaded");
   const ModelBundle& model = *impl_->model;
-  ModelDefaults defaults;
-  const int64_t side = model.unet->config.sample_size * model.vae->config().downscale_factor();
-  defaults.width = defaults.height = static_cast<int>(side);
-  defaults.guidance_scale = io::is_sdxl(model.family) ? 5.0 : 7.5;
-  return defaults;
+  return model_defaults_for(model.family, model.unet->config.sample_size, model.vae->config().downscale_factor());
 }
 
 bool Engine::is_sdxl() const { return impl_->model && io::is_sdxl(impl_->model->family); }

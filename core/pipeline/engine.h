@@ -12,12 +12,12 @@
 #include "core/api/generation_request.h"
 #include "core/api/generation_result.h"
 #include "core/api/load_options.h"
+#include "core/pipeline/model_probe.h"
 #include "core/text/prompt_chunks.h"
 
 namespace latent::pipeline {
 
 using ProgressCallback = std::function<void(const api::StepProgress&)>;
-struct ModelDefaults;  // below
 
 class Engine {
  public:
@@ -51,7 +51,7 @@ class Engine {
                                  const std::string& embeddings_dir = "") const;
 
   // What the loaded model's diffusers pipeline takes when a request leaves it open (see
-  // ModelDefaults). Throws latent::Error without a model.
+  // ModelDefaults in model_probe.h). Throws latent::Error without a model.
   ModelDefaults model_defaults() const;
   // Whether the loaded model is an SDXL base or refiner; false without a model.
   bool is_sdxl() const;
@@ -63,15 +63,5 @@ class Engine {
 
 // Names accepted as SamplingSettings::sampler.
 std::vector<std::string> sampler_names();
-
-// A model's own defaults, as its diffusers pipeline has them: the picture's side is the
-// UNet config's sample_size times the VAE's scale factor (512 for SD 1.5, 768 for SD 2.x
-// 768-v, 1024 for SDXL), and the guidance scale 5 for SDXL (StableDiffusionXLPipeline),
-// 7.5 for the others.
-struct ModelDefaults {
-  int width = 512;
-  int height = 512;
-  double guidance_scale = 7.5;
-};
 
 }  // namespace latent::pipeline
