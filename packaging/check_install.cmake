@@ -10,6 +10,7 @@ endif()
 foreach(installed bin/latentstudio-cli share/latentstudio/tokenizer/vocab.json
                   share/latentstudio/tokenizer/merges.txt share/latentstudio/sd15/unet/config.json
                   share/latentstudio/sdxl_base/unet/config.json share/latentstudio/sdxl_refiner/unet/config.json
+                  share/latentstudio/sd2_base/unet/config.json share/latentstudio/sd21_768/unet/config.json
                   share/latentstudio/tokenizer_2/vocab.json share/latentstudio/tokenizer_2/merges.txt)
   if(NOT EXISTS "${PREFIX}/${installed}")
     message(FATAL_ERROR "the install lacks ${installed}")

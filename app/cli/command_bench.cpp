@@ -39,6 +39,10 @@ int runBench(const QStringList& arguments) {
       {"preview-share", "Also run a generation through the engine with the automatic VAE "
                         "preview cadence and report the previews' share of its time."},
       {"preview-steps", "Steps of that generation (default 25).", "N", "25"},
+      {"guidance", "Guidance scale of the full generation; 1 or less runs without the "
+                   "unconditional half (default 7.5).", "G", "7.5"},
+      {"vae", "Decode the full generation with this autoencoder (a TAESD, or another VAE) and "
+              "time its decode alone.", "PATH"},
       {"json", "Also write the figures to FILE as JSON.", "FILE"},
   });
   parser.process(arguments);
@@ -54,6 +58,8 @@ int runBench(const QStringList& arguments) {
   options.height = pictureSize.height;
   options.steps = steps.read(parser);
   options.sampler = sampler.read(parser);
+  options.guidance_scale = doubleValue(parser, "guidance");
+  options.vae = parser.value("vae").toStdString();
   options.repeats = intValue(parser, "repeats");
   options.load_repeats = intValue(parser, "load-repeats");
   options.generation_repeats = intValue(parser, "generation-repeats");

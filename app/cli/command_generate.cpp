@@ -52,6 +52,13 @@ void checkOutputs(const std::vector<QString>& paths, bool overwrite) {
   }
 }
 
+// --prediction v|epsilon as the scheduler config's prediction_type names it.
+std::string predictionValue(const QString& value) {
+  if (value == "v" || value == "v_prediction") return "v_prediction";
+  if (value == "epsilon" || value == "eps") return "epsilon";
+  throw Error("--prediction '" + value.toStdString() + "' is not one of v, epsilon");
+}
+
 }  // namespace
 
 int runGenerate(const QStringList& arguments) {
@@ -107,6 +114,30 @@ int runGenerate(const QStringList& arguments) {
       {"clip-skip", "Text encoder layer the prompt is read from, counted from the end as the web UI "
                     "counts it: 1 = the last layer, 2 = the one before it (default 1).", "N", "1"},
       {"batch", "Images drawn together from one seed (default 1).", "N", "1"},
+      {"timestep-spacing", "How the steps are spread over the noise schedule: leading, linspace or "
+                           "trailing (diffusers' timestep_spacing; default: the model's scheduler "
+                           "config, else each sampler's own).", "NAME"},
+      {"zero-snr", "Zero terminal SNR: rescale the noise schedule so that its last step is pure "
+                   "noise (diffusers' rescale_betas_zero_snr), for v-prediction models trained that "
+                   "way; usually with --timestep-spacing trailing and --guidance-rescale 0.7."},
+      {"prediction", "What the model predicts, v or epsilon, where its files cannot tell: a Stable "
+                     "Diffusion 2.x single file without --config-dir is read as v with the 768 "
+                     "configs; epsilon picks the 512 base configs (default: the model's own).",
+       "v|epsilon"},
+  });
+  const api::SamplingSettings samplingDefaults;
+  parser.addOptions({
+      {"lcm-original-steps", "LCM and TCD: the length of the schedule the model was distilled on "
+                             "(diffusers' original_inference_steps; default: the model's scheduler "
+                             "config, else 50).", "N"},
+      {"tcd-gamma", "TCD: the fresh noise each step takes, 0 (deterministic) to 1 (default " +
+                        QString::number(samplingDefaults.tcd_gamma) + ").",
+       "G", QString::number(samplingDefaults.tcd_gamma)},
+      {"vae", "Decode the picture (and encode --init-image) with this autoencoder instead of the "
+              "model's own: a full VAE or a tiny one (TAESD), as a diffusers folder or a "
+              ".safetensors file.", "PATH"},
+      {"preview-vae", "Decode a preview after every step with this tiny autoencoder (TAESD, a "
+                      "diffusers folder or .safetensors file); --preview-dir writes them all.", "PATH"},
   });
   parser.addOptions(dtype.options() + device.options() + threads.options() + embeddings.options() +
                     lora.options());
@@ -125,7 +156,9 @@ int runGenerate(const QStringList& arguments) {
       {"inpaint-full-res", "Repaint only the masked area, at --width x --height, and paste it back."},
       {"inpaint-padding", "Context kept around the masked area with --inpaint-full-res (default 32).", "PX", "32"},
       {"outpaint", "Grow the canvas by LEFT,TOP,RIGHT,BOTTOM pixels and paint the new area.", "L,T,R,B"},
-      {"preset", "Settings of a known run; 'article': an astronaut riding a horse, 512x512, 100 LMS steps, guidance 7.5, seed 32.", "NAME"},
+      {"preset", "Settings of a known run; 'article': an astronaut riding a horse, 512x512, 100 LMS "
+                 "steps, guidance 7.5, seed 32; 'fast': the few-step sampler, steps and guidance the "
+                 "model (or its LCM-LoRA) needs, e.g. LCM, 4 steps, guidance 1.", "NAME"},
   });
   parser.process(arguments);
   if (!parser.positionalArguments().isEmpty())
@@ -133,9 +166,12 @@ int runGenerate(const QStringList& arguments) {
 
   api::GenerationRequest request;
   api::SamplingSettings& sampling = request.sampling;
-  if (parser.isSet("preset")) {
-    if (parser.value("preset") != "article")
-      throw Error("unknown preset '" + parser.value("preset").toStdString() + "': the only preset is 'article'");
+  const QString presetName = parser.value("preset");
+  if (parser.isSet("preset") && presetName != "article" && presetName != "fast")
+    throw Error("unknown preset '" + presetName.toStdString() + "': the presets are 'article' and 'fast'");
+  // 'fast' is decided once the model is loaded (Engine::fast_preset).
+  const bool fastPreset = parser.isSet("preset") && presetName == "fast";
+  if (parser.isSet("preset") && !fastPreset) {
     request.prompt = "an astronaut riding a horse";
     request.size.width = request.size.height = 512;
     sampling.steps = 100;
@@ -144,7 +180,7 @@ int runGenerate(const QStringList& arguments) {
     sampling.sampler = "lms";
   }
   // Explicit options override the preset.
-  const bool preset = parser.isSet("preset");
+  const bool preset = parser.isSet("preset") && !fastPreset;
   if (parser.isSet("prompt")) request.prompt = parser.value("prompt").toStdString();
   else if (!preset) throw Error("--prompt is required");
   request.negative_prompt = negative.read(parser).value_or("");
@@ -161,6 +197,7 @@ int runGenerate(const QStringList& arguments) {
   api::LoadOptions load = modelChoice.loadOptions();
   load.dtype = dtype.read(parser);
   load.device = device.read(parser);
+  if (parser.isSet("prediction")) load.prediction = predictionValue(parser.value("prediction"));
   const bool useStarter = modelChoice.starter;
   if (!preset || parser.isSet("seed")) sampling.seed = seed.read(parser);
   if (parser.isSet("prompt-2")) request.prompt_2 = parser.value("prompt-2").toStdString();
@@ -185,6 +222,19 @@ int runGenerate(const QStringList& arguments) {
   request.refiner.switch_at = doubleValue(parser, "refiner-switch");
   sampling.eta = doubleValue(parser, "eta");
   sampling.clip_skip = intValue(parser, "clip-skip");
+  sampling.timestep_spacing = parser.value("timestep-spacing").toStdString();
+  sampling.zero_snr = parser.isSet("zero-snr");
+  if (parser.isSet("lcm-original-steps")) {
+    sampling.lcm_original_steps = intValue(parser, "lcm-original-steps");
+    if (sampling.lcm_original_steps < 1) throw Error("--lcm-original-steps must be at least 1");
+  }
+  sampling.tcd_gamma = doubleValue(parser, "tcd-gamma");
+  for (const char* option : {"vae", "preview-vae"})
+    if (parser.isSet(option) && !QFileInfo::exists(parser.value(option)))
+      throw Error(std::string("--") + option + ": the autoencoder '" + parser.value(option).toStdString() +
+                  "' does not exist");
+  request.vae = parser.value("vae").toStdString();
+  request.preview.tiny_vae = parser.value("preview-vae").toStdString();
   request.size.batch_size = intValue(parser, "batch");
   request.preview.approximate = false;
   request.preview.vae_every = 0;
@@ -250,6 +300,16 @@ int runGenerate(const QStringList& arguments) {
   if (request.size.width == 0) request.size.width = modelDefaults.width;
   if (request.size.height == 0) request.size.height = modelDefaults.height;
   if (modelGuidance) sampling.guidance_scale = modelDefaults.guidance_scale;
+  if (fastPreset) {
+    const pipeline::FastPreset fast = engine.fast_preset();
+    if (!parser.isSet("sampler")) sampling.sampler = fast.sampler;
+    if (!parser.isSet("steps")) sampling.steps = fast.steps;
+    if (!parser.isSet("guidance")) sampling.guidance_scale = fast.guidance_scale;
+    std::fprintf(stderr, "fast preset: %s\n", fast.reason.c_str());
+  } else if (!preset && !parser.isSet("sampler") && !engine.own_sampler().empty()) {
+    // A model whose scheduler config is LCM's (or TCD's) samples with it unless told otherwise.
+    sampling.sampler = engine.own_sampler();
+  }
   if (!engine.is_sdxl())
     for (const char* option : {"prompt-2", "negative-2", "original-size", "target-size", "crop-top-left",
                                "aesthetic-score", "negative-aesthetic-score"})

@@ -60,6 +60,9 @@ int runInfo(const QStringList& arguments) {
   std::printf("model:    %s\n", files.source.c_str());
   std::printf("format:   %s\n", io::format_name(files.format));
   std::printf("family:   %s\n", io::family_name(check.family).c_str());
+  // What the UNet predicts, as the scheduler config says (generate --prediction overrides it).
+  std::printf("predicts: %s\n",
+              files.scheduler_config.value("prediction_type").toString("epsilon").toUtf8().constData());
   std::printf("loads:    yes (configs read, every tensor present with the shape its network needs)\n");
   std::printf("configs:  %s\n", files.config_source.c_str());
   for (const auto& encoder : files.text_encoders)

@@ -18,7 +18,8 @@ int runMakeRandomModel(const QStringList& arguments) {
       "10 GB of memory and 7 GB of disk in fp16.");
   parser.addHelpOption();
   parser.addOptions({{"config",
-                      "Architecture: sd15 (Stable Diffusion 1.5), sdxl (the SDXL base) or "
+                      "Architecture: sd15 (Stable Diffusion 1.5), sd21-768 (Stable Diffusion 2.1, "
+                      "768-v), sdxl (the SDXL base) or "
                       "sdxl-refiner (default sd15).",
                       "NAME", "sd15"}});
   parser.addOptions(dtype.options());

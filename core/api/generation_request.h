@@ -23,9 +23,22 @@ struct SamplingSettings {
   double guidance_rescale = 0.0;
   uint64_t seed = 0;
   double eta = 0.0;  // DDIM only
+  // LCM and TCD: the length of the schedule the model was distilled on (diffusers'
+  // original_inference_steps); 0 = the model's scheduler config (50 when it has none).
+  int lcm_original_steps = 0;
+  // TCD's gamma, its stochasticity from 0 (deterministic) to 1.
+  double tcd_gamma = 0.3;
   // Counted as the web UI counts it (and as "Clip skip" in the metadata): 1 = the text
   // encoder's last layer, 2 = the penultimate one, and so on.
   int clip_skip = 1;
+  // How the steps are spread over the training timesteps (diffusers' timestep_spacing):
+  // "leading", "linspace" or "trailing"; empty = the model's scheduler config, else each
+  // sampler's default.
+  std::string timestep_spacing;
+  // Zero terminal SNR (diffusers' rescale_betas_zero_snr): the noise schedule rescaled so
+  // that its last step is pure noise, for v-prediction models trained that way; usually
+  // with "trailing" spacing and a guidance rescale.
+  bool zero_snr = false;
 };
 
 // The picture's size, and how many are drawn together from one seed (diffusers'
@@ -114,6 +127,10 @@ struct RefinerSettings {
 struct PreviewSettings {
   bool approximate = true;
   int vae_every = -1;
+  // A tiny autoencoder (TAESD: a diffusers AutoencoderTiny folder or .safetensors file) that
+  // decodes a preview after every step instead of the approximation and the VAE cadence
+  // above; empty = none.
+  std::string tiny_vae;
 };
 
 // One ControlNet guiding the composition (ControlNet runs are not supported yet: a
@@ -160,6 +177,10 @@ struct GenerationRequest {
   MaskSettings mask;
   OutpaintSettings outpaint;
   PreviewSettings preview;
+  // The autoencoder that decodes the final picture and encodes a starting picture instead
+  // of the model's own: a full VAE or a tiny one (TAESD), as a diffusers folder or a
+  // .safetensors file; empty = the model's.
+  std::string vae;
   SdxlConditioning sdxl;
   RefinerSettings refiner;
   std::vector<ControlUnit> control_units;

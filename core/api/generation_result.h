@@ -49,6 +49,10 @@ struct GenerationResult {
   // mask, as loaded; empty when there was none.
   std::string init_image_hash;
   std::string mask_hash;
+  // The autoencoder that decoded the picture when it was not the model's own (request.vae):
+  // its file or folder name and hash, counted as model_name and model_hash are.
+  std::string vae_name;
+  std::string vae_hash;
   double seconds_total = 0;
   double seconds_in_previews = 0;
   std::vector<std::string> warnings;  // things the user should know (a mask resized, ...)

@@ -11,10 +11,15 @@ struct LoadOptions {
   std::string config_dir;  // configs for a single file; empty = the bundled configs
   std::string device = "cpu";  // "cpu" or "cuda"
   std::string dtype = "fp32";  // "fp32", "bf16", "fp16" or "auto"
+  // What the UNet predicts, where the files cannot tell (a Stable Diffusion 2.x single file:
+  // its weights look the same either way): "v_prediction" or "epsilon"; empty = the
+  // model's scheduler config (for a 2.x single file without configs, v as diffusers reads
+  // it, with the 768 configs; epsilon picks the 512 base configs).
+  std::string prediction;
 
   bool operator==(const LoadOptions& other) const {
     return model_path == other.model_path && config_dir == other.config_dir &&
-           device == other.device && dtype == other.dtype;
+           device == other.device && dtype == other.dtype && prediction == other.prediction;
   }
   bool operator!=(const LoadOptions& other) const { return !(*this == other); }
 };

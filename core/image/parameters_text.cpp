@@ -36,6 +36,8 @@ constexpr SamplerName kSamplers[] = {
     {"ddim", "DDIM", ""},
     {"pndm", "PLMS", ""},
     {"unipc", "UniPC", ""},
+    {"lcm", "LCM", ""},
+    {"tcd", "TCD", ""},
 };
 
 // Values holding separators are written JSON-quoted, as the web UI does.
@@ -110,6 +112,8 @@ ParametersExtras parameters_extras(const api::GenerationResult& result) {
   extras.mask_hash = result.mask_hash;
   extras.refiner_name = result.refiner_name;
   extras.refiner_hash = result.refiner_hash;
+  extras.vae_name = result.vae_name;
+  extras.vae_hash = result.vae_hash;
   if (!result.loras.empty()) extras.more.push_back({"Lora hashes", lora_hashes_text(result.loras)});
   return extras;
 }
@@ -129,10 +133,15 @@ std::string format_parameters(const api::GenerationRequest& request, uint64_t se
       {"Size", std::to_string(request.size.width) + "x" + std::to_string(request.size.height)},
       {"Model hash", extras.model_hash},
       {"Model", extras.model_name},
+      {"VAE hash", extras.vae_hash},
+      {"VAE", extras.vae_name},
       {"Clip skip", sampling.clip_skip > 1 ? std::to_string(sampling.clip_skip) : ""},
       {"RNG", "CPU"},
   };
   if (sampling.sampler == "ddim" && sampling.eta != 0) fields.push_back({"Eta", format_number(sampling.eta)});
+  if (sampling.sampler == "tcd") fields.push_back({"TCD gamma", format_number(sampling.tcd_gamma)});
+  if ((sampling.sampler == "lcm" || sampling.sampler == "tcd") && sampling.lcm_original_steps > 0)
+    fields.push_back({"LCM original steps", std::to_string(sampling.lcm_original_steps)});
   if (api::has_init_image(request) || !extras.init_image_hash.empty()) {
     // Image to image: the web UI's "Denoising strength" and "Mask blur", our own hashes.
     const api::InitImageSettings& init = request.init;
@@ -155,6 +164,10 @@ std::string format_parameters(const api::GenerationRequest& request, uint64_t se
   }
   // Fields of the web UI's extensions and second passes, as they write them.
   if (sampling.guidance_rescale > 0) fields.push_back({"CFG Rescale", format_number(sampling.guidance_rescale)});
+  // The web UI writes a zero-SNR run's schedule as "Noise Schedule"; it has no spacing
+  // setting, so the spacing keeps diffusers' word.
+  if (sampling.zero_snr) fields.push_back({"Noise Schedule", "Zero Terminal SNR"});
+  if (!sampling.timestep_spacing.empty()) fields.push_back({"Timestep Spacing", sampling.timestep_spacing});
   if (request.refiner.given() || !extras.refiner_name.empty()) {
     const std::string name =
         extras.refiner_name.empty() ? model_file_name(request.refiner.path) : extras.refiner_name;
@@ -270,6 +283,15 @@ api::GenerationRequest ParsedParameters::to_request(const api::GenerationRequest
     const double eta = QString::fromStdString(*v).toDouble(&ok);
     if (ok) sampling.eta = eta;
   }
+  if (const auto v = field("TCD gamma")) {
+    const double gamma = QString::fromStdString(*v).toDouble(&ok);
+    if (ok && gamma >= 0 && gamma <= 1) sampling.tcd_gamma = gamma;
+  }
+  sampling.lcm_original_steps = 0;  // without the field, the model's scheduler config
+  if (const auto v = field("LCM original steps")) {
+    const int original = QString::fromStdString(*v).toInt(&ok);
+    if (ok && original >= 1 && original <= 1000) sampling.lcm_original_steps = original;
+  }
   // Without the field, no rescale (the CFG Rescale extension's older names are read too).
   sampling.guidance_rescale = 0;
   for (const char* key : {"CFG Rescale", "CFG Rescale \u03c6", "CFG Rescale phi"}) {
@@ -279,12 +301,20 @@ api::GenerationRequest ParsedParameters::to_request(const api::GenerationRequest
     if (ok && rescale >= 0 && rescale <= 1) sampling.guidance_rescale = rescale;
     break;
   }
+  // Without the fields, the model's own schedule and spacing.
+  sampling.zero_snr = field("Noise Schedule").value_or("") == "Zero Terminal SNR";
+  sampling.timestep_spacing.clear();
+  if (const auto v = field("Timestep Spacing"))
+    if (*v == "leading" || *v == "linspace" || *v == "trailing") sampling.timestep_spacing = *v;
   if (const auto v = field("Refiner")) {
     const std::string name = split_short_title(*v).first;
     if (!r.refiner.given() || model_file_name(r.refiner.path) != name) r.refiner.path.clear();
   } else {
     r.refiner.path.clear();
   }
+  // The text names an autoencoder only by name: the base's is kept when it is that one.
+  const auto vae = field("VAE");
+  if (!vae || model_file_name(r.vae) != *vae) r.vae.clear();
   if (const auto v = field("Refiner switch at")) {
     const double at = QString::fromStdString(*v).toDouble(&ok);
     if (ok && at > 0 && at < 1) r.refiner.switch_at = at;
@@ -330,6 +360,8 @@ api::GenerationResult ParsedParameters::to_result(const api::GenerationRequest& 
     result.refiner_name = name;
     result.refiner_hash = hash;
   }
+  result.vae_name = field("VAE").value_or("");
+  result.vae_hash = field("VAE hash").value_or("");
   return result;
 }
 

@@ -35,6 +35,10 @@ struct ParametersExtras {
   // web UI's "Refiner: NAME [HASH]" beside "Refiner switch at".
   std::string refiner_name;
   std::string refiner_hash;
+  // The autoencoder other than the model's own that decoded the picture, written as the
+  // web UI's "VAE hash" and "VAE" (api::GenerationResult::vae_name, vae_hash).
+  std::string vae_name;
+  std::string vae_hash;
 };
 
 // The extras of a result: its model, its picture and mask hashes, and its LoRAs' "Lora

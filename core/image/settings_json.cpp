@@ -48,6 +48,8 @@ std::string settings_to_json(const ImageSettings& s) {
   o["steps"] = sampling.steps;
   o["guidance_scale"] = sampling.guidance_scale;
   o["guidance_rescale"] = sampling.guidance_rescale;
+  o["timestep_spacing"] = QString::fromStdString(sampling.timestep_spacing);
+  o["zero_snr"] = sampling.zero_snr;
   // Seeds are 64-bit; JSON numbers are doubles, so keep the exact value as text.
   o["seed"] = QString::number(s.seed);
   o["sampler"] = QString::fromStdString(sampling.sampler);
@@ -130,6 +132,9 @@ bool settings_from_json(const std::string& json, ImageSettings* s) {
   sampling.steps = o.value("steps").toInt(sampling.steps);
   sampling.guidance_scale = o.value("guidance_scale").toDouble(sampling.guidance_scale);
   sampling.guidance_rescale = o.value("guidance_rescale").toDouble(defaults.sampling.guidance_rescale);
+  sampling.timestep_spacing =
+      o.value("timestep_spacing").toString(QString::fromStdString(defaults.sampling.timestep_spacing)).toStdString();
+  sampling.zero_snr = o.value("zero_snr").toBool(defaults.sampling.zero_snr);
   bool ok = false;
   const qulonglong seed = o.value("seed").toString().toULongLong(&ok);
   if (ok) s->seed = seed;

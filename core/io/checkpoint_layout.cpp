@@ -16,6 +16,8 @@ const char* const kSdxlBaseMarker =
     "conditioner.embedders.1.model.transformer.resblocks.9.mlp.c_proj.bias";
 const char* const kSdxlRefinerMarker =
     "conditioner.embedders.0.model.transformer.resblocks.9.mlp.c_proj.bias";
+// The final norm of SD 2.x's OpenCLIP text tower, which every 2.x checkpoint keeps.
+const char* const kSd2Marker = "cond_stage_model.model.ln_final.weight";
 
 // What the file's keys look like, for the refusal of a file that is no checkpoint we read.
 struct KeyKinds {
@@ -58,7 +60,7 @@ KeyKinds kinds_of(const SafetensorsFile& file) {
   std::string examples;
   for (std::size_t i = 0; i < t.size() && i < 3; ++i) examples += (i ? "', '" : "") + t[i].name;
   throw Error(f +
-              "is not a Stable Diffusion 1.x checkpoint (nor an SDXL one): it has no "
+              "is not a Stable Diffusion 1.x, 2.x or SDXL checkpoint: it has no "
               "model.diffusion_model.* (UNet) tensors; its " +
               std::to_string(t.size()) + " tensors are named like '" + examples + "'");
 }
@@ -71,6 +73,8 @@ ModelFamily family_of(CheckpointLayout layout) {
       return ModelFamily::sdxl_base;
     case CheckpointLayout::sdxl_refiner:
       return ModelFamily::sdxl_refiner;
+    case CheckpointLayout::sd2:
+      return ModelFamily::sd2;
     case CheckpointLayout::sd1:
       break;
   }
@@ -85,7 +89,11 @@ const std::vector<TextEncoderSlot>& text_encoder_slots(CheckpointLayout layout) 
       {"text_encoder_2", "conditioner.embedders.1.model.", TextEncoderForm::open_clip}};
   static const std::vector<TextEncoderSlot> sdxl_refiner = {
       {"text_encoder_2", "conditioner.embedders.0.model.", TextEncoderForm::open_clip}};
+  static const std::vector<TextEncoderSlot> sd2 = {
+      {"text_encoder", "cond_stage_model.model.", TextEncoderForm::open_clip}};
   switch (layout) {
+    case CheckpointLayout::sd2:
+      return sd2;
     case CheckpointLayout::sdxl_base:
       return sdxl_base;
     case CheckpointLayout::sdxl_refiner:
@@ -96,8 +104,10 @@ const std::vector<TextEncoderSlot>& text_encoder_slots(CheckpointLayout layout) 
   return sd1;
 }
 
-std::string bundled_config_folder(CheckpointLayout layout) {
+std::string bundled_config_folder(CheckpointLayout layout, const std::string& prediction) {
   switch (layout) {
+    case CheckpointLayout::sd2:
+      return prediction == "epsilon" ? "sd2_base" : "sd21_768";
     case CheckpointLayout::sdxl_base:
       return "sdxl_base";
     case CheckpointLayout::sdxl_refiner:
@@ -115,6 +125,8 @@ std::string layout_evidence(CheckpointLayout layout) {
     case CheckpointLayout::sdxl_refiner:
       return std::string("it has ") + kSdxlRefinerMarker +
              ", a tensor of its only text encoder, OpenCLIP's";
+    case CheckpointLayout::sd2:
+      return std::string("it has ") + kSd2Marker + ", a tensor of its OpenCLIP text encoder";
     case CheckpointLayout::sd1:
       break;
   }
@@ -132,11 +144,12 @@ CheckpointLayout detect_checkpoint_layout(const SafetensorsFile& file) {
                 "conditioner.embedders.* tensors), but neither of the two it can be: it lacks " +
                 kSdxlBaseMarker + " (an SDXL base has it) and " + kSdxlRefinerMarker +
                 " (an SDXL refiner has it)");
+  if (k.unet && file.contains(kSd2Marker)) return CheckpointLayout::sd2;
   if (k.sd2)
     throw Error(f +
-                "is a Stable Diffusion 2.x checkpoint (its text encoder is OpenCLIP: "
-                "cond_stage_model.model.* tensors); Latent Studio reads single-file checkpoints "
-                "of Stable Diffusion 1.x and SDXL only");
+                "has tensors of a Stable Diffusion 2.x text encoder (cond_stage_model.model.*) "
+                "but not " + kSd2Marker + (k.unet ? "" : " nor any UNet (model.diffusion_model.*)") +
+                ": it is not a whole Stable Diffusion 2.x checkpoint");
   if (k.unet) return CheckpointLayout::sd1;
   refuse_foreign(file, k);
 }

@@ -8,7 +8,10 @@
 //  - SDXL base, Stability's SGM names: the same UNet and VAE prefixes,
 //    conditioner.embedders.0.transformer.* (text_encoder, transformers names) and
 //    conditioner.embedders.1.model.* (text_encoder_2 in OpenCLIP form);
-//  - SDXL refiner: conditioner.embedders.0.model.* (its only text encoder, OpenCLIP's).
+//  - SDXL refiner: conditioner.embedders.0.model.* (its only text encoder, OpenCLIP's);
+//  - Stable Diffusion 2.x, original/ldm names: the UNet and VAE prefixes of 1.x and
+//    cond_stage_model.model.* (OpenCLIP ViT-H in OpenCLIP's names, all its layers kept
+//    although SD 2 reads the penultimate one).
 
 #include <string>
 #include <vector>
@@ -18,7 +21,7 @@
 
 namespace latent::io {
 
-enum class CheckpointLayout { sd1, sdxl_base, sdxl_refiner };
+enum class CheckpointLayout { sd1, sd2, sdxl_base, sdxl_refiner };
 
 // How a text encoder is stored inside a single file.
 enum class TextEncoderForm {
@@ -32,15 +35,17 @@ struct TextEncoderSlot {
   TextEncoderForm form = TextEncoderForm::transformers;
 };
 
-// The family a layout holds: sd1, sdxl_base, sdxl_refiner.
+// The family a layout holds: sd1, sd2, sdxl_base, sdxl_refiner.
 ModelFamily family_of(CheckpointLayout layout);
 
 // The text encoders of a layout, in the family's order.
 const std::vector<TextEncoderSlot>& text_encoder_slots(CheckpointLayout layout);
 
 // The bundled config folder (under the resources folder) for a layout: "sd15",
-// "sdxl_base", "sdxl_refiner".
-std::string bundled_config_folder(CheckpointLayout layout);
+// "sdxl_base", "sdxl_refiner", and for SD 2.x, whose weights cannot tell v-prediction from
+// epsilon, "sd21_768" (v, as diffusers reads a 2.x single file) unless `prediction` is
+// "epsilon": "sd2_base".
+std::string bundled_config_folder(CheckpointLayout layout, const std::string& prediction = "");
 
 // The key a file's tensors must include for the layout, in words for messages
 // ("conditioner.embedders.1.model.* (OpenCLIP text_encoder_2)").

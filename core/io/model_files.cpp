@@ -87,7 +87,10 @@ bool is_pickle_file(const std::string& path) {
          (head != Head::Safetensors && has_pickle_extension(QString::fromStdString(path)));
 }
 
-ModelFiles open_model(const std::string& path, const std::string& config_dir) {
+namespace {
+
+ModelFiles open_files(const std::string& path, const std::string& config_dir,
+                      const std::string& prediction) {
   if (path.empty()) throw Error("no model path was given");
   const QString qpath = QString::fromStdString(path);
   const QFileInfo info(qpath);
@@ -96,7 +99,19 @@ ModelFiles open_model(const std::string& path, const std::string& config_dir) {
   if (info.fileName() == "model_index.json") return open_model_folder(info.absolutePath());
   // A pickle-named file that really holds safetensors is safe to read.
   if (is_pickle_file(path)) throw Error(pickle_refusal(path, kConvertHint));
-  return open_single_file_model(path, config_dir);
+  return open_single_file_model(path, config_dir, prediction);
+}
+
+}  // namespace
+
+ModelFiles open_model(const std::string& path, const std::string& config_dir,
+                      const std::string& prediction) {
+  if (!prediction.empty() && prediction != "epsilon" && prediction != "v_prediction")
+    throw Error("prediction type \"" + prediction + "\" is not one of epsilon, v_prediction");
+  ModelFiles files = open_files(path, config_dir, prediction);
+  if (!prediction.empty())
+    files.scheduler_config.insert(QStringLiteral("prediction_type"), QString::fromStdString(prediction));
+  return files;
 }
 
 }  // namespace latent::io

@@ -1,7 +1,7 @@
 #pragma once
 
 // Opening a model path: a diffusers folder or a single-file .safetensors checkpoint, of
-// Stable Diffusion 1.x or SDXL (base or refiner). Everything comes back with diffusers and
+// Stable Diffusion 1.x, 2.x or SDXL (base or refiner). Everything comes back with diffusers and
 // transformers names as views of the memory-mapped files; nothing is converted or copied
 // yet (the few tensors a single file stores in another form are views too). Pickle files
 // (.ckpt, .bin, .pt, .pth) are refused, never unpickled.
@@ -74,9 +74,13 @@ struct ModelFiles {
 // text_encoder_2/ and tokenizer_2/) or a single-file checkpoint (Stable Diffusion 1.x's
 // original layout, or Stability's SGM layout of SDXL). A single file carries no configs:
 // they are read from `config_dir` (a folder in the diffusers layout) when given, else the
-// bundled configs of the family its keys show are used. Throws latent::Error naming the
-// file and what was expected for anything it cannot read as such a model.
-ModelFiles open_model(const std::string& path, const std::string& config_dir = "");
+// bundled configs of the family its keys show are used. `prediction` ("epsilon" or
+// "v_prediction"; empty = the model's own) overrides the scheduler config's prediction_type,
+// for the models whose weights cannot tell (SD 2.x single files: it also picks their
+// bundled configs, 768-v or 512 base). Throws latent::Error naming the file and what was
+// expected for anything it cannot read as such a model, and for another prediction name.
+ModelFiles open_model(const std::string& path, const std::string& config_dir = "",
+                      const std::string& prediction = "");
 
 // The explanation every refused pickle gets ("'PATH' is a PyTorch pickle file. Latent
 // Studio never opens pickles, because ..."), followed by `hint` (how to convert it).

@@ -147,6 +147,9 @@ ConvertedOpenClip convert_open_clip_text_encoder(const TensorMap& tensors,
     const auto block = block_key(name);
     if (name == "logit_scale") continue;  // CLIP's temperature for comparing text with images
     if (name == "text_projection") {
+      // A CLIPTextModel (SD 2.x's encoder, which conditions on hidden states only) has no
+      // projection to load it into; diffusers leaves it out as well.
+      if (!has_projection(config)) continue;
       out.weights.emplace("text_projection.weight", projection_weight(it->second, key, path));
     } else if (block && is_in_proj(*block)) {
       split_in_proj(it->second, *block, key, path, out.weights);

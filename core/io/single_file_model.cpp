@@ -3,6 +3,7 @@
 #include <QDir>
 #include <QFileInfo>
 #include <algorithm>
+#include <cctype>
 
 #include "core/io/checkpoint_keys.h"
 #include "core/io/checkpoint_layout.h"
@@ -36,13 +37,21 @@ std::string summarize(const std::vector<std::string>& keys, std::size_t limit = 
   return out;
 }
 
+// The bundled configs' name in messages.
+std::string bundled_name(CheckpointLayout layout, const std::string& prediction) {
+  if (layout == CheckpointLayout::sd1) return "Stable Diffusion 1.5";
+  if (layout == CheckpointLayout::sd2)
+    return prediction == "epsilon" ? "Stable Diffusion 2.x base (512, epsilon)"
+                                   : "Stable Diffusion 2.1 (768, v-prediction)";
+  return family_name(family_of(layout));
+}
+
 // Where the configs come from: the folder given, else the bundled ones of the layout.
-QString config_folder(const std::string& config_dir, CheckpointLayout layout, ModelFiles& out) {
+QString config_folder(const std::string& config_dir, CheckpointLayout layout,
+                      const std::string& prediction, ModelFiles& out) {
   if (config_dir.empty()) {
-    const std::string bundled = util::resource_path(bundled_config_folder(layout));
-    const std::string family =
-        layout == CheckpointLayout::sd1 ? "Stable Diffusion 1.5" : family_name(family_of(layout));
-    out.config_source = "the bundled " + family + " configs (" + bundled + ")";
+    const std::string bundled = util::resource_path(bundled_config_folder(layout, prediction));
+    out.config_source = "the bundled " + bundled_name(layout, prediction) + " configs (" + bundled + ")";
     return QString::fromStdString(bundled);
   }
   if (!QFileInfo(QString::fromStdString(config_dir)).isDir())
@@ -52,12 +61,12 @@ QString config_folder(const std::string& config_dir, CheckpointLayout layout, Mo
 }
 
 // A config folder may bring its own tokenizers (as diffusers' from_single_file does);
-// else the bundled ones serve (tokenizer_2 pads with "!" as SDXL's does).
-std::string tokenizer_for(const QString& configs, const std::string& encoder) {
-  const std::string own = path_in(configs, tokenizer_name(encoder));
-  return is_file(path_in(QString::fromStdString(own), "vocab.json"))
-             ? own
-             : util::resource_path(tokenizer_name(encoder));
+// else the bundled ones serve: OpenCLIP encoders (SD 2.x's, SDXL's second) are fed by
+// tokenizer_2, which pads with "!" as theirs do.
+std::string tokenizer_for(const QString& configs, const TextEncoderSlot& slot) {
+  const std::string own = path_in(configs, tokenizer_name(slot.name));
+  if (is_file(path_in(QString::fromStdString(own), "vocab.json"))) return own;
+  return util::resource_path(slot.form == TextEncoderForm::open_clip ? "tokenizer_2" : "tokenizer");
 }
 
 bool has_encoder(CheckpointLayout layout, const std::string& name) {
@@ -86,14 +95,15 @@ void check_family(const std::string& path, CheckpointLayout layout, const QStrin
 }
 
 // The configs of the other parts, the text encoders' tokenizers and the pipeline settings.
-void read_configs(const QString& configs, CheckpointLayout layout, ModelFiles& out) {
+void read_configs(const QString& configs, CheckpointLayout layout, const std::string& prediction,
+                  ModelFiles& out) {
   out.vae_config = read_json_object(path_in(configs, "vae/config.json"), "the VAE config");
   for (const TextEncoderSlot& slot : text_encoder_slots(layout)) {
     TextEncoderFiles encoder;
     encoder.name = slot.name;
     encoder.config = read_json_object(path_in(configs, slot.name + "/config.json"),
                                       "the " + slot.name + " config");
-    encoder.tokenizer_dir = tokenizer_for(configs, slot.name);
+    encoder.tokenizer_dir = tokenizer_for(configs, slot);
     check_tokenizer_folder(encoder.tokenizer_dir);
     out.text_encoders.push_back(std::move(encoder));
   }
@@ -102,11 +112,30 @@ void read_configs(const QString& configs, CheckpointLayout layout, ModelFiles& o
   // A config folder of bare configs has no model_index.json: the family's defaults apply.
   std::string index = path_in(configs, "model_index.json");
   if (!is_file(index))
-    index = util::resource_path(bundled_config_folder(layout) + "/model_index.json");
+    index = util::resource_path(bundled_config_folder(layout, prediction) + "/model_index.json");
   out.model_index = read_json_object(index, "the model index");
   const TextEncoderFiles* second = out.text_encoder("text_encoder_2");
   check_sdxl_configs(out.family, out.unet_config, second ? second->config : QJsonObject(),
                      out.model_index, out.config_source);
+}
+
+// SD 2 reads OpenCLIP's penultimate layer, so its diffusers text encoder has one layer
+// fewer than the checkpoint keeps (23 of 24): the blocks from num_hidden_layers on are
+// never run, and dropped as diffusers' converter drops them.
+void drop_unused_open_clip_blocks(TensorMap& tensors, const std::string& prefix,
+                                  const QJsonObject& config) {
+  const int64_t layers = static_cast<int64_t>(config.value("num_hidden_layers").toDouble(12));
+  const std::string blocks = prefix + "transformer.resblocks.";
+  for (auto it = tensors.lower_bound(blocks); it != tensors.end() && starts_with(it->first, blocks);) {
+    const std::string rest = it->first.substr(blocks.size());
+    const std::size_t dot = rest.find('.');
+    bool number = dot != std::string::npos && dot > 0 && dot < 6;
+    for (std::size_t i = 0; number && i < dot; ++i) number = std::isdigit(static_cast<unsigned char>(rest[i]));
+    if (number && std::stoll(rest.substr(0, dot)) >= layers)
+      it = tensors.erase(it);
+    else
+      ++it;
+  }
 }
 
 // Takes the OpenCLIP encoders' tensors out of `tensors`, converted.
@@ -115,6 +144,7 @@ void convert_open_clip_encoders(TensorMap& tensors, CheckpointLayout layout,
   for (const TextEncoderSlot& slot : text_encoder_slots(layout)) {
     if (slot.form != TextEncoderForm::open_clip) continue;
     TextEncoderFiles& encoder = encoder_named(out, slot.name);
+    if (layout == CheckpointLayout::sd2) drop_unused_open_clip_blocks(tensors, slot.prefix, encoder.config);
     ConvertedOpenClip converted = convert_open_clip_text_encoder(
         tensors, slot.prefix, encoder.config, path, out.config_source);
     encoder.weights = std::move(converted.weights);
@@ -140,7 +170,8 @@ void check_input_channels(const std::string& path, const ModelFiles& out) {
 
 }  // namespace
 
-ModelFiles open_single_file_model(const std::string& path, const std::string& config_dir) {
+ModelFiles open_single_file_model(const std::string& path, const std::string& config_dir,
+                                  const std::string& prediction) {
   auto file = std::make_shared<const SafetensorsFile>(path);
   const CheckpointLayout layout = detect_checkpoint_layout(*file);
 
@@ -148,9 +179,9 @@ ModelFiles open_single_file_model(const std::string& path, const std::string& co
   out.format = ModelFormat::SingleFile;
   out.source = path;
   out.files.push_back(file);
-  const QString configs = config_folder(config_dir, layout, out);
+  const QString configs = config_folder(config_dir, layout, prediction, out);
   check_family(path, layout, configs, out);
-  read_configs(configs, layout, out);
+  read_configs(configs, layout, prediction, out);
 
   TensorMap tensors = read_tensors(*file);
   convert_open_clip_encoders(tensors, layout, path, out);

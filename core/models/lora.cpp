@@ -476,7 +476,18 @@ LoraFile read_lora_file(const std::string& path, const LoraTargets& targets) {
   }
   out.hint = file_hint(unmatched_modules, targets);
   if (!mismatched.empty()) {
-    throw Error("LoRA '" + path + "' was made for another model: " + std::to_string(mismatched.size()) +
+    // Names cannot tell a Stable Diffusion 1.x LoRA from a 2.x one (their modules are the
+    // same); the widths do, and a kohya file's metadata may say which it was trained for.
+    std::string which;
+    if (targets.family) {
+      std::vector<std::string> modules;
+      for (const auto& group : groups) modules.push_back(group.first);
+      const std::string made_for = io::lora_family(modules, file.metadata()).name;
+      which = " than this " + io::family_name(*targets.family) + " one" +
+              (made_for.empty() || made_for == io::family_name(*targets.family) ? ""
+                                                                                 : " (its metadata says " + made_for + ")");
+    }
+    throw Error("LoRA '" + path + "' was made for another model" + which + ": " + std::to_string(mismatched.size()) +
                 " of its modules do not fit this model's weights (" + examples(mismatched, 2) +
                 "); " + counts + ". Stable Diffusion 2.x LoRAs are 1024 wide and SDXL LoRAs 2048 where " +
                 "SD 1.x has 768. Nothing was applied.");

@@ -41,7 +41,7 @@ bool is_set(const QJsonObject& json, const char* key) {
 // Features of diffusers' UNet2DConditionModel that SD 1.x/2.x and SDXL never use.
 void refuse_unsupported(const QJsonObject& json, const std::string& source) {
   for (const char* key :
-       {"class_embed_type", "num_class_embeds", "time_cond_proj_dim", "encoder_hid_dim",
+       {"class_embed_type", "num_class_embeds", "encoder_hid_dim",
         "encoder_hid_dim_type", "timestep_post_act", "time_embedding_act_fn",
         "cross_attention_norm", "reverse_transformer_layers_per_block"}) {
     if (is_set(json, key)) unsupported(source, key, json.value(QLatin1String(key)), "null");
@@ -206,6 +206,8 @@ UNet2DConditionConfig UNet2DConditionConfig::from_json(const QJsonObject& json,
   c.conv_out_kernel = cj::get_int(json, "conv_out_kernel", c.conv_out_kernel, source);
   c.time_embedding_dim = cj::get_int(json, "time_embedding_dim", c.time_embedding_dim, source);
   read_addition_embedding(json, source, c);
+  c.time_cond_proj_dim = cj::get_int(json, "time_cond_proj_dim", 0, source);
+  if (c.time_cond_proj_dim < 0) throw Error(source + ": \"time_cond_proj_dim\" must be positive or null");
 
   const QJsonValue groups = json.value(QLatin1String("norm_num_groups"));
   if (groups.isNull()) unsupported(source, "norm_num_groups", groups, "a number of groups");
@@ -307,13 +309,37 @@ torch::Tensor timestep_embedding(const torch::Tensor& timesteps, int64_t dim, bo
   return emb;
 }
 
-TimestepEmbeddingImpl::TimestepEmbeddingImpl(int64_t in_channels, int64_t time_embed_dim) {
-  linear_1 = register_module("linear_1", torch::nn::Linear(in_channels, time_embed_dim));
-  linear_2 = register_module("linear_2", torch::nn::Linear(time_embed_dim, time_embed_dim));
+torch::Tensor guidance_scale_embedding(const torch::Tensor& w, int64_t dim) {
+  // diffusers, in float32: w·1000; exp(arange(half) · −log(10000)/(half − 1)); [sin | cos].
+  const int64_t half = dim / 2;
+  const auto scaled = w.to(torch::kFloat32).reshape({-1}) * 1000.0;
+  const auto step = torch::log(torch::tensor(10000.0f)) / static_cast<double>(half - 1);
+  const auto freqs = torch::exp(torch::arange(half, torch::kFloat32) * -step);
+  const auto args = scaled.unsqueeze(1) * freqs.to(scaled.device()).unsqueeze(0);  // [B, half]
+  auto emb = torch::cat({torch::sin(args), torch::cos(args)}, 1);
+  if (dim % 2 == 1)
+    emb = torch::nn::functional::pad(emb, torch::nn::functional::PadFuncOptions({0, 1}));
+  return emb;
 }
 
-torch::Tensor TimestepEmbeddingImpl::forward(const torch::Tensor& x) {
-  return linear_2->forward(torch::silu(linear_1->forward(x)));
+TimestepEmbeddingImpl::TimestepEmbeddingImpl(int64_t in_channels, int64_t time_embed_dim,
+                                             int64_t cond_proj_dim) {
+  linear_1 = register_module("linear_1", torch::nn::Linear(in_channels, time_embed_dim));
+  linear_2 = register_module("linear_2", torch::nn::Linear(time_embed_dim, time_embed_dim));
+  if (cond_proj_dim > 0)
+    cond_proj = register_module(
+        "cond_proj", torch::nn::Linear(torch::nn::LinearOptions(cond_proj_dim, in_channels).bias(false)));
+}
+
+torch::Tensor TimestepEmbeddingImpl::forward(const torch::Tensor& x, const torch::Tensor& condition) {
+  auto input = x;
+  if (condition.defined()) {
+    if (!cond_proj)
+      throw Error("UNet: a guidance embedding (timestep_cond) was given, but this UNet has no "
+                  "\"time_cond_proj_dim\" in its config");
+    input = x + cond_proj->forward(condition.to(x.device(), x.scalar_type()));
+  }
+  return linear_2->forward(torch::silu(linear_1->forward(input)));
 }
 
 UNet2DConditionModelImpl::UNet2DConditionModelImpl(const UNet2DConditionConfig& c) : config(c) {
@@ -331,7 +357,8 @@ UNet2DConditionModelImpl::UNet2DConditionModelImpl(const UNet2DConditionConfig& 
   conv_in =
       register_module("conv_in", nn::Conv2d(nn::Conv2dOptions(c.in_channels, ch0, c.conv_in_kernel)
                                                 .padding((c.conv_in_kernel - 1) / 2)));
-  time_embedding = register_module("time_embedding", TimestepEmbedding(ch0, time_embed_dim));
+  time_embedding = register_module("time_embedding",
+                                   TimestepEmbedding(ch0, time_embed_dim, c.time_cond_proj_dim));
   if (c.text_time_embedding) {
     if (c.addition_time_embed_dim <= 0 || c.projection_class_embeddings_input_dim <= 0)
       throw Error("UNet2DConditionModel: the \"text_time\" embedding needs positive widths");
@@ -418,7 +445,8 @@ torch::Tensor UNet2DConditionModelImpl::forward(const torch::Tensor& sample,
                                                 const torch::Tensor& timestep,
                                                 const torch::Tensor& encoder_hidden_states,
                                                 const UNetResiduals* residuals,
-                                                const UNetAddedConditions* added) {
+                                                const UNetAddedConditions* added,
+                                                const torch::Tensor& timestep_cond) {
   if (sample.dim() != 4 || sample.size(1) != config.in_channels)
     throw Error("UNet: sample must be [B, " + std::to_string(config.in_channels) + ", H, W], got " +
                 c10::str(sample.sizes()));
@@ -429,7 +457,7 @@ torch::Tensor UNet2DConditionModelImpl::forward(const torch::Tensor& sample,
   if (timestep.numel() != 1 && !(timestep.dim() == 1 && timestep.size(0) == batch))
     throw Error("UNet: timestep must be one value or one per sample (" + std::to_string(batch) +
                 "), got " + c10::str(timestep.sizes()));
-  const auto temb = embedding(timestep, batch, added);  // [B, time_embed_dim]
+  const auto temb = embedding(timestep, batch, added, timestep_cond);  // [B, time_embed_dim]
 
   const auto& w = conv_in->weight;  // compute dtype and device
   auto x = to_compute(sample, w);
@@ -487,13 +515,19 @@ torch::Tensor UNet2DConditionModelImpl::add_embeds(const UNetAddedConditions& ad
 }
 
 torch::Tensor UNet2DConditionModelImpl::embedding(const torch::Tensor& timestep, int64_t batch,
-                                                  const UNetAddedConditions* added) {
+                                                  const UNetAddedConditions* added,
+                                                  const torch::Tensor& timestep_cond) {
   check_added_conditions(config, added);
+  if (timestep_cond.defined() &&
+      (timestep_cond.dim() != 2 || timestep_cond.size(0) != batch ||
+       timestep_cond.size(1) != config.time_cond_proj_dim))
+    throw Error("UNet: timestep_cond must be [" + std::to_string(batch) + ", " +
+                std::to_string(config.time_cond_proj_dim) + "], got " + c10::str(timestep_cond.sizes()));
   if (config.text_time_embedding && added->text_embeds.size(0) != batch)
     throw Error("UNet: text_embeds and time_ids need one row per sample (" + std::to_string(batch) +
                 "), got " + c10::str(added->text_embeds.sizes()));
   const auto t_emb = time_proj(timestep, batch).to(conv_in->weight.scalar_type());  // [B, C0]
-  const auto emb = time_embedding->forward(t_emb);  // [B, time_embed_dim]
+  const auto emb = time_embedding->forward(t_emb, timestep_cond);  // [B, time_embed_dim]
   if (!config.text_time_embedding) return emb;
   // diffusers: aug_emb = self.add_embedding(add_embeds); emb = emb + aug_emb.
   return emb + add_embedding->forward(add_embeds(*added));

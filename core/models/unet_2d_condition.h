@@ -59,6 +59,10 @@ struct UNet2DConditionConfig {
   bool text_time_embedding = false;
   int64_t addition_time_embed_dim = 0;
   int64_t projection_class_embeddings_input_dim = 0;
+  // LCM-distilled UNets (time_cond_proj_dim): a guidance-scale embedding this wide is
+  // projected (time_embedding.cond_proj) and added to the timestep's before linear_1.
+  // 0 = none.
+  int64_t time_cond_proj_dim = 0;
 
   // Missing keys keep their defaults; features this model does not implement (class
   // embeddings, addition embeddings other than "text_time", other block types, ...) throw
@@ -73,13 +77,21 @@ struct UNet2DConditionConfig {
 torch::Tensor timestep_embedding(const torch::Tensor& timesteps, int64_t dim, bool flip_sin_to_cos,
                                  double freq_shift, int64_t max_period = 10000);
 
-// linear_1 -> SiLU -> linear_2.
+// diffusers' get_guidance_scale_embedding (LatentConsistencyModelPipeline): w [B] float32
+// -> [B, dim] float32, [sin | cos] of w·1000 at the timestep embedding's frequencies
+// (base 10000, spaced over dim/2 − 1), zero-padded when dim is odd.
+torch::Tensor guidance_scale_embedding(const torch::Tensor& w, int64_t dim);
+
+// linear_1 -> SiLU -> linear_2; with `cond_proj_dim` > 0, cond_proj(condition) (a Linear
+// without bias) is added to the input first, as diffusers' TimestepEmbedding does.
 struct TimestepEmbeddingImpl : torch::nn::Module {
-  TimestepEmbeddingImpl(int64_t in_channels, int64_t time_embed_dim);
-  torch::Tensor forward(const torch::Tensor& x);  // [B, in] -> [B, time_embed_dim]
+  TimestepEmbeddingImpl(int64_t in_channels, int64_t time_embed_dim, int64_t cond_proj_dim = 0);
+  // [B, in] (+ condition [B, cond_proj_dim]) -> [B, time_embed_dim]
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& condition = {});
 
   torch::nn::Linear linear_1{nullptr};
   torch::nn::Linear linear_2{nullptr};
+  torch::nn::Linear cond_proj{nullptr};
 };
 TORCH_MODULE(TimestepEmbedding);
 
@@ -106,10 +118,13 @@ struct UNet2DConditionModelImpl : torch::nn::Module {
   // dtype of `sample`. `residuals`, when given, are added to the skips and the middle
   // block's output. `added` is required when the config has the "text_time" embedding
   // (SDXL) and refused otherwise; a struct whose tensors are both undefined counts as absent.
+  // `timestep_cond` [B, time_cond_proj_dim] is an LCM-distilled UNet's guidance embedding
+  // (guidance_scale_embedding); optional there, as in diffusers, and refused elsewhere.
   torch::Tensor forward(const torch::Tensor& sample, const torch::Tensor& timestep,
                         const torch::Tensor& encoder_hidden_states,
                         const UNetResiduals* residuals = nullptr,
-                        const UNetAddedConditions* added = nullptr);
+                        const UNetAddedConditions* added = nullptr,
+                        const torch::Tensor& timestep_cond = {});
 
   // The stages of diffusers' conditioning on time, each as diffusers names its output.
   // time_proj: the sinusoidal embedding of `timestep` (as forward takes it) for `batch`
@@ -122,7 +137,8 @@ struct UNet2DConditionModelImpl : torch::nn::Module {
   // emb, what every ResNet receives: time_embedding(time_proj), plus
   // add_embedding(add_embeds) with the "text_time" embedding. [B, time_embed_dim].
   torch::Tensor embedding(const torch::Tensor& timestep, int64_t batch,
-                          const UNetAddedConditions* added);
+                          const UNetAddedConditions* added,
+                          const torch::Tensor& timestep_cond = {});
 
   UNet2DConditionConfig config;
   int64_t num_upsamplers = 0;

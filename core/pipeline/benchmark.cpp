@@ -12,9 +12,11 @@
 #include <thread>
 
 #include "core/image/tensor_image.h"
+#include "core/pipeline/autoencoder_files.h"
 #include "core/pipeline/decode.h"
 #include "core/pipeline/engine.h"
 #include "core/pipeline/model_bundle.h"
+#include "core/pipeline/noise_predictor.h"
 #include "core/pipeline/preview.h"
 #include "core/pipeline/text_conditioning.h"
 #include "core/pipeline/text_to_image.h"
@@ -228,34 +230,6 @@ BenchmarkResult run_benchmark(const BenchmarkOptions& requested, const Benchmark
   r.unet_step_flops = unet_flops(model->unet->config, 2, lh, lw, context_tokens);
   r.vae_decode_flops = vae_decoder_flops(model->vae->config(), 1, lh, lw);
 
-  say("text encoding");
-  r.text_encode = time_runs(o.repeats, true, device, [&] {
-    (void)encode_prompts(*model, {"", kPrompt}, 0);
-  });
-  const auto embeds = encode_prompts(*model, {"", kPrompt}, 0).to(dtype);  // [2, 77, D]
-
-  say(fmt("one guided UNet step at %.0fx%.0f (batch 2, %.0f GFLOP)", o.width, o.height,
-          r.unet_step_flops.total() / 1e9));
-  const auto generator = at::detail::createCPUGenerator(1);
-  const auto latents =
-      at::randn({1, model->unet->config.in_channels, lh, lw}, generator);  // float32, CPU
-  const auto model_input = torch::cat({latents, latents}).to(device, dtype);
-  const auto timestep = torch::tensor(500.0, torch::kFloat32).to(device);
-  r.unet_step = time_runs(o.repeats, true, device, [&] {
-    (void)model->unet->forward(model_input, timestep, embeds);
-  });
-
-  say(fmt("VAE decode of %.0fx%.0f (%.0f GFLOP)", o.width, o.height,
-          r.vae_decode_flops.total() / 1e9));
-  r.vae_banded = vae_decode_needs_bands(model->vae->config(), latents.sizes(), dtype);
-  r.vae_decode = time_runs(o.repeats, true, device, [&] { (void)decode_latents(*model, latents); });
-
-  say("approximate preview");
-  r.approximate_preview = time_runs(std::max(10, o.repeats), true, device, [&] {
-    (void)image::uint8_to_images(image::decoded_to_uint8(approximate_rgb(latents)));
-  });
-
-  say(fmt("full generation: %.0f steps at %.0fx%.0f, ", o.steps, o.width, o.height) + o.sampler);
   TextToImageParams params;
   params.prompts = {kPrompt};
   params.negative_prompts = {""};
@@ -263,7 +237,65 @@ BenchmarkResult run_benchmark(const BenchmarkOptions& requested, const Benchmark
   params.height = o.height;
   params.steps = o.steps;
   params.sampler = o.sampler;
+  params.guidance_scale = o.guidance_scale;
   params.seed = 1;
+
+  // The conditioning as a generation builds it (SDXL's pooled embedding and time ids too).
+  say("text encoding");
+  r.text_encode = time_runs(o.repeats, true, device, [&] { (void)encode_text_conditioning(*model, params); });
+  TextToImageParams guided_params = params;  // the guided step's batch of 2, whatever the run's guidance
+  guided_params.guidance_scale = std::max(params.guidance_scale, 7.5);
+  const GuidedConditioning text = encode_text_conditioning(*model, guided_params);
+  const Conditioning conditioning = text.batched().to(device, dtype);
+  const NoisePredictor predict = unet_noise_predictor(*model);
+
+  say(fmt("one guided UNet step at %.0fx%.0f (batch 2, %.0f GFLOP)", o.width, o.height,
+          r.unet_step_flops.total() / 1e9));
+  const auto generator = at::detail::createCPUGenerator(1);
+  const auto latents =
+      at::randn({1, model->unet->config.in_channels, lh, lw}, generator);  // float32, CPU
+  const auto model_input = latents.to(device);
+  const auto timestep = torch::tensor(500.0, torch::kFloat32).to(device);
+  r.unet_step = time_runs(o.repeats, true, device, [&] {
+    (void)guided_prediction(predict, model_input, timestep, conditioning, text.guidance, true);
+  });
+
+  say(fmt("VAE decode of %.0fx%.0f (%.0f GFLOP)", o.width, o.height,
+          r.vae_decode_flops.total() / 1e9));
+  r.vae_banded = vae_decode_needs_bands(model->vae->config(), latents.sizes(), dtype);
+  r.vae_decode = time_runs(o.repeats, true, device, [&] { (void)decode_latents(*model, latents); });
+
+  // The step as the generation runs it: without guidance one call of batch 1.
+  const GuidedConditioning run_text = encode_text_conditioning(*model, params);
+  const Conditioning run_conditioning = run_text.batched().to(device, dtype);
+  r.run_step = time_runs(o.repeats, true, device, [&] {
+    (void)guided_prediction(predict, model_input, timestep, run_conditioning, run_text.guidance, run_text.guided());
+  });
+
+  std::unique_ptr<LoadedAutoencoder> other_vae;
+  const models::AutoencoderKL own_vae = model->vae;
+  if (!o.vae.empty()) {
+    other_vae = load_autoencoder(o.vae, model->vae->config(), device, dtype);
+    say("decode with " + other_vae->name);
+    r.other_vae_decode = time_runs(o.repeats, true, device, [&] {
+      if (other_vae->is_tiny())
+        (void)decode_latents_tiny(other_vae->tiny, latents);
+      else
+        (void)image::decoded_to_uint8(other_vae->full->decode(latents.to(device, dtype) / other_vae->full->scaling_factor()));
+    });
+    // The generation decodes with it.
+    if (other_vae->is_tiny())
+      model->tiny_vae = other_vae->tiny;
+    else
+      model->vae = other_vae->full;
+  }
+
+  say("approximate preview");
+  r.approximate_preview = time_runs(std::max(10, o.repeats), true, device, [&] {
+    (void)image::uint8_to_images(image::decoded_to_uint8(approximate_rgb(latents)));
+  });
+
+  say(fmt("full generation: %.0f steps at %.0fx%.0f, ", o.steps, o.width, o.height) + o.sampler);
   const int gpu_index = device.index() < 0 ? 0 : device.index();
   if (device.is_cuda()) util::reset_cuda_peak(gpu_index);
   // On a GPU a first generation mostly measures cuDNN choosing its algorithms; one costs
@@ -271,6 +303,8 @@ BenchmarkResult run_benchmark(const BenchmarkOptions& requested, const Benchmark
   r.generation = time_runs(o.generation_repeats, device.is_cuda(), device, [&] {
     (void)text_to_image(*model, params);
   });
+  model->tiny_vae = nullptr;
+  model->vae = own_vae;
   r.peak_rss_generation = util::peak_resident_bytes();
   if (device.is_cuda()) r.gpu_peak_generation = util::cuda_peak_reserved_bytes(gpu_index);
 
@@ -316,6 +350,8 @@ QJsonObject benchmark_to_json(const BenchmarkResult& r) {
                     {"height", o.height},
                     {"steps", o.steps},
                     {"sampler", QString::fromStdString(o.sampler)},
+                    {"guidance_scale", o.guidance_scale},
+                    {"vae", QString::fromStdString(o.vae)},
                     {"repeats", o.repeats},
                     {"load_repeats", o.load_repeats},
                     {"generation_repeats", o.generation_repeats},
@@ -346,6 +382,10 @@ QJsonObject benchmark_to_json(const BenchmarkResult& r) {
                   {"approximate_preview", timing_json(r.approximate_preview)},
                   {"approximate_preview_fraction_of_step",
                    r.unet_step.median() > 0 ? r.approximate_preview.median() / r.unet_step.median() : -1},
+                  {"run_step", timing_json(r.run_step)},
+                  {"other_vae_decode", timing_json(r.other_vae_decode)},
+                  {"other_vae_decode_fraction_of_run_step",
+                   r.run_step.median() > 0 ? r.other_vae_decode.median() / r.run_step.median() : -1},
                   {"generation", timing_json(r.generation)},
                   {"cancel_latency", timing_json(r.cancel_latency)},
                   {"cancel_latency_max_fraction_of_step",
@@ -391,6 +431,8 @@ std::string benchmark_report(const BenchmarkResult& r) {
   line("UNet step (batch 2)", r.unet_step);
   line(r.vae_banded ? "VAE decode (in bands)" : "VAE decode", r.vae_decode);
   line("approximate preview", r.approximate_preview);
+  if (!o.vae.empty()) line(("decode with " + o.vae).c_str(), r.other_vae_decode);
+  line("UNet step as generated", r.run_step);
   line(("generation, " + std::to_string(o.steps) + " steps").c_str(), r.generation);
   line("cancel to return", r.cancel_latency);
   s += fmt("  peak RSS: load %.2f GiB, generation %.2f GiB; %.2f GiB resident when loaded\n",

@@ -25,6 +25,10 @@ struct BenchmarkOptions {
   int load_repeats = 2;     // timed loads, after one warm-up load
   int generation_repeats = 1;
   std::string sampler = "euler";
+  double guidance_scale = 7.5;  // of the full generation; 1 or less: no unconditional half
+  // An autoencoder (a TAESD, or another full VAE) that decodes the full generation's
+  // picture instead of the model's, also timed alone and as a preview; empty = none.
+  std::string vae;
   int threads = 0;          // 0: one per core
   bool measure_peak = true;
   // A generation through the Engine with the automatic VAE preview cadence, to measure
@@ -65,6 +69,8 @@ struct BenchmarkResult {
   Timing unet_step;           // one guided UNet call, batch 2
   Timing vae_decode;          // one latent → uint8 image
   Timing approximate_preview; // latent → approximate RGB → 8-bit preview image
+  Timing other_vae_decode;    // options.vae's decode of one latent → uint8 image (when given)
+  Timing run_step;            // one UNet call as the generation makes it (batch 1 unguided)
   Timing generation;          // encode + steps + decode
   Timing cancel_latency;      // from a cancel during a step or the decode to the return
   bool vae_banded = false;    // the decode at this size went band by band

@@ -23,6 +23,7 @@ Conditioning Conditioning::stack(const Conditioning& first, const Conditioning& 
   out.pooled = stack_part(first.pooled, second.pooled, "pooled embedding");
   out.time_ids = stack_part(first.time_ids, second.time_ids, "time ids");
   out.concat = stack_part(first.concat, second.concat, "extra channels");
+  out.timestep_cond = stack_part(first.timestep_cond, second.timestep_cond, "guidance embedding");
   if (first.down_residuals.size() != second.down_residuals.size())
     throw Error("conditioning: the two halves of the batch have different residuals");
   for (size_t i = 0; i < first.down_residuals.size(); ++i)
@@ -37,6 +38,7 @@ Conditioning Conditioning::to(const torch::Device& device, torch::ScalarType dty
   out.pooled = converted(pooled, device, dtype);
   out.time_ids = converted(time_ids, device, dtype);
   out.concat = converted(concat, device, dtype);
+  out.timestep_cond = converted(timestep_cond, device, dtype);
   for (const auto& residual : down_residuals) out.down_residuals.push_back(converted(residual, device, dtype));
   out.mid_residual = converted(mid_residual, device, dtype);
   return out;

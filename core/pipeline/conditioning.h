@@ -17,6 +17,9 @@ struct Conditioning {
   torch::Tensor pooled;    // [N, P] pooled text embedding (SDXL's text_embeds); optional
   torch::Tensor time_ids;  // [N, k] size and crop ids (SDXL's add_time_ids); optional
   torch::Tensor concat;    // [N, C, h, w] channels concatenated to the latents (inpainting UNets)
+  // [N, d] the guidance-scale embedding of LCM-distilled UNets (diffusers' timestep_cond),
+  // which take guidance this way instead of a guided batch; optional.
+  torch::Tensor timestep_cond;
   // Added to the UNet's skip connections, one per skip, and to its middle block's output
   // (ControlNet); optional.
   std::vector<torch::Tensor> down_residuals;

@@ -7,11 +7,18 @@
 
 namespace latent::pipeline {
 
+torch::Tensor decode_latents_tiny(models::AutoencoderTiny vae, const torch::Tensor& latents) {  // a shared handle
+  torch::InferenceMode inference_mode;
+  const auto decoded = vae->decode(latents / vae->scaling_factor());
+  return image::decoded_to_uint8(decoded.to(torch::kFloat32));
+}
+
 torch::Tensor decode_latents(ModelBundle& model, const torch::Tensor& latents) {
   torch::InferenceMode inference_mode;
   // The denoising loop's cached blocks have other sizes than the decoder's: give them
   // back before the decoder's large activations arrive, and the decoder's afterwards.
   util::release_cached_cpu_memory();
+  if (!model.tiny_vae.is_empty()) return decode_latents_tiny(model.tiny_vae, latents);
   // In the VAE's own precision: fp32 where an SDXL model's VAE is upcast (force_upcast).
   const auto scaled = (latents / model.vae->scaling_factor()).to(model.device, model.vae_dtype());
   auto images = image::decoded_to_uint8(vae_decode(model.vae, scaled));

@@ -11,6 +11,10 @@ std::unique_ptr<schedulers::Scheduler> make_params_scheduler(const ModelBundle& 
                                                              const SamplingParams& p) {
   auto config = schedulers::SchedulerConfig::from_json(model.scheduler_config);
   config.eta = p.eta;
+  if (!p.timestep_spacing.empty()) config.timestep_spacing = p.timestep_spacing;
+  if (p.zero_snr) config.rescale_betas_zero_snr = true;
+  if (p.lcm_original_steps > 0) config.original_inference_steps = p.lcm_original_steps;
+  config.gamma = p.tcd_gamma;
   config.noise_sampler_seed = p.seed;  // DPM++ SDE's Brownian tree, seeded as the noise is
   auto scheduler = schedulers::make_scheduler(p.sampler, config);
   scheduler->set_timesteps(p.steps);

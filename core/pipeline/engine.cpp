@@ -1,9 +1,12 @@
 #include "core/pipeline/engine.h"
 
 #include <chrono>
+#include <map>
 
 #include "core/image/tensor_image.h"
+#include "core/pipeline/autoencoder_files.h"
 #include "core/pipeline/decode.h"
+#include "core/pipeline/fast_preset.h"
 #include "core/pipeline/ensemble.h"
 #include "core/pipeline/lora_set.h"
 #include "core/pipeline/memory_estimate.h"
@@ -33,6 +36,29 @@ double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
+// The request's autoencoder in the model's place for one run: a full VAE replaces `vae`,
+// a tiny one is set as `tiny_vae`; the model's own is back when the run ends, however.
+class AutoencoderSwap {
+ public:
+  AutoencoderSwap(ModelBundle& model, const LoadedAutoencoder* autoencoder) : model_(model), saved_(model.vae) {
+    if (!autoencoder) return;
+    if (autoencoder->is_tiny())
+      model.tiny_vae = autoencoder->tiny;
+    else
+      model.vae = autoencoder->full;
+  }
+  ~AutoencoderSwap() {
+    model_.vae = saved_;
+    model_.tiny_vae = nullptr;
+  }
+  AutoencoderSwap(const AutoencoderSwap&) = delete;
+  AutoencoderSwap& operator=(const AutoencoderSwap&) = delete;
+
+ private:
+  ModelBundle& model_;
+  models::AutoencoderKL saved_;
+};
+
 }  // namespace
 
 struct Engine::Impl {
@@ -45,6 +71,35 @@ struct Engine::Impl {
   std::unique_ptr<ModelBundle> refiner;
   LoadOptions refiner_options;
   std::string refiner_hash;  // computed on first use, as `hash`
+  // Autoencoders requests named (GenerationRequest::vae, PreviewSettings::tiny_vae) by
+  // path, on the model's device and in its precision, with their hashes once computed.
+  std::map<std::string, std::unique_ptr<LoadedAutoencoder>> autoencoders;
+  std::map<std::string, std::string> autoencoder_hashes;
+
+  // The autoencoder at `path`, loaded unless it already is; refuses one whose latents are
+  // not the model's (another family's), naming the file. `what` names the option in errors.
+  const LoadedAutoencoder& autoencoder_for(const std::string& path, const char* what) {
+    auto& slot = autoencoders[path];
+    if (!slot) {
+      auto loaded = load_autoencoder(path, model->vae->config(), model->device, model->dtype);
+      const int64_t channels = model->unet->config.out_channels;
+      if (loaded->latent_channels() != channels ||
+          loaded->downscale_factor() != model->vae->config().downscale_factor())
+        throw Error(std::string(what) + " '" + path + "' works on latents of " +
+                    std::to_string(loaded->latent_channels()) + " channels at 1/" +
+                    std::to_string(loaded->downscale_factor()) + " size, but the model's are " +
+                    std::to_string(channels) + " channels at 1/" +
+                    std::to_string(model->vae->config().downscale_factor()));
+      slot = std::move(loaded);
+    }
+    return *slot;
+  }
+
+  const std::string& autoencoder_hash(const LoadedAutoencoder& autoencoder) {
+    auto& hash = autoencoder_hashes[autoencoder.path];
+    if (hash.empty()) hash = util::cached_sha256(autoencoder.weight_files).substr(0, 10);
+    return hash;
+  }
 
   void release_refiner() {
     refiner.reset();
@@ -85,6 +140,8 @@ void Engine::load(const LoadOptions& options) {
   // A refiner stays for the next model only where it would load the same again.
   if (options.device != impl_->refiner_options.device || options.dtype != impl_->refiner_options.dtype)
     impl_->release_refiner();
+  impl_->autoencoders.clear();  // built for the old model's device and precision
+  impl_->autoencoder_hashes.clear();
   impl_->model = load_model_bundle(options);
   impl_->options = options;
 }
@@ -94,6 +151,10 @@ const LoadOptions& Engine::load_options() const { return impl_->options; }
 std::string Engine::model_name() const { return impl_->model ? impl_->model->name : std::string(); }
 std::string Engine::model_family() const {
   return impl_->model ? io::family_name(impl_->model->family) : std::string();
+}
+
+std::string Engine::model_prediction() const {
+  return impl_->model ? impl_->model->prediction_type() : std::string();
 }
 
 int Engine::count_tokens(const std::string& prompt) const {
@@ -133,6 +194,17 @@ GenerationResult Engine::generate(const GenerationRequest& request, const Progre
                 "inpainting model");
   ModelBundle* refiner = request.refiner.given() ? &impl_->refiner_for(request.refiner.path) : nullptr;
   const MemoryEstimate memory = check_generation_memory(model, request);  // refuses what cannot fit
+  const LoadedAutoencoder* vae = request.vae.empty() ? nullptr : &impl_->autoencoder_for(request.vae, "the VAE");
+  if (vae && !vae->has_encoder && (has_init_image(request) || is_inpainting_model(model)))
+    throw Error("the tiny autoencoder '" + request.vae +
+                "' has no encoder for the starting picture: put taesd_encoder.safetensors beside it");
+  const LoadedAutoencoder* preview_vae = request.preview.tiny_vae.empty()
+                                             ? nullptr
+                                             : &impl_->autoencoder_for(request.preview.tiny_vae, "the preview VAE");
+  if (preview_vae && !preview_vae->is_tiny())
+    throw Error("the preview VAE '" + request.preview.tiny_vae +
+                "' is a full VAE: previews after every step take a tiny autoencoder (TAESD)");
+  const AutoencoderSwap swap(model, vae);
 
   GenerationResult result;
   result.request = request;
@@ -150,7 +222,11 @@ GenerationResult Engine::generate(const GenerationRequest& request, const Progre
       progress.timestep = state.timestep;
       const auto preview_start = Clock::now();
       const double denoising_seconds = seconds_since(start) - preview_seconds;
-      if (vae_previews.decode_at(progress.step, progress.total_steps, denoising_seconds)) {
+      if (preview_vae) {
+        // Cheap enough for every step: a few percent of a UNet call.
+        progress.previews = image::uint8_to_images(decode_latents_tiny(preview_vae->tiny, state.denoised));
+        progress.previews_are_vae_decodes = true;
+      } else if (vae_previews.decode_at(progress.step, progress.total_steps, denoising_seconds)) {
         progress.previews = image::uint8_to_images(decode_latents(model, state.denoised));
         progress.previews_are_vae_decodes = true;
         vae_previews.decoded(seconds_since(preview_start));
@@ -206,6 +282,10 @@ GenerationResult Engine::generate(const GenerationRequest& request, const Progre
     result.refiner_name = refiner->name;
     result.refiner_hash = impl_->refiner_hash;
   }
+  if (vae) {
+    result.vae_name = vae->name;
+    result.vae_hash = impl_->autoencoder_hash(*vae);
+  }
   result.seconds_total = seconds_since(start);
   result.seconds_in_previews = preview_seconds;
   return result;
@@ -217,6 +297,19 @@ ModelDefaults Engine::model_defaults() const {
   if (!impl_->model) throw Error("no model is loaded");
   const ModelBundle& model = *impl_->model;
   return model_defaults_for(model.family, model.unet->config.sample_size, model.vae->config().downscale_factor());
+}
+
+FastPreset Engine::fast_preset() const {
+  if (!impl_->model) throw Error("no model is loaded");
+  const ModelBundle& model = *impl_->model;
+  return fast_preset_for(scheduler_class(), model.unet->config.time_cond_proj_dim > 0);
+}
+
+std::string Engine::own_sampler() const { return impl_->model ? own_sampler_of(scheduler_class()) : std::string(); }
+
+std::string Engine::scheduler_class() const {
+  if (!impl_->model) return {};
+  return impl_->model->scheduler_config.value(QLatin1String("_class_name")).toString().toStdString();
 }
 
 bool Engine::is_sdxl() const { return impl_->model && io::is_sdxl(impl_->model->family); }

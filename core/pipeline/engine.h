@@ -12,6 +12,7 @@
 #include "core/api/generation_request.h"
 #include "core/api/generation_result.h"
 #include "core/api/load_options.h"
+#include "core/pipeline/fast_preset.h"
 #include "core/pipeline/model_probe.h"
 #include "core/text/prompt_chunks.h"
 
@@ -33,6 +34,9 @@ class Engine {
   std::string model_name() const;
   // "Stable Diffusion 1.x", ...; empty without a model.
   std::string model_family() const;
+  // What the loaded model predicts, "epsilon" or "v_prediction" (SD 2.x 768-v models), as
+  // its scheduler config and LoadOptions::prediction say; empty without a model.
+  std::string model_prediction() const;
 
   // Runs one request. `on_step` is called on the calling thread after each step;
   // when `cancel` becomes true the run stops before the next step and throws
@@ -53,10 +57,18 @@ class Engine {
   // What the loaded model's diffusers pipeline takes when a request leaves it open (see
   // ModelDefaults in model_probe.h). Throws latent::Error without a model.
   ModelDefaults model_defaults() const;
+  // The "Fast" preset for the loaded model (sampler, steps, guidance and why; see
+  // fast_preset.h). Throws latent::Error without a model.
+  FastPreset fast_preset() const;
+  // The sampler the loaded model's scheduler config requires ("lcm" for an LCMScheduler,
+  // "tcd" for a TCDScheduler), which a request should use unless the user chose another;
+  // empty for every other model and without a model.
+  std::string own_sampler() const;
   // Whether the loaded model is an SDXL base or refiner; false without a model.
   bool is_sdxl() const;
 
  private:
+  std::string scheduler_class() const;  // the model's scheduler config's _class_name
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

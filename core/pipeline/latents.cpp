@@ -17,6 +17,10 @@ NoiseLatents noise_latents(const ModelBundle& model, const SamplingParams& p,
 }
 
 torch::Tensor encode_image_latents(ModelBundle& model, const torch::Tensor& image, at::Generator& generator) {
+  // A tiny autoencoder gives latents, not a distribution: nothing is drawn (diffusers'
+  // retrieve_latents takes its .latents).
+  if (!model.tiny_vae.is_empty())
+    return model.tiny_vae->encode(image).to(torch::kFloat32) * model.tiny_vae->scaling_factor();
   // In the VAE's own precision: fp32 where an SDXL model's VAE is upcast (force_upcast,
   // diffusers' prepare_latents: image.float() and the VAE moved to fp32).
   const auto dist = model.vae->encode(image.to(model.device, model.vae_dtype()));

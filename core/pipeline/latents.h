@@ -32,6 +32,7 @@ NoiseLatents noise_latents(const ModelBundle& model, const SamplingParams& param
 
 // scaling_factor · (mean + std·ε), ε the generator's next draw: a picture ([1,3,H,W] in
 // [-1,1]) as latents in float32, as diffusers' retrieve_latents(..., sample_mode="sample").
+// With the bundle's tiny_vae set, its latents times its scaling factor, with no draw.
 torch::Tensor encode_image_latents(ModelBundle& model, const torch::Tensor& image, at::Generator& generator);
 
 }  // namespace latent::pipeline

@@ -217,7 +217,7 @@ std::unique_ptr<ModelBundle> load_model_bundle(const api::LoadOptions& options) 
     at::globalContext().setAllowTF32CuDNN(tf32);
   }
 
-  io::ModelFiles files = io::open_model(options.model_path, options.config_dir);
+  io::ModelFiles files = io::open_model(options.model_path, options.config_dir, options.prediction);
   bundle->format = io::format_name(files.format);
   bundle->name = QFileInfo(QString::fromStdString(options.model_path)).completeBaseName().toStdString();
   if (files.format == io::ModelFormat::SingleFile) {

@@ -15,6 +15,7 @@
 #include "core/api/load_options.h"
 #include "core/io/model_family.h"
 #include "core/models/autoencoder_kl.h"
+#include "core/models/autoencoder_tiny.h"
 #include "core/models/clip_text_model.h"
 #include "core/models/unet_2d_condition.h"
 #include "core/text/clip_tokenizer.h"
@@ -44,6 +45,9 @@ struct ModelBundle {
   bool requires_aesthetics_score = false;
   models::UNet2DConditionModel unet{nullptr};
   models::AutoencoderKL vae{nullptr};
+  // A tiny autoencoder (TAESD) standing in for `vae` while a request asks for it
+  // (GenerationRequest::vae): it decodes the final latents and encodes a starting picture.
+  models::AutoencoderTiny tiny_vae{nullptr};
   QJsonObject scheduler_config;
   torch::Device device = torch::kCPU;
   torch::ScalarType dtype = torch::kFloat32;
@@ -51,6 +55,12 @@ struct ModelBundle {
   // The precision the VAE computes in: the model's, or fp32 where diffusers' SDXL
   // pipelines upcast it (force_upcast in an fp16 model; see load_model_bundle).
   torch::ScalarType vae_dtype() const { return vae->decoder->conv_in->weight.scalar_type(); }
+
+  // What the UNet predicts: "epsilon" or "v_prediction" (SD 2.x 768 models), from the
+  // scheduler config (and LoadOptions::prediction, which overrides it).
+  std::string prediction_type() const {
+    return scheduler_config.value(QLatin1String("prediction_type")).toString(QStringLiteral("epsilon")).toStdString();
+  }
 
   // The first text encoder and its tokenizer: the only ones of SD 1.x and 2.x.
   const text::ClipTokenizer& tokenizer() const { return *text_encoders.front().tokenizer; }

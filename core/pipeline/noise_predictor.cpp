@@ -14,7 +14,7 @@ NoisePredictor unet_noise_predictor(ModelBundle& model) {
     const bool has_added = added.text_embeds.defined() || added.time_ids.defined();
     return model.unet
         ->forward(input, timestep.to(model.device), c.context, has_residuals ? &residuals : nullptr,
-                  has_added ? &added : nullptr)
+                  has_added ? &added : nullptr, c.timestep_cond)
         .to(torch::kFloat32);
   };
 }

@@ -22,6 +22,10 @@ SamplingParams SamplingParams::from_request(const api::GenerationRequest& r) {
   p.sampler = r.sampling.sampler;
   p.clip_skip = r.sampling.clip_skip - 1;  // the web UI's 1 (last layer) is diffusers' 0
   p.eta = r.sampling.eta;
+  p.timestep_spacing = r.sampling.timestep_spacing;
+  p.zero_snr = r.sampling.zero_snr;
+  p.lcm_original_steps = r.sampling.lcm_original_steps;
+  p.tcd_gamma = r.sampling.tcd_gamma;
   p.prompt_syntax = PromptSyntax::Weighted;
   p.embeddings_dir = r.embeddings_dir;
   if (!r.prompt_2.empty()) p.prompts_2 = {r.prompt_2};
@@ -46,7 +50,14 @@ void validate_params(const ModelBundle& model, const SamplingParams& p) {
   shape_check.sampling.guidance_scale = p.guidance_scale;
   shape_check.sampling.clip_skip = p.clip_skip + 1;
   shape_check.sampling.eta = p.eta;
+  shape_check.sampling.timestep_spacing = p.timestep_spacing;
   validate_request(shape_check);
+  // At ᾱ = 0 an epsilon prediction says nothing about the picture (diffusers divides by
+  // zero there): a zero-SNR schedule is for v-prediction models.
+  if (p.zero_snr && model.prediction_type() != "v_prediction")
+    throw Error("zero terminal SNR needs a v-prediction model, and '" + model.name +
+                "' predicts " + model.prediction_type() +
+                " (a single file of Stable Diffusion 2.x can be told it predicts v)");
   if (p.prompts.empty()) throw Error("no prompt given");
   if (!p.negative_prompts.empty() && p.negative_prompts.size() != p.prompts.size())
     throw Error("give one negative prompt per prompt (" + std::to_string(p.prompts.size()) +

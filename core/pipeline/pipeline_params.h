@@ -36,6 +36,14 @@ struct SamplingParams {
   // layer). The request counts the web UI's way (1 = the last layer): from_request converts.
   int clip_skip = 0;
   double eta = 0.0;
+  // The scheduler config's timestep_spacing when not empty, and its rescale_betas_zero_snr
+  // when true (see api::SamplingSettings).
+  std::string timestep_spacing;
+  bool zero_snr = false;
+  // LCM and TCD: the distillation schedule's length (0 = the scheduler config's) and TCD's
+  // gamma (see api::SamplingSettings).
+  int lcm_original_steps = 0;
+  double tcd_gamma = 0.3;
   // Plain reads prompts as diffusers does (what the golden cases pin); from_request()
   // asks for the web UI's language: emphasis, BREAK, 75-token chunks, embeddings.
   PromptSyntax prompt_syntax = PromptSyntax::Plain;

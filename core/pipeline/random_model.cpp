@@ -71,7 +71,7 @@ void write_component(const QDir& out, const RandomModelLayout::Component& compon
 
 }  // namespace
 
-std::vector<std::string> random_model_configs() { return {"sd15", "sdxl", "sdxl-refiner"}; }
+std::vector<std::string> random_model_configs() { return {"sd15", "sd21-768", "sdxl", "sdxl-refiner"}; }
 
 RandomModelLayout random_model_layout(const std::string& config) {
   const RandomModelLayout::Component unet{"unet", Kind::unet, "diffusion_pytorch_model"};
@@ -80,6 +80,7 @@ RandomModelLayout random_model_layout(const std::string& config) {
   const RandomModelLayout::Component text_encoder_2{"text_encoder_2", Kind::text_encoder, "model"};
   // Smallest first, so that a full disk or a refused allocation shows early.
   if (config == "sd15") return {"sd15", {text_encoder, vae, unet}, {"tokenizer"}};
+  if (config == "sd21-768") return {"sd21_768", {text_encoder, vae, unet}, {"tokenizer"}, true};
   if (config == "sdxl")
     return {"sdxl_base", {text_encoder, vae, text_encoder_2, unet}, {"tokenizer", "tokenizer_2"}};
   if (config == "sdxl-refiner") return {"sdxl_refiner", {vae, text_encoder_2, unet}, {"tokenizer_2"}};
@@ -117,7 +118,8 @@ void write_random_model_configs(const RandomModelOptions& options) {
   }
   for (const auto& name : layout.tokenizers) {
     const QString folder = QString::fromStdString(name);
-    const QDir tokenizer(QString::fromStdString(util::resource_path(name)));
+    const std::string source = layout.open_clip_tokenizer && name == "tokenizer" ? "tokenizer_2" : name;
+    const QDir tokenizer(QString::fromStdString(util::resource_path(source)));
     for (const QString& file : tokenizer.entryList(QDir::Files)) {
       if (file == "README.md") continue;  // about the bundled copy, not part of a tokenizer
       copy_file(tokenizer.filePath(file), out.filePath(folder + "/" + file));

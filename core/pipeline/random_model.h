@@ -16,8 +16,8 @@ struct RandomModelOptions {
   uint64_t seed = 0;
 };
 
-// The architectures make-random-model builds: "sd15", "sdxl" (the SDXL base) and
-// "sdxl-refiner".
+// The architectures make-random-model builds: "sd15", "sd21-768" (Stable Diffusion 2.1,
+// 768-v), "sdxl" (the SDXL base) and "sdxl-refiner".
 std::vector<std::string> random_model_configs();
 
 // What a random model's folder holds, in the diffusers arrangement the loader reads.
@@ -28,9 +28,12 @@ struct RandomModelLayout {
     Kind kind;
     std::string weights;  // file name without ".safetensors" / ".fp16.safetensors"
   };
-  std::string configs;                  // the bundled config folder: "sd15", "sdxl_base", "sdxl_refiner"
+  std::string configs;                  // the bundled config folder: "sd15", "sd21_768", "sdxl_base", ...
   std::vector<Component> components;    // each with <folder>/config.json from `configs`
   std::vector<std::string> tokenizers;  // bundled tokenizer folders copied: "tokenizer", "tokenizer_2"
+  // SD 2.x: its "tokenizer" folder is OpenCLIP's, a copy of the bundled tokenizer_2 (which
+  // pads with "!").
+  bool open_clip_tokenizer = false;
 };
 
 // Throws latent::Error naming the configs there are for an unknown name.

@@ -76,6 +76,15 @@ void validate_request(const api::GenerationRequest& r) {
   if (!(sampling.guidance_rescale >= 0.0 && sampling.guidance_rescale <= 1.0))
     throw Error("guidance rescale " + number_text(sampling.guidance_rescale) +
                 " is out of range: use 0 (off) to 1");
+  const std::string& spacing = sampling.timestep_spacing;
+  if (!spacing.empty() && spacing != "leading" && spacing != "linspace" && spacing != "trailing")
+    throw Error("timestep spacing \"" + spacing +
+                "\" is not one of leading, linspace, trailing (or empty for the model's own)");
+  if (sampling.lcm_original_steps < 0 || sampling.lcm_original_steps > 1000)
+    throw Error("LCM original steps " + std::to_string(sampling.lcm_original_steps) +
+                " is out of range: use 1 to 1000 (0 = the model's scheduler config)");
+  if (!(sampling.tcd_gamma >= 0.0 && sampling.tcd_gamma <= 1.0))
+    throw Error("TCD gamma " + number_text(sampling.tcd_gamma) + " is out of range: use 0 to 1");
   check_sdxl(r.sdxl);
   if (!(r.refiner.switch_at > 0.0 && r.refiner.switch_at < 1.0))
     throw Error("refiner switch " + number_text(r.refiner.switch_at) +

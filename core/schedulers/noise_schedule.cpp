@@ -12,7 +12,24 @@ namespace latent::schedulers {
 
 // --- The training schedule ---
 
-torch::Tensor make_betas(const SchedulerConfig& config) {
+namespace {
+
+// diffusers' rescale_zero_terminal_snr, in float32 as it computes it: sqrt(ᾱ) shifted so
+// that its last value is 0 and scaled so that its first is unchanged, then turned back
+// into betas (β_T becomes 1).
+torch::Tensor rescale_zero_terminal_snr(const torch::Tensor& betas) {
+  auto alphas_bar_sqrt = torch::cumprod(1.0 - betas, 0).sqrt();
+  const auto first = alphas_bar_sqrt[0].clone();
+  const auto last = alphas_bar_sqrt[-1].clone();
+  alphas_bar_sqrt -= last;
+  alphas_bar_sqrt *= first / (first - last);
+  const auto alphas_bar = alphas_bar_sqrt.pow(2);
+  const auto alphas = torch::cat({alphas_bar.slice(0, 0, 1),
+                                  alphas_bar.slice(0, 1) / alphas_bar.slice(0, 0, -1)});
+  return 1.0 - alphas;
+}
+
+torch::Tensor base_betas(const SchedulerConfig& config) {
   const int64_t steps = config.num_train_timesteps;
   const auto f32 = torch::TensorOptions().dtype(torch::kFloat32);
   if (!config.trained_betas.empty()) return torch::tensor(config.trained_betas, f32);
@@ -37,6 +54,13 @@ torch::Tensor make_betas(const SchedulerConfig& config) {
   }
   throw Error("scheduler config: beta_schedule \"" + config.beta_schedule +
               "\" is not one of scaled_linear, linear, squaredcos_cap_v2");
+}
+
+}  // namespace
+
+torch::Tensor make_betas(const SchedulerConfig& config) {
+  const auto betas = base_betas(config);
+  return config.rescale_betas_zero_snr ? rescale_zero_terminal_snr(betas) : betas;
 }
 
 torch::Tensor make_alphas_cumprod(const torch::Tensor& betas) {

@@ -17,8 +17,10 @@
 #include "core/schedulers/scheduler_heun.h"
 #include "core/schedulers/scheduler_kdpm2.h"
 #include "core/schedulers/scheduler_kdpm2_ancestral.h"
+#include "core/schedulers/scheduler_lcm.h"
 #include "core/schedulers/scheduler_lms.h"
 #include "core/schedulers/scheduler_pndm.h"
+#include "core/schedulers/scheduler_tcd.h"
 #include "core/schedulers/scheduler_unipc.h"
 #include "core/util/error.h"
 
@@ -79,6 +81,8 @@ const std::vector<std::pair<std::string, Factory>>& registry() {
       {"kdpm2", [](const SchedulerConfig& c) { return make_kdpm2(c); }},
       {"kdpm2_a", [](const SchedulerConfig& c) { return make_kdpm2_ancestral(c); }},
       {"unipc", [](const SchedulerConfig& c) { return make_unipc(c); }},
+      {"lcm", [](const SchedulerConfig& c) { return make_lcm(c); }},
+      {"tcd", [](const SchedulerConfig& c) { return make_tcd(c); }},
   };
   return table;
 }
@@ -108,6 +112,9 @@ SchedulerConfig SchedulerConfig::from_json(const QJsonObject& json) {
   c.clip_sample_range = number_of(json, "clip_sample_range", c.clip_sample_range);
   c.prediction_type = string_of(json, "prediction_type", c.prediction_type);
   c.timestep_spacing = string_of(json, "timestep_spacing", c.timestep_spacing);
+  c.original_inference_steps = integer_of(json, "original_inference_steps", c.original_inference_steps);
+  c.timestep_scaling = number_of(json, "timestep_scaling", c.timestep_scaling);
+  c.class_name = string_of(json, "_class_name", c.class_name);
   const QJsonValue seed = json.value("noise_sampler_seed");
   if (!seed.isUndefined() && !seed.isNull()) {
     const double v = seed.toDouble(-1);
@@ -115,9 +122,7 @@ SchedulerConfig SchedulerConfig::from_json(const QJsonObject& json) {
       bad_key("noise_sampler_seed", "null or a non-negative integer");
     c.noise_sampler_seed = static_cast<uint64_t>(v);
   }
-  if (bool_of(json, "rescale_betas_zero_snr", false))
-    throw Error("scheduler config: rescale_betas_zero_snr is not supported (Stable Diffusion 1.x "
-                "models do not use it)");
+  c.rescale_betas_zero_snr = bool_of(json, "rescale_betas_zero_snr", c.rescale_betas_zero_snr);
   if (bool_of(json, "thresholding", false))
     throw Error("scheduler config: thresholding is not supported (it is meant for pixel-space "
                 "models, not Stable Diffusion)");
@@ -157,17 +162,24 @@ void SchedulerConfig::validate() const {
                 " should be between 0 and num_train_timesteps − 1");
   if (!std::isfinite(eta) || eta < 0)
     throw Error("DDIM eta " + std::to_string(eta) + " should be a number of at least 0");
+  if (original_inference_steps < 1 || original_inference_steps > num_train_timesteps)
+    throw Error("scheduler config: original_inference_steps " + std::to_string(original_inference_steps) +
+                " should be between 1 and num_train_timesteps");
+  if (!std::isfinite(timestep_scaling) || timestep_scaling <= 0)
+    throw Error("scheduler config: timestep_scaling should be a positive number");
   if (!(clip_sample_range > 0))
     throw Error("scheduler config: clip_sample_range should be positive");
 }
 
 // --- Scheduler ---
 
-Scheduler::Scheduler(std::string name, SchedulerConfig config)
+Scheduler::Scheduler(std::string name, SchedulerConfig config, TerminalAlpha terminal_alpha)
     : name_(std::move(name)), config_(std::move(config)) {
   config_.validate();
   betas_ = make_betas(config_);
   alphas_cumprod_ = make_alphas_cumprod(betas_);
+  if (config_.rescale_betas_zero_snr && terminal_alpha == TerminalAlpha::finite)
+    alphas_cumprod_[-1] = std::ldexp(1.0f, -24);
   alphas_cumprod_values_ = to_floats(alphas_cumprod_);
 }
 

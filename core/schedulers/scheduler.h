@@ -42,8 +42,22 @@ struct SchedulerConfig {
   double clip_sample_range = 1.0;
   std::string prediction_type = "epsilon";  // "epsilon" or "v_prediction"
   std::string timestep_spacing;  // "linspace", "leading", "trailing"; empty: each sampler's default
+  // Zero terminal SNR (Lin et al. 2023, diffusers' rescale_zero_terminal_snr): the betas
+  // rescaled so that the last training step is pure noise (ᾱ = 0). For v-prediction
+  // models trained that way; see TerminalAlpha for the samplers that cannot take ᾱ = 0.
+  bool rescale_betas_zero_snr = false;
 
   double eta = 0.0;  // DDIM: 0 deterministic, 1 as stochastic as DDPM
+  // LCM and TCD: the length of the schedule the model was distilled on, and the scale of
+  // the timestep in the consistency boundary conditions (LCMScheduler's config keys).
+  int original_inference_steps = 50;
+  double timestep_scaling = 10.0;
+  // TCD's gamma (diffusers passes the pipeline's eta as it): 0 deterministic, 1 fully
+  // stochastic. 0.3 is what the TCD authors recommend.
+  double gamma = 0.3;
+  // The scheduler class the model ships with (_class_name), e.g. "LCMScheduler"; empty
+  // when the config does not say.
+  std::string class_name;
   // DPM++ SDE's Brownian tree seed; unset: the seed the step generator was seeded with
   // (which is what diffusers does with noise_sampler_seed = seed).
   std::optional<uint64_t> noise_sampler_seed;
@@ -60,9 +74,16 @@ struct StepOutput {
   torch::Tensor pred_original_sample;  // the predicted clean latents (a free preview)
 };
 
+// What a zero-SNR schedule leaves at its last training step. DDIM (and the samplers in
+// timestep space that never divide by ᾱ there) keep ᾱ = 0; the samplers whose noise level
+// is σ = sqrt((1 − ᾱ) / ᾱ), and PNDM, which divides by ᾱ, set it to 2⁻²⁴ as diffusers'
+// Euler, Euler a, DPM-Solver and UniPC do, so that σ_max (4096) stays finite.
+enum class TerminalAlpha { zero, finite };
+
 class Scheduler {
  public:
-  Scheduler(std::string name, SchedulerConfig config);
+  Scheduler(std::string name, SchedulerConfig config,
+            TerminalAlpha terminal_alpha = TerminalAlpha::zero);
   virtual ~Scheduler() = default;
   Scheduler(const Scheduler&) = delete;
   Scheduler& operator=(const Scheduler&) = delete;

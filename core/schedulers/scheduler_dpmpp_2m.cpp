@@ -21,7 +21,7 @@ const char* name_of(DpmVariant v) {
 class DpmppMultistepScheduler : public Scheduler {
  public:
   DpmppMultistepScheduler(const SchedulerConfig& config, DpmVariant variant)
-      : Scheduler(name_of(variant), config), variant_(variant) {}
+      : Scheduler(name_of(variant), config, TerminalAlpha::finite), variant_(variant) {}
 
   void set_timesteps(int num_inference_steps) override {
     check_steps(num_inference_steps);

@@ -14,7 +14,7 @@ constexpr int kPndmOrder = 4;
 
 class PndmScheduler : public Scheduler {
  public:
-  explicit PndmScheduler(const SchedulerConfig& config) : Scheduler("pndm", config) {}
+  explicit PndmScheduler(const SchedulerConfig& config) : Scheduler("pndm", config, TerminalAlpha::finite) {}
 
   void set_timesteps(int num_inference_steps) override {
     check_steps(num_inference_steps);

@@ -14,7 +14,7 @@ constexpr int kSolverOrder = 2;
 
 class UniPcScheduler : public Scheduler {
  public:
-  explicit UniPcScheduler(const SchedulerConfig& config) : Scheduler("unipc", config) {}
+  explicit UniPcScheduler(const SchedulerConfig& config) : Scheduler("unipc", config, TerminalAlpha::finite) {}
 
   void set_timesteps(int num_inference_steps) override {
     check_steps(num_inference_steps);

@@ -8,7 +8,7 @@ namespace latent::schedulers {
 
 SigmaScheduler::SigmaScheduler(std::string name, const SchedulerConfig& config, bool karras_sigmas,
                                TimestepGrid grid)
-    : Scheduler(std::move(name), config),
+    : Scheduler(std::move(name), config, TerminalAlpha::finite),
       karras_sigmas_(karras_sigmas),
       grid_(grid),
       train_sigmas_(to_floats(train_sigmas(alphas_cumprod_))),

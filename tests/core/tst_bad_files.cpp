@@ -202,7 +202,7 @@ void TestBadFiles::modelErrors_data() {
   };
   QTest::newRow("not stable diffusion")
       << "weights.safetensors" << header({"fc.weight", "fc.bias"}) << ""
-      << QStringList{"is not a Stable Diffusion 1.x checkpoint", "fc.bias"};
+      << QStringList{"is not a Stable Diffusion 1.x, 2.x or SDXL checkpoint", "fc.bias"};
   QTest::newRow("no tensors") << "nothing.safetensors" << safetensors_bytes("{}") << ""
                               << QStringList{"holds no tensors"};
   QTest::newRow("lora") << "lora.safetensors"
@@ -217,7 +217,8 @@ void TestBadFiles::modelErrors_data() {
   QTest::newRow("sd2") << "sd2.safetensors"
                        << header({"model.diffusion_model.input_blocks.0.0.weight",
                                   "cond_stage_model.model.ln_final.weight"})
-                       << "" << QStringList{"Stable Diffusion 2.x", "OpenCLIP"};
+                       << "" << QStringList{"bundled Stable Diffusion 2.1 (768, v-prediction) configs", "lacks",
+                                            "OpenCLIP text encoder"};
   QTest::newRow("vae only") << "vae.safetensors"
                             << header({"encoder.down.0.block.0.conv1.weight", "quant_conv.weight"})
                             << "" << QStringList{"holds only a VAE"};

@@ -105,6 +105,10 @@ class TestCliInfo : public QObject {
         << "Stable Diffusion 1.x";
     QTest::newRow("SDXL base") << QStringList{"--model", data_path("sdxl/tiny-sdxl")} << "SDXL base";
     QTest::newRow("SDXL refiner") << QStringList{"--model", data_path("sdxl/tiny-sdxl-refiner")} << "SDXL refiner";
+    QTest::newRow("SD 2.x folder") << QStringList{"--model", data_path("sd2/tiny-sd2")} << "Stable Diffusion 2.x";
+    QTest::newRow("SD 2.x single file (OpenCLIP keys) with its configs")
+        << QStringList{"--model", data_path("sd2/tiny-sd2.safetensors"), "--config-dir", data_path("sd2/tiny-sd2")}
+        << "Stable Diffusion 2.x";
   }
 
   void describesAModelThatLoads() {

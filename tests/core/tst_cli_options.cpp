@@ -186,7 +186,7 @@ class TestCliOptions : public QObject {
   void makeRandomModelNamesItsConfigs() {
     const auto run = run_cli({"make-random-model", "--config", "sd3", "--out", "never-written"});
     QCOMPARE(run.exit_code, 1);
-    QVERIFY2(run.err.contains("error: unknown model config 'sd3': use sd15, sdxl, sdxl-refiner"), qPrintable(run.err));
+    QVERIFY2(run.err.contains("error: unknown model config 'sd3': use sd15, sd21-768, sdxl, sdxl-refiner"), qPrintable(run.err));
     QVERIFY(!QFileInfo::exists("never-written"));
   }
 };

@@ -12,6 +12,7 @@
 #include "core/io/model_files.h"
 #include "core/io/safetensors.h"
 #include "core/pipeline/random_model.h"
+#include "core/text/clip_tokenizer.h"
 #include "core/util/error.h"
 
 namespace pipeline = latent::pipeline;
@@ -26,6 +27,7 @@ class TestRandomModel : public QObject {
     QTest::addColumn<QString>("family");
     QTest::addColumn<QStringList>("encoders");
     QTest::newRow("sd15") << "sd15" << "Stable Diffusion 1.x" << QStringList{"text_encoder"};
+    QTest::newRow("sd21-768") << "sd21-768" << "Stable Diffusion 2.x" << QStringList{"text_encoder"};
     QTest::newRow("sdxl") << "sdxl" << "SDXL base" << QStringList{"text_encoder", "text_encoder_2"};
     QTest::newRow("sdxl-refiner") << "sdxl-refiner" << "SDXL refiner" << QStringList{"text_encoder_2"};
   }
@@ -49,6 +51,12 @@ class TestRandomModel : public QObject {
     QStringList opened;
     for (const auto& encoder : files.text_encoders) opened << QString::fromStdString(encoder.name);
     QCOMPARE(opened, encoders);
+    // SD 2.x: the 768-v model predicts v, and its tokenizer pads with "!" (OpenCLIP's).
+    if (config == "sd21-768") {
+      QCOMPARE(files.scheduler_config.value("prediction_type").toString(), QString("v_prediction"));
+      QCOMPARE(files.unet_config.value("sample_size").toInt(), 96);
+      QCOMPARE(latent::text::ClipTokenizer::from_folder(files.text_encoders.front().tokenizer_dir).pad_id(), int64_t(0));
+    }
   }
 
   void refusesAnUnknownConfig() {
@@ -56,7 +64,7 @@ class TestRandomModel : public QObject {
       pipeline::random_model_layout("sd3");
       QFAIL("no error");
     } catch (const latent::Error& error) {
-      QCOMPARE(QString(error.what()), QString("unknown model config 'sd3': use sd15, sdxl, sdxl-refiner"));
+      QCOMPARE(QString(error.what()), QString("unknown model config 'sd3': use sd15, sd21-768, sdxl, sdxl-refiner"));
     }
   }
 };

@@ -42,7 +42,6 @@ class TestSdxlPipeline : public QObject {
     QFETCH(QString, id);
     QFETCH(bool, singleFile);
     const QJsonObject golden = sdxl().case_of(id);
-    const QJsonObject tol = golden.value("tolerance").toObject();
     auto& model = test::golden_model("sdxl/tiny-sdxl", singleFile);
     QCOMPARE(model.family, io::ModelFamily::sdxl_base);
     const auto p = test::sdxl_text_to_image_params(golden);
@@ -56,21 +55,8 @@ class TestSdxlPipeline : public QObject {
     std::vector<torch::Tensor> steps;
     const auto output = pipeline::text_to_image(
         model, p, [&](const pipeline::StepState& state) { steps.push_back(state.latents.cpu()); });
-    QVERIFY2(torch::equal(output.init_noise, sdxl().tensor(id + "/init_noise.npy")),
-             "the initial noise differs from torch's CPU generator");
-    const auto timesteps = sdxl().tensor(id + "/timesteps.npy").to(torch::kFloat64);
-    QCOMPARE(static_cast<int64_t>(output.timesteps.size()), timesteps.numel());
-    for (int64_t i = 0; i < timesteps.numel(); ++i)
-      QCOMPARE(static_cast<float>(output.timesteps[i]), static_cast<float>(timesteps[i].item<double>()));
-
-    const test::Tolerance latents{tol.value("latents_atol").toDouble(), 0.0};
-    const auto trajectory = sdxl().tensor(id + "/latents_trajectory.npy");  // [steps + 1, B, 4, h, w]
-    QCOMPARE(static_cast<int64_t>(steps.size()) + 1, trajectory.size(0));
-    for (size_t i = 0; i < steps.size(); ++i) LATENT_COMPARE_CLOSE(steps[i], trajectory[i + 1], latents);
-    LATENT_COMPARE_CLOSE(output.latents, sdxl().tensor(id + "/latents_final.npy"), latents);
-    const double pixels = test::max_abs_difference(output.images, sdxl().tensor(id + "/image_uint8.npy"));
-    QVERIFY2(pixels <= tol.value("uint8_max_abs_diff").toDouble(),
-             qPrintable(QString("pixels differ by %1").arg(pixels)));
+    const QString mismatch = test::compare_text_to_image_run(sdxl(), id, output, steps);
+    QVERIFY2(mismatch.isEmpty(), qPrintable(mismatch));
   }
 };
 

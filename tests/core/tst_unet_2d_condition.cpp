@@ -118,7 +118,6 @@ void TestUNet2DCondition::refusesUnsupportedConfig_data() {
   QTest::addColumn<QJsonValue>("value");
   QTest::newRow("class_embed_type") << "class_embed_type" << QJsonValue("timestep");
   QTest::newRow("addition_embed_type") << "addition_embed_type" << QJsonValue("text_time");
-  QTest::newRow("time_cond_proj_dim") << "time_cond_proj_dim" << QJsonValue(256);
   QTest::newRow("encoder_hid_dim") << "encoder_hid_dim" << QJsonValue(1024);
   QTest::newRow("act_fn") << "act_fn" << QJsonValue("gelu");
   QTest::newRow("resnet_time_scale_shift")

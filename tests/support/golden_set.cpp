@@ -5,6 +5,7 @@
 #include <QJsonDocument>
 #include <QRegularExpression>
 
+#include <map>
 #include <stdexcept>
 
 #include "tests/support/golden.h"
@@ -85,6 +86,53 @@ pipeline::TextToImageParams sdxl_text_to_image_params(const QJsonObject& golden)
   std::tie(p.negative_original_height, p.negative_original_width) = size_of(in.value("negative_original_size"));
   std::tie(p.negative_target_height, p.negative_target_width) = size_of(in.value("negative_target_size"));
   std::tie(p.negative_crop_top, p.negative_crop_left) = size_of(in.value("negative_crops_coords_top_left"));
+  return p;
+}
+
+QString compare_text_to_image_run(const GoldenSet& set, const QString& id,
+                                  const pipeline::TextToImageOutput& output,
+                                  const std::vector<torch::Tensor>& steps) {
+  const QJsonObject tol = set.case_of(id).value("tolerance").toObject();
+  if (!torch::equal(output.init_noise, set.tensor(id + "/init_noise.npy")))
+    return "the initial noise differs from torch's CPU generator";
+  const auto timesteps = set.tensor(id + "/timesteps.npy").to(torch::kFloat64);
+  if (static_cast<int64_t>(output.timesteps.size()) != timesteps.numel())
+    return QString("%1 timesteps, expected %2").arg(output.timesteps.size()).arg(timesteps.numel());
+  for (int64_t i = 0; i < timesteps.numel(); ++i)
+    if (static_cast<float>(output.timesteps[i]) != static_cast<float>(timesteps[i].item<double>()))
+      return QString("timestep %1 is %2, expected %3").arg(i).arg(output.timesteps[i]).arg(timesteps[i].item<double>());
+  const Tolerance latents{tol.value("latents_atol").toDouble(), 0.0};
+  const auto trajectory = set.tensor(id + "/latents_trajectory.npy");  // [calls + 1, B, 4, h, w]
+  if (static_cast<int64_t>(steps.size()) + 1 != trajectory.size(0))
+    return QString("%1 calls, expected %2").arg(steps.size()).arg(trajectory.size(0) - 1);
+  QString report;
+  for (size_t i = 0; i < steps.size(); ++i)
+    if (!all_close(steps[i], trajectory[static_cast<int64_t>(i) + 1], latents, &report))
+      return QString("latents after call %1: %2").arg(i).arg(report);
+  if (!all_close(output.latents, set.tensor(id + "/latents_final.npy"), latents, &report))
+    return "final latents: " + report;
+  const double pixels = max_abs_difference(output.images, set.tensor(id + "/image_uint8.npy"));
+  if (pixels > tol.value("uint8_max_abs_diff").toDouble()) return QString("pixels differ by %1").arg(pixels);
+  return {};
+}
+
+std::string sampler_of_class(const QString& scheduler_class) {
+  static const std::map<QString, std::string> names = {
+      {"EulerDiscreteScheduler", "euler"},    {"EulerAncestralDiscreteScheduler", "euler_a"},
+      {"DDIMScheduler", "ddim"},              {"DPMSolverMultistepScheduler", "dpmpp_2m"},
+      {"LMSDiscreteScheduler", "lms"},        {"PNDMScheduler", "pndm"}};
+  const auto found = names.find(scheduler_class);
+  if (found == names.end()) throw std::runtime_error("no sampler for " + scheduler_class.toStdString());
+  return found->second;
+}
+
+pipeline::TextToImageParams sd2_text_to_image_params(const QJsonObject& golden) {
+  pipeline::TextToImageParams p = text_to_image_params(golden);
+  p.guidance_rescale = golden.value("inputs").toObject().value("guidance_rescale").toDouble();
+  p.sampler = sampler_of_class(golden.value("scheduler_class").toString());
+  const QJsonObject config = golden.value("scheduler_config").toObject();
+  p.zero_snr = config.value("rescale_betas_zero_snr").toBool(false);
+  if (p.zero_snr) p.timestep_spacing = config.value("timestep_spacing").toString().toStdString();
   return p;
 }
 

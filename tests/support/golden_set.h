@@ -40,4 +40,21 @@ class GoldenSet {
 // pipeline_sdxl): its inputs, with the "effective" size diffusers used.
 pipeline::TextToImageParams sdxl_text_to_image_params(const QJsonObject& golden);
 
+// Compares a text-to-image run with the pipeline case `id` of `set`: the initial noise (bit
+// for bit), the timesteps, the latents after every call (`steps`, as the observer saw them)
+// and at the end (the case's latents_atol), and the picture (its uint8_max_abs_diff).
+// Returns what differs first; empty when everything agrees.
+QString compare_text_to_image_run(const GoldenSet& set, const QString& id,
+                                  const pipeline::TextToImageOutput& output,
+                                  const std::vector<torch::Tensor>& steps);
+
+// The sampler name of a diffusers scheduler class ("EulerDiscreteScheduler" -> "euler").
+std::string sampler_of_class(const QString& scheduler_class);
+
+// The text-to-image parameters of an SD 2.x pipeline case (sd2/golden/index.json, kind
+// pipeline): its inputs, the sampler of its scheduler class, and, for a zero-SNR case, the
+// rescaled betas and the spacing its scheduler config names (the other cases leave the
+// spacing to the sampler's default, which must be the one diffusers used).
+pipeline::TextToImageParams sd2_text_to_image_params(const QJsonObject& golden);
+
 }  // namespace latent::test
