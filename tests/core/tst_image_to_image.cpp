@@ -396,7 +396,8 @@ void TestImageToImage::engineRecordsThePicture() {
       image::format_parameters(result.request, result.seeds[0], image::parameters_extras(result));
   QVERIFY2(QString::fromStdString(text).contains("Denoising strength: 0.5"), text.c_str());
   QVERIFY2(QString::fromStdString(text).contains(QString::fromStdString(result.init_image_hash)), text.c_str());
-  const auto back = image::parse_parameters(text).to_result({});
+  const api::GenerationRequest no_base;
+  const auto back = image::parse_parameters(text).to_result(no_base);
   QCOMPARE(back.request.init.strength, 0.5);
   QCOMPARE(back.init_image_hash, result.init_image_hash);
   QCOMPARE(back.request.init.resize_mode, std::string("crop"));

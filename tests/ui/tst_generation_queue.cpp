@@ -112,7 +112,8 @@ void TestGenerationQueue::threeQueuedRequestsRunInOrder() {
     QCOMPARE(finished.at(i).at(0).value<quint64>(), ids[i]);
     const auto output = finished.at(i).at(1).value<GenerationOutput>();
     QCOMPARE(output.request.prompt, prompts[i]);
-    const auto restored = latent::ui::readImageSettings(output.savedPaths.value(0), {});
+    const latent::api::GenerationRequest noBase;
+    const auto restored = latent::ui::readImageSettings(output.savedPaths.value(0), noBase);
     QCOMPARE(restored.request.prompt, prompts[i]);
   }
   QCOMPARE(pending.last().at(0).toInt(), 0);

@@ -291,7 +291,8 @@ void TestLoraPanel::generationRecordsTheLoraAndRestoreChecksItAgain() {
       qPrintable(parametersText));
   const QString json = chunk(saved, "latentstudio");
   QVERIFY2(json.contains(kKohyaHash), qPrintable(json));
-  const auto restored = latent::ui::readImageSettings(saved, {});
+  const latent::api::GenerationRequest noBase;
+  const auto restored = latent::ui::readImageSettings(saved, noBase);
   QCOMPARE(restored.request.loras.adapters.size(), std::size_t(1));
   QCOMPARE(QString::fromStdString(restored.request.loras.adapters[0].path),
            panel->pathAt(panel->rowOf(kKohya)));
