@@ -35,6 +35,7 @@ RestoredSettings settingsFromParametersText(const QString& text, const api::Gene
     out.request.loras.adapters.clear();
     out.modelName = QString::fromStdString(parsed.model_name);
     out.refinerName = QString::fromStdString(parsed.refiner_name);
+    out.vaeName = QString::fromStdString(parsed.vae_name);
     out.initImageHash = QString::fromStdString(parsed.init_image_hash);
     out.maskHash = QString::fromStdString(parsed.mask_hash);
     out.parametersText = text;
@@ -62,6 +63,7 @@ RestoredSettings settingsFromChunks(const image::TextChunks& chunks, const api::
     out.modelPath = QString::fromStdString(settings.model_path);
     out.modelName = QString::fromStdString(settings.model_name);
     out.refinerName = QString::fromStdString(settings.refiner_name);
+    out.vaeName = QString::fromStdString(settings.vae_name);
     out.initImageHash = QString::fromStdString(settings.init_image_hash);
     out.maskHash = QString::fromStdString(settings.mask_hash);
     out.parametersText = parameters;

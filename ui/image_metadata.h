@@ -20,6 +20,7 @@ struct RestoredSettings {
   QString modelPath;        // known only from our own JSON
   QString modelName;        // file or folder name, from either chunk
   QString refinerName;      // the SDXL refiner's file or folder name; empty without one
+  QString vaeName;          // the VAE's when it was not the model's own; empty otherwise
   // Hashes of the starting picture and of the mask the image was made from (the pictures
   // themselves are not in the file); empty for text to image.
   QString initImageHash;

@@ -5,6 +5,7 @@
 #include <QCheckBox>
 #include <QClipboard>
 #include <QCloseEvent>
+#include <QComboBox>
 #include <QDir>
 #include <QDockWidget>
 #include <QDragEnterEvent>
@@ -39,6 +40,7 @@
 #include "ui/lora_training_dialog.h"
 #include "ui/model_picker.h"
 #include "ui/parameters_panel.h"
+#include "ui/path_choice.h"
 #include "ui/preview_view.h"
 #include "ui/prompt_panel.h"
 #include "ui/result_summary.h"
@@ -128,11 +130,32 @@ MainWindow::MainWindow(SettingsStore* settings, QWidget* parent)
     m_settings->addRecentRefiner(path);
     m_model->setRecentRefiners(m_settings->recentRefiners());
   });
-  // The sizes, guidance and LoRAs on offer follow the chosen model's family.
+  // The sizes, guidance and LoRAs on offer follow the chosen model's family; its own
+  // prediction, VAE and preview decoder come back.
   connect(m_model, &ModelPicker::modelProbed, this, [this](bool byUser) {
     const auto& summary = m_model->summary();
     if (summary) m_parameters->setModelDefaults(summary->defaults, byUser);
     m_loras->setModelFamily(summary ? std::optional(summary->family) : std::nullopt);
+    showModelChoices();
+  });
+  connect(m_model->predictionCombo(), qOverload<int>(&QComboBox::currentIndexChanged), this,
+          &MainWindow::rememberModelChoices);
+  connect(m_parameters->vaeChoice(), &PathChoice::changed, this, &MainWindow::rememberModelChoices);
+  connect(m_parameters->previewVaeChoice(), &PathChoice::changed, this, &MainWindow::rememberModelChoices);
+  connect(m_parameters, &ParametersPanel::autoencoderChosen, this, [this](const QString& path) {
+    m_settings->addRecentAutoencoder(path);
+    m_parameters->vaeChoice()->setRecent(m_settings->recentAutoencoders());
+    m_parameters->previewVaeChoice()->setRecent(m_settings->recentAutoencoders());
+  });
+  connect(m_parameters, &ParametersPanel::fastPresetWanted, this, [this] {
+    m_model->probeNow();
+    const auto& summary = m_model->summary();
+    if (!summary) {
+      showError(tr("Choose a model first: the fast preset depends on it."));
+      return;
+    }
+    m_parameters->applyFastPreset(summary->fast);
+    setStatus(tr("Fast preset: %1").arg(QString::fromStdString(summary->fast.reason)));
   });
 
   restoreState();
@@ -328,6 +351,8 @@ void MainWindow::connectQueue() {
 void MainWindow::restoreState() {
   m_model->setRecentModels(m_settings->recentModels());
   m_model->setRecentRefiners(m_settings->recentRefiners());
+  m_parameters->vaeChoice()->setRecent(m_settings->recentAutoencoders());
+  m_parameters->previewVaeChoice()->setRecent(m_settings->recentAutoencoders());
   applySettings(m_settings->generation());
   setOutputDir(m_settings->outputDir());
   const QByteArray geometry = m_settings->layout(QStringLiteral("geometry"));
@@ -401,6 +426,36 @@ api::RefinerSettings MainWindow::restoredRefiner(const RestoredSettings& restore
   return refiner;
 }
 
+QString MainWindow::restoredVae(const RestoredSettings& restored) const {
+  const QString path = QString::fromStdString(restored.request.vae);
+  if (!path.isEmpty() && QFileInfo::exists(path)) return path;
+  return recentByName(m_settings->recentAutoencoders(), restored.vaeName);
+}
+
+QString MainWindow::choicesKey() const { return QString::fromStdString(m_model->options().model_path); }
+
+void MainWindow::showModelChoices() {
+  const ModelChoices choices = m_settings->modelChoices(choicesKey());
+  m_showingModelChoices = true;
+  m_parameters->vaeChoice()->setPath(choices.vae);
+  m_parameters->previewVaeChoice()->setPath(choices.previewVae);
+  m_showingModelChoices = false;
+  const auto& summary = m_model->summary();
+  if (summary && summary->prediction_is_a_choice) {
+    if (m_model->prediction() != choices.prediction) m_model->setPrediction(choices.prediction);  // reads it again
+  }
+}
+
+void MainWindow::rememberModelChoices() {
+  if (m_showingModelChoices) return;
+  ModelChoices choices;
+  const auto& summary = m_model->summary();
+  if (summary && summary->prediction_is_a_choice) choices.prediction = m_model->prediction();
+  choices.vae = m_parameters->vaeChoice()->path();
+  choices.previewVae = m_parameters->previewVaeChoice()->path();
+  m_settings->setModelChoices(choicesKey(), choices);
+}
+
 bool MainWindow::applyRestored(const RestoredSettings& restored) {
   if (!restored.found) return false;
   m_prompt->setPrompt(QString::fromStdString(restored.request.prompt));
@@ -427,6 +482,7 @@ bool MainWindow::applyRestored(const RestoredSettings& restored) {
   }
   if (!model.isEmpty()) m_model->setModelPath(model);
   m_model->setRefiner(restoredRefiner(restored));
+  m_parameters->vaeChoice()->setPath(restoredVae(restored));
   if (!missingLoras.isEmpty())
     setStatus(tr("Settings restored; LoRA not found in the LoRA folder: %1").arg(missingLoras.join(QStringLiteral(", "))));
   else if (fromPicture && m_initImage->picture().isNull())
@@ -516,6 +572,7 @@ bool MainWindow::checkImageRequest(const api::GenerationRequest& request) {
 
 void MainWindow::generate() {
   clearError();
+  m_model->probeNow();  // a path typed a moment ago: its family decides the refiner and LoRAs
   GenerationSettings s = formSettings();
   if (!checkImageRequest(s.request)) return;
   const uint64_t seed = m_parameters->takeSeed();

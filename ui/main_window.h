@@ -119,6 +119,13 @@ class MainWindow : public QMainWindow {
   bool applyRestored(const RestoredSettings& restored);
   // The refiner an image names, found by its path or among the refiners used before.
   api::RefinerSettings restoredRefiner(const RestoredSettings& restored) const;
+  // The same for the VAE an image names.
+  QString restoredVae(const RestoredSettings& restored) const;
+  // The prediction, VAE and preview decoder remembered for the chosen model, shown; and the
+  // ones on show remembered for it.
+  void showModelChoices();
+  void rememberModelChoices();
+  QString choicesKey() const;
 
   SettingsStore* m_settings;
   GenerationQueue* m_queue;
@@ -143,6 +150,8 @@ class MainWindow : public QMainWindow {
   QPointer<LoraTrainingDialog> m_loraTraining;
   QSplitter* m_splitter;
   QTimer* m_saveTimer;
+
+  bool m_showingModelChoices = false;  // while showModelChoices sets them: nothing to remember
 
   QAction* m_generateAction = nullptr;
   QAction* m_cancelAction = nullptr;

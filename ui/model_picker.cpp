@@ -1,6 +1,5 @@
 #include "ui/model_picker.h"
 
-#include <QApplication>
 #include <QComboBox>
 #include <QDateTime>
 #include <QDir>
@@ -11,9 +10,7 @@
 #include <QHBoxLayout>
 #include <QLabel>
 #include <QLineEdit>
-#include <QPainter>
 #include <QSignalBlocker>
-#include <QStyledItemDelegate>
 #include <QTimer>
 #include <QToolButton>
 
@@ -29,57 +26,15 @@ void selectData(QComboBox* combo, const QString& value) {
   if (index >= 0) combo->setCurrentIndex(index);
 }
 
-// Draws a list entry as its path with the model's family, dimmed, at the right edge.
-class FamilyDelegate : public QStyledItemDelegate {
- public:
-  using QStyledItemDelegate::QStyledItemDelegate;
-
-  void paint(QPainter* painter, const QStyleOptionViewItem& option, const QModelIndex& index) const override {
-    QStyleOptionViewItem opt(option);
-    initStyleOption(&opt, index);
-    const QString text = opt.text;
-    const QString family = index.data(ModelPicker::kFamilyRole).toString();
-    opt.text.clear();
-    const QStyle* style = opt.widget ? opt.widget->style() : QApplication::style();
-    style->drawControl(QStyle::CE_ItemViewItem, &opt, painter, opt.widget);
-
-    const QRect area = style->subElementRect(QStyle::SE_ItemViewItemText, &opt, opt.widget);
-    const int familyWidth = family.isEmpty() ? 0 : opt.fontMetrics.horizontalAdvance(family) + kGap;
-    const bool selected = opt.state & QStyle::State_Selected;
-    QColor color = opt.palette.color(QPalette::Normal, selected ? QPalette::HighlightedText : QPalette::Text);
-    painter->save();
-    painter->setPen(color);
-    const QRect textArea = area.adjusted(0, 0, -familyWidth, 0);
-    painter->drawText(textArea, Qt::AlignLeft | Qt::AlignVCenter,
-                      opt.fontMetrics.elidedText(text, Qt::ElideMiddle, textArea.width()));
-    if (!family.isEmpty()) {
-      color.setAlpha(150);
-      painter->setPen(color);
-      painter->drawText(area, Qt::AlignRight | Qt::AlignVCenter, family);
-    }
-    painter->restore();
-  }
-
-  QSize sizeHint(const QStyleOptionViewItem& option, const QModelIndex& index) const override {
-    QSize size = QStyledItemDelegate::sizeHint(option, index);
-    const QString family = index.data(ModelPicker::kFamilyRole).toString();
-    if (!family.isEmpty()) size.rwidth() += option.fontMetrics.horizontalAdvance(family) + kGap;
-    return size;
-  }
-
- private:
-  static constexpr int kGap = 16;
-};
-
 // What changes when a model's files are replaced: a file's size and time, or for a folder
-// the times of its index and its UNet's config.
+// the times of its index and its configs.
 QString filesStamp(const QString& path) {
   const QFileInfo info(path);
   if (!info.exists()) return {};
   if (!info.isDir()) return QStringLiteral("%1:%2").arg(info.size()).arg(info.lastModified().toMSecsSinceEpoch());
   const QDir dir(path);
   QString stamp;
-  for (const char* name : {"model_index.json", "unet/config.json", "text_encoder/config.json"})
+  for (const char* name : {"model_index.json", "unet/config.json", "text_encoder/config.json", "scheduler/scheduler_config.json"})
     stamp += QString::number(QFileInfo(dir.filePath(QLatin1String(name))).lastModified().toMSecsSinceEpoch()) + u':';
   return stamp;
 }
@@ -94,8 +49,12 @@ ModelPicker::ModelPicker(QWidget* parent)
       m_device(new QComboBox(this)),
       m_precision(new QComboBox(this)),
       m_family(new QLabel(this)),
+      m_predictionRow(new QWidget(this)),
+      m_prediction(new QComboBox(m_predictionRow)),
       m_refinerRow(new QWidget(this)),
-      m_refiner(new QComboBox(m_refinerRow)),
+      m_refiner(new PathChoice(tr("None"), tr("Open an SDXL refiner checkpoint (.safetensors)"),
+                               tr("Open an SDXL refiner diffusers folder"),
+                               tr("Checkpoints (*.safetensors);;All files (*)"), m_refinerRow)),
       m_refinerSwitch(new QDoubleSpinBox(m_refinerRow)),
       m_refinerNote(new QLabel(this)),
       m_probeTimer(new QTimer(this)) {
@@ -103,21 +62,24 @@ ModelPicker::ModelPicker(QWidget* parent)
   m_device->setObjectName(QStringLiteral("device"));
   m_precision->setObjectName(QStringLiteral("precision"));
   m_family->setObjectName(QStringLiteral("modelFamily"));
-  m_refiner->setObjectName(QStringLiteral("refiner"));
+  m_prediction->setObjectName(QStringLiteral("prediction"));
+  m_refiner->combo()->setObjectName(QStringLiteral("refiner"));
   m_refinerSwitch->setObjectName(QStringLiteral("refinerSwitch"));
   m_refinerNote->setObjectName(QStringLiteral("refinerNote"));
   m_path->setEditable(true);
   m_path->setInsertPolicy(QComboBox::NoInsert);
   m_path->setSizeAdjustPolicy(QComboBox::AdjustToMinimumContentsLengthWithIcon);
   m_path->setMinimumContentsLength(12);
-  m_path->setItemDelegate(new FamilyDelegate(m_path));
+  m_path->setItemDelegate(new NoteDelegate(m_path));
   m_path->lineEdit()->setPlaceholderText(util::starter_model_available()
                                              ? tr("The %1 (64x64), or a checkpoint or diffusers folder")
                                                    .arg(QString::fromUtf8(util::kStarterModelLabel))
                                              : tr("A .safetensors checkpoint or a diffusers folder"));
-  m_family->setWordWrap(true);
-  m_family->setSizePolicy(QSizePolicy::Ignored, QSizePolicy::Preferred);
-  m_family->setTextInteractionFlags(Qt::TextSelectableByMouse);
+  for (QLabel* note : {m_family, m_refinerNote}) {
+    note->setWordWrap(true);
+    note->setSizePolicy(QSizePolicy::Ignored, QSizePolicy::Preferred);
+    note->setTextInteractionFlags(Qt::TextSelectableByMouse);
+  }
 
   m_device->addItem(tr("CPU"), QStringLiteral("cpu"));
   m_device->addItem(tr("GPU (CUDA)"), QStringLiteral("cuda"));
@@ -134,12 +96,19 @@ ModelPicker::ModelPicker(QWidget* parent)
   connect(file, &QToolButton::clicked, this, &ModelPicker::chooseFile);
   connect(folder, &QToolButton::clicked, this, &ModelPicker::chooseFolder);
 
+  // What a Stable Diffusion 2.x single file predicts: its weights cannot tell.
+  m_prediction->addItem(tr("As its configs say"), QString());
+  m_prediction->addItem(tr("v-prediction (768 models)"), QStringLiteral("v_prediction"));
+  m_prediction->addItem(tr("epsilon (512 base models)"), QStringLiteral("epsilon"));
+  m_prediction->setToolTip(tr("What this Stable Diffusion 2.x checkpoint was trained to predict: "
+                              "the 768 models predict v, the 512 base models the noise (epsilon)"));
+  auto* predictionLayout = new QHBoxLayout(m_predictionRow);
+  predictionLayout->setContentsMargins(0, 0, 0, 0);
+  predictionLayout->addWidget(m_prediction, 1);
+
   // The refiner: shown for an SDXL base only, the one family that can hand over to one.
-  m_refiner->setItemDelegate(new FamilyDelegate(m_refiner));
-  m_refiner->setSizeAdjustPolicy(QComboBox::AdjustToMinimumContentsLengthWithIcon);
-  m_refiner->setMinimumContentsLength(8);
-  m_refiner->addItem(tr("None"), QString());
   m_refiner->setToolTip(tr("An SDXL refiner that takes over from the base for the last steps"));
+  m_refiner->setNoteProvider([this](const QString& path) { return familyOf(path); });
   const api::RefinerSettings refinerDefaults;
   m_refinerSwitch->setRange(0.01, 0.99);
   m_refinerSwitch->setSingleStep(0.05);
@@ -147,22 +116,10 @@ ModelPicker::ModelPicker(QWidget* parent)
   m_refinerSwitch->setValue(refinerDefaults.switch_at);
   m_refinerSwitch->setPrefix(tr("switch at "));
   m_refinerSwitch->setToolTip(tr("Fraction of the steps the base takes before the refiner continues"));
-  auto* refinerFile = new QToolButton(m_refinerRow);
-  refinerFile->setText(tr("File…"));
-  refinerFile->setToolTip(tr("Open an SDXL refiner checkpoint (.safetensors)"));
-  auto* refinerFolder = new QToolButton(m_refinerRow);
-  refinerFolder->setText(tr("Folder…"));
-  refinerFolder->setToolTip(tr("Open an SDXL refiner diffusers folder"));
-  connect(refinerFile, &QToolButton::clicked, this, &ModelPicker::chooseRefinerFile);
-  connect(refinerFolder, &QToolButton::clicked, this, &ModelPicker::chooseRefinerFolder);
   auto* refinerLayout = new QHBoxLayout(m_refinerRow);
   refinerLayout->setContentsMargins(0, 0, 0, 0);
   refinerLayout->addWidget(m_refiner, 1);
   refinerLayout->addWidget(m_refinerSwitch);
-  refinerLayout->addWidget(refinerFile);
-  refinerLayout->addWidget(refinerFolder);
-  m_refinerNote->setWordWrap(true);
-  m_refinerNote->setSizePolicy(QSizePolicy::Ignored, QSizePolicy::Preferred);
 
   auto* pathRow = new QHBoxLayout;
   pathRow->addWidget(m_path, 1);
@@ -175,6 +132,7 @@ ModelPicker::ModelPicker(QWidget* parent)
   layout->setContentsMargins(0, 0, 0, 0);
   layout->addRow(tr("Model"), pathRow);
   layout->addRow(QString(), m_family);
+  layout->addRow(tr("Predicts"), m_predictionRow);
   layout->addRow(tr("Refiner"), m_refinerRow);
   layout->addRow(QString(), m_refinerNote);
   layout->addRow(tr("Run on"), runRow);
@@ -187,31 +145,43 @@ ModelPicker::ModelPicker(QWidget* parent)
   connect(m_path, &QComboBox::currentTextChanged, this, [this] { scheduleProbe(false); });
   connect(m_path, qOverload<int>(&QComboBox::activated), this, [this] { scheduleProbe(true); });
   connect(m_path->lineEdit(), &QLineEdit::returnPressed, this, [this] { scheduleProbe(true); });
+  connect(m_prediction, qOverload<int>(&QComboBox::activated), this, [this] { scheduleProbe(true); });
 
   connect(m_path, &QComboBox::currentTextChanged, this, &ModelPicker::changed);
   connect(m_device, qOverload<int>(&QComboBox::currentIndexChanged), this, &ModelPicker::changed);
   connect(m_precision, qOverload<int>(&QComboBox::currentIndexChanged), this, &ModelPicker::changed);
-  connect(m_refiner, qOverload<int>(&QComboBox::currentIndexChanged), this, [this] {
+  connect(m_prediction, qOverload<int>(&QComboBox::currentIndexChanged), this, &ModelPicker::changed);
+  connect(m_refiner, &PathChoice::changed, this, [this] {
     showRefinerState();
     Q_EMIT changed();
   });
+  connect(m_refiner, &PathChoice::chosen, this, &ModelPicker::refinerChosen);
   connect(m_refinerSwitch, qOverload<double>(&QDoubleSpinBox::valueChanged), this, &ModelPicker::changed);
   probeChosenModel();
 }
 
 api::LoadOptions ModelPicker::options() const {
-  api::LoadOptions options;
-  options.model_path = modelPath().toStdString();
-  // No model chosen: the bundled starter model, trained by the project on coloured shapes.
-  if (options.model_path.empty() && util::starter_model_available()) options.model_path = util::starter_model_dir();
-  options.config_dir = m_configDir;
+  api::LoadOptions options = optionsFor(modelPath());
   options.device = m_device->currentData().toString().toStdString();
   options.dtype = m_precision->currentData().toString().toStdString();
   return options;
 }
 
+api::LoadOptions ModelPicker::optionsFor(const QString& path) const {
+  api::LoadOptions options;
+  options.model_path = path.toStdString();
+  // No model chosen: the bundled starter model, trained by the project on coloured shapes.
+  if (options.model_path.empty() && util::starter_model_available()) options.model_path = util::starter_model_dir();
+  options.config_dir = m_configDir;
+  // Asked only where the files cannot tell; elsewhere the model's own configs decide.
+  if (m_summary && m_summary->prediction_is_a_choice && path == modelPath())
+    options.prediction = prediction().toStdString();
+  return options;
+}
+
 void ModelPicker::setOptions(const api::LoadOptions& options) {
   m_configDir = options.config_dir;
+  setPrediction(QString::fromStdString(options.prediction));
   setModelPath(QString::fromStdString(options.model_path));
   selectData(m_device, QString::fromStdString(options.device));
   selectData(m_precision, QString::fromStdString(options.dtype));
@@ -231,48 +201,37 @@ void ModelPicker::setModelPath(const QString& path) {
   probeChosenModel();
 }
 
-void ModelPicker::fillPathList(QComboBox* combo, const QStringList& paths, const QString& keep,
-                               const std::function<QString(const QString&)>& familyOf) {
-  const QSignalBlocker block(combo);
-  for (const QString& path : paths) {
-    combo->addItem(path, path);
-    combo->setItemData(combo->count() - 1, QDir::toNativeSeparators(path), Qt::ToolTipRole);
-    combo->setItemData(combo->count() - 1, familyOf(path), kFamilyRole);
-  }
-  if (!keep.isNull()) {
-    const int index = combo->findData(keep);
-    if (index >= 0) combo->setCurrentIndex(index);
-  }
+QString ModelPicker::prediction() const { return m_prediction->currentData().toString(); }
+
+void ModelPicker::setPrediction(const QString& prediction) {
+  selectData(m_prediction, prediction);
+  m_probeTimer->stop();
+  probeChosenModel();
+}
+
+QString ModelPicker::familyOf(const QString& path) {
+  const Probe read = probe(path);
+  return read.summary ? familyLabel(read.summary->family) : tr("cannot be opened");
 }
 
 void ModelPicker::setRecentModels(const QStringList& paths) {
   const QString current = modelPath();
-  {
-    const QSignalBlocker block(m_path);
-    m_path->clear();
-  }
-  fillPathList(m_path, paths, QString(), [this](const QString& path) {
-    const Probe read = probe(path, m_configDir);
-    return read.summary ? familyLabel(read.summary->family) : tr("cannot be opened");
-  });
   const QSignalBlocker block(m_path);
-  setModelPath(current);
+  m_path->clear();
+  for (const QString& path : paths) {
+    m_path->addItem(path, path);
+    m_path->setItemData(m_path->count() - 1, QDir::toNativeSeparators(path), Qt::ToolTipRole);
+    m_path->setItemData(m_path->count() - 1, familyOf(path), kFamilyRole);
+  }
+  const int index = m_path->findText(current);
+  if (index >= 0) m_path->setCurrentIndex(index);
+  else m_path->setEditText(current);
 }
 
 void ModelPicker::setRecentRefiners(const QStringList& paths) {
-  const QString current = refinerPath();
-  {
-    const QSignalBlocker block(m_refiner);
-    while (m_refiner->count() > 1) m_refiner->removeItem(1);
-  }
-  fillPathList(m_refiner, paths, current, [this](const QString& path) {
-    const Probe read = probe(path, std::string());
-    return read.summary ? familyLabel(read.summary->family) : tr("cannot be opened");
-  });
+  m_refiner->setRecent(paths);
   showRefinerState();
 }
-
-QString ModelPicker::refinerPath() const { return m_refiner->currentData().toString(); }
 
 api::RefinerSettings ModelPicker::refiner() const {
   api::RefinerSettings refiner;
@@ -282,26 +241,22 @@ api::RefinerSettings ModelPicker::refiner() const {
 }
 
 void ModelPicker::setRefiner(const api::RefinerSettings& refiner) {
-  const QString path = QString::fromStdString(refiner.path);
-  if (!path.isEmpty() && m_refiner->findData(path) < 0) {
-    const Probe read = probe(path, std::string());
-    m_refiner->addItem(path, path);
-    m_refiner->setItemData(m_refiner->count() - 1,
-                           read.summary ? familyLabel(read.summary->family) : tr("cannot be opened"), kFamilyRole);
-  }
-  selectData(m_refiner, path);
+  m_refiner->setPath(QString::fromStdString(refiner.path));
   m_refinerSwitch->setValue(refiner.switch_at);
   showRefinerState();
 }
 
-ModelPicker::Probe ModelPicker::probe(const QString& path, const std::string& configDir) {
-  const QString key = path + QChar(u'\n') + QString::fromStdString(configDir);
+ModelPicker::Probe ModelPicker::probe(const api::LoadOptions& options) {
+  const QString path = QString::fromStdString(options.model_path);
+  const QString key = QStringList{path, QString::fromStdString(options.config_dir),
+                                  QString::fromStdString(options.prediction)}
+                          .join(QChar(u'\n'));
   const QString stamp = filesStamp(path);
   const auto known = m_probes.constFind(key);
   if (known != m_probes.constEnd() && !stamp.isEmpty() && known->first == stamp) return known->second;
   Probe read;
   try {
-    read.summary = pipeline::probe_model(path.toStdString(), configDir);
+    read.summary = pipeline::probe_model(options);
   } catch (const std::exception& error) {
     read.error = QString::fromUtf8(error.what());
   }
@@ -324,16 +279,25 @@ void ModelPicker::probeNow() {
 void ModelPicker::probeChosenModel() {
   const bool byUser = m_probeByUser;
   m_probeByUser = false;
-  const std::string path = options().model_path;
-  const Probe read = path.empty() ? Probe{std::nullopt, QString()} : probe(QString::fromStdString(path), m_configDir);
+  api::LoadOptions options = optionsFor(modelPath());
+  // Whether the prediction is the person's to choose is known only once the files are read.
+  options.prediction.clear();
+  Probe read = options.model_path.empty() ? Probe{} : probe(options);
+  if (read.summary && read.summary->prediction_is_a_choice && !prediction().isEmpty()) {
+    options.prediction = prediction().toStdString();
+    read = probe(options);
+  }
   m_summary = read.summary;
   if (m_summary) {
     const pipeline::ModelDefaults& d = m_summary->defaults;
-    m_family->setText(tr("%1 · made for %2 × %3").arg(familyLabel(m_summary->family)).arg(d.width).arg(d.height));
+    QString text = tr("%1 · made for %2 × %3").arg(familyLabel(m_summary->family)).arg(d.width).arg(d.height);
+    if (m_summary->prediction == "v_prediction") text += tr(" · predicts v");
+    m_family->setText(text);
   } else {
     m_family->setText(read.error);
   }
   m_family->setVisible(!m_family->text().isEmpty());
+  m_predictionRow->setVisible(m_summary && m_summary->prediction_is_a_choice);
   const int index = m_path->findText(modelPath());
   if (index >= 0) m_path->setItemData(index, m_summary ? familyLabel(m_summary->family) : tr("cannot be opened"), kFamilyRole);
   showRefinerState();
@@ -346,7 +310,7 @@ void ModelPicker::showRefinerState() {
   QString note;
   const QString path = refinerPath();
   if (base && !path.isEmpty()) {
-    const Probe read = probe(path, std::string());
+    const Probe read = probe(path);
     if (!read.summary)
       note = read.error;
     else if (read.summary->family != io::ModelFamily::sdxl_refiner)
@@ -375,21 +339,6 @@ void ModelPicker::chooseFolder() {
   setModelPath(path);
   scheduleProbe(true);
   Q_EMIT modelChosen(path);
-}
-
-void ModelPicker::chooseRefinerFile() {
-  const QString path = QFileDialog::getOpenFileName(this, tr("Open an SDXL refiner"), QFileInfo(refinerPath()).path(),
-                                                    tr("Checkpoints (*.safetensors);;All files (*)"));
-  if (path.isEmpty()) return;
-  setRefiner({path.toStdString(), m_refinerSwitch->value()});
-  Q_EMIT refinerChosen(path);
-}
-
-void ModelPicker::chooseRefinerFolder() {
-  const QString path = QFileDialog::getExistingDirectory(this, tr("Open an SDXL refiner folder"), refinerPath());
-  if (path.isEmpty()) return;
-  setRefiner({path.toStdString(), m_refinerSwitch->value()});
-  Q_EMIT refinerChosen(path);
 }
 
 }  // namespace latent::ui

@@ -1,8 +1,9 @@
 #pragma once
 
 // Which model to run and how: a checkpoint file or diffusers folder (with the recent
-// ones at hand, each shown with its family), the device and the precision, and for an
-// SDXL base the refiner that finishes its pictures and the point where it takes over.
+// ones at hand, each shown with its family), the device and the precision; what a
+// Stable Diffusion 2.x single file predicts, which only the person can say; and for an SDXL
+// base the refiner that finishes its pictures and the point where it takes over.
 //
 // The family is read from the files as the engine reads them (pipeline::probe_model), a
 // moment after the path changes, without loading any weights.
@@ -11,13 +12,13 @@
 #include <QStringList>
 #include <QWidget>
 
-#include <functional>
 #include <optional>
 #include <utility>
 
 #include "core/api/generation_request.h"
 #include "core/api/load_options.h"
 #include "core/pipeline/model_probe.h"
+#include "ui/path_choice.h"
 
 class QComboBox;
 class QDoubleSpinBox;
@@ -36,6 +37,9 @@ class ModelPicker : public QWidget {
   void setOptions(const api::LoadOptions& options);
   QString modelPath() const;
   void setModelPath(const QString& path);
+  // LoadOptions::prediction: "" (as the configs say), "v_prediction" or "epsilon".
+  QString prediction() const;
+  void setPrediction(const QString& prediction);
 
   void setRecentModels(const QStringList& paths);
   void setRecentRefiners(const QStringList& paths);
@@ -44,7 +48,7 @@ class ModelPicker : public QWidget {
   // base and one is chosen.
   api::RefinerSettings refiner() const;
   void setRefiner(const api::RefinerSettings& refiner);
-  QString refinerPath() const;
+  QString refinerPath() const { return m_refiner->path(); }
 
   // What the chosen model is, once read; nullopt while it cannot be read (the reason is in
   // familyText()).
@@ -55,20 +59,19 @@ class ModelPicker : public QWidget {
   QComboBox* pathCombo() const { return m_path; }
   QComboBox* deviceCombo() const { return m_device; }
   QComboBox* precisionCombo() const { return m_precision; }
-  QComboBox* refinerCombo() const { return m_refiner; }
+  QComboBox* predictionCombo() const { return m_prediction; }
+  PathChoice* refinerChoice() const { return m_refiner; }
   QDoubleSpinBox* refinerSwitchSpin() const { return m_refinerSwitch; }
   QWidget* refinerRow() const { return m_refinerRow; }
   QString familyText() const;
   QString refinerNote() const;
 
   // Item data role of the path list that holds each model's family, as shown beside it.
-  static constexpr int kFamilyRole = Qt::UserRole + 1;
+  static constexpr int kFamilyRole = NoteDelegate::kNoteRole;
 
  public Q_SLOTS:
   void chooseFile();
   void chooseFolder();
-  void chooseRefinerFile();
-  void chooseRefinerFolder();
 
  Q_SIGNALS:
   void changed();
@@ -84,27 +87,30 @@ class ModelPicker : public QWidget {
     std::optional<pipeline::ModelSummary> summary;
     QString error;
   };
-  // Reads (or recalls, while the files are unchanged) what `path` is.
-  Probe probe(const QString& path, const std::string& configDir);
+  // Reads (or recalls, while the files are unchanged) what a model is.
+  Probe probe(const api::LoadOptions& options);
+  Probe probe(const QString& path) { return probe(optionsFor(path)); }
+  api::LoadOptions optionsFor(const QString& path) const;
+  QString familyOf(const QString& path);
   void scheduleProbe(bool byUser);
   void probeChosenModel();
   void showRefinerState();
-  static void fillPathList(QComboBox* combo, const QStringList& paths, const QString& keep,
-                           const std::function<QString(const QString&)>& familyOf);
 
   QComboBox* m_path;
   QComboBox* m_device;
   QComboBox* m_precision;
   QLabel* m_family;
+  QWidget* m_predictionRow;
+  QComboBox* m_prediction;
   QWidget* m_refinerRow;
-  QComboBox* m_refiner;
+  PathChoice* m_refiner;
   QDoubleSpinBox* m_refinerSwitch;
   QLabel* m_refinerNote;
   QTimer* m_probeTimer;
   bool m_probeByUser = false;
   std::string m_configDir;
   std::optional<pipeline::ModelSummary> m_summary;
-  QHash<QString, std::pair<QString, Probe>> m_probes;  // path → (files' stamp, what was read)
+  QHash<QString, std::pair<QString, Probe>> m_probes;  // options → (files' stamp, what was read)
 };
 
 }  // namespace latent::ui

@@ -21,6 +21,7 @@
 
 #include "core/image/parameters_text.h"
 #include "core/pipeline/engine.h"
+#include "ui/path_choice.h"
 
 namespace latent::ui {
 namespace {
@@ -117,7 +118,14 @@ ParametersPanel::ParametersPanel(QWidget* parent)
       m_batchCount(new QSpinBox(this)),
       m_batchSize(new QSpinBox(this)),
       m_clipSkip(new QSpinBox(this)),
-      m_preview(new QComboBox(this)) {
+      m_preview(new QComboBox(this)),
+      m_fast(new QToolButton(this)),
+      m_vae(new PathChoice(tr("The model's own"), tr("Open a VAE or tiny autoencoder (.safetensors)"),
+                           tr("Open a VAE or tiny autoencoder diffusers folder"),
+                           tr("Autoencoders (*.safetensors);;All files (*)"), this)),
+      m_previewVae(new PathChoice(tr("None"), tr("Open a tiny autoencoder (TAESD, .safetensors)"),
+                                  tr("Open a tiny autoencoder (TAESD) diffusers folder"),
+                                  tr("Autoencoders (*.safetensors);;All files (*)"), this)) {
   m_steps->setObjectName(QStringLiteral("steps"));
   m_guidance->setObjectName(QStringLiteral("guidance"));
   m_seed->setObjectName(QStringLiteral("seed"));
@@ -130,6 +138,9 @@ ParametersPanel::ParametersPanel(QWidget* parent)
   m_preview->setObjectName(QStringLiteral("previewCadence"));
   m_seedLock->setObjectName(QStringLiteral("seedLock"));
   m_randomSeed->setObjectName(QStringLiteral("randomSeed"));
+  m_fast->setObjectName(QStringLiteral("fastPreset"));
+  m_vae->combo()->setObjectName(QStringLiteral("vae"));
+  m_previewVae->combo()->setObjectName(QStringLiteral("previewVae"));
 
   m_stepsSlider->setRange(1, 150);
   m_steps->setRange(1, 150);
@@ -185,6 +196,16 @@ ParametersPanel::ParametersPanel(QWidget* parent)
   m_clipSkip->setRange(1, 12);
   m_clipSkip->setToolTip(tr("Read the prompt from an earlier layer of the text encoder "
                             "(1 = last layer; 2 suits many anime-style models)"));
+  m_fast->setText(tr("Fast"));
+  m_fast->setToolTip(tr("The few-step preset for this model: LCM, 4 steps, no guidance for an LCM-LoRA "
+                        "or plain model; the sampler its scheduler needs for LCM and TCD models"));
+  connect(m_fast, &QToolButton::clicked, this, &ParametersPanel::fastPresetWanted);
+  m_vae->setToolTip(tr("Decode the picture (and encode a starting picture) with another autoencoder: "
+                       "a full VAE or a tiny one (TAESD)"));
+  m_previewVae->setToolTip(tr("A tiny autoencoder (TAESD) that decodes a sharp preview after every step, "
+                              "for a few percent of a step"));
+  connect(m_vae, &PathChoice::chosen, this, &ParametersPanel::autoencoderChosen);
+  connect(m_previewVae, &PathChoice::chosen, this, &ParametersPanel::autoencoderChosen);
   for (const PreviewChoice& choice : kPreviewChoices)
     m_preview->addItem(tr(choice.label), QVariantList{choice.approximate, choice.vaeEvery});
 
@@ -194,7 +215,7 @@ ParametersPanel::ParametersPanel(QWidget* parent)
     auto* box = new QWidget(this);
     auto* h = new QHBoxLayout(box);
     h->setContentsMargins(0, 0, 0, 0);
-    for (QWidget* w : widgets) h->addWidget(w, qobject_cast<QSlider*>(w) || qobject_cast<QLineEdit*>(w) ? 1 : 0);
+    for (QWidget* w : widgets) h->addWidget(w, qobject_cast<QSlider*>(w) || qobject_cast<QLineEdit*>(w) || qobject_cast<QComboBox*>(w) ? 1 : 0);
     return box;
   };
   layout->addRow(tr("S&teps"), row({m_stepsSlider, m_steps}));
@@ -203,10 +224,12 @@ ParametersPanel::ParametersPanel(QWidget* parent)
   layout->addRow(tr("Si&ze"), m_sizePreset);
   auto* times = new QLabel(QStringLiteral("×"), this);
   layout->addRow(QString(), row({m_width, times, m_height}));
-  layout->addRow(tr("Sa&mpler"), m_sampler);
+  layout->addRow(tr("Sa&mpler"), row({m_sampler, m_fast}));
   layout->addRow(tr("&Batch"), row({m_batchCount, new QLabel(tr("runs of"), this), m_batchSize, new QLabel(tr("images"), this)}));
   layout->addRow(tr("C&lip skip"), m_clipSkip);
   layout->addRow(tr("Pre&view"), m_preview);
+  layout->addRow(tr("Preview &decoder"), m_previewVae);
+  layout->addRow(tr("V&AE"), m_vae);
 
   setRequest(api::GenerationRequest{});
   setSeed(QRandomGenerator::global()->bounded(quint64(1) << 32));
@@ -223,6 +246,8 @@ ParametersPanel::ParametersPanel(QWidget* parent)
   connect(m_batchSize, qOverload<int>(&QSpinBox::valueChanged), this, emitChanged);
   connect(m_clipSkip, qOverload<int>(&QSpinBox::valueChanged), this, emitChanged);
   connect(m_preview, qOverload<int>(&QComboBox::currentIndexChanged), this, emitChanged);
+  connect(m_vae, &PathChoice::changed, this, emitChanged);
+  connect(m_previewVae, &PathChoice::changed, this, emitChanged);
 }
 
 void ParametersPanel::buildSizePresets(const pipeline::ModelDefaults& defaults) {
@@ -295,6 +320,8 @@ api::GenerationRequest ParametersPanel::request(const api::GenerationRequest& ba
     r.preview.approximate = preview[0].toBool();
     r.preview.vae_every = preview[1].toInt();
   }
+  r.preview.tiny_vae = m_previewVae->path().toStdString();
+  r.vae = m_vae->path().toStdString();
   return r;
 }
 
@@ -310,6 +337,15 @@ void ParametersPanel::setRequest(const api::GenerationRequest& r) {
   m_batchSize->setValue(r.size.batch_size);
   m_clipSkip->setValue(r.sampling.clip_skip);
   selectPreview(r.preview.approximate, r.preview.vae_every);
+  m_previewVae->setPath(QString::fromStdString(r.preview.tiny_vae));
+  m_vae->setPath(QString::fromStdString(r.vae));
+}
+
+void ParametersPanel::applyFastPreset(const pipeline::FastPreset& preset) {
+  const int sampler = m_sampler->findData(QString::fromStdString(preset.sampler));
+  if (sampler >= 0) m_sampler->setCurrentIndex(sampler);
+  m_steps->setValue(preset.steps);
+  m_guidance->setValue(preset.guidance_scale);
 }
 
 uint64_t ParametersPanel::seed() const { return m_seed->text().toULongLong(); }

@@ -1,7 +1,7 @@
 #pragma once
 
-// Steps, guidance, seed, size, sampler, batch and preview cadence: every number of a
-// request except the prompts and the model.
+// Steps, guidance, seed, size, sampler, batch, preview cadence and the autoencoders: every
+// setting of a request except the prompts and the model, and the "Fast" preset.
 
 #include <QWidget>
 
@@ -17,6 +17,8 @@ class QSpinBox;
 class QToolButton;
 
 namespace latent::ui {
+
+class PathChoice;
 
 class ParametersPanel : public QWidget {
   Q_OBJECT
@@ -42,6 +44,9 @@ class ParametersPanel : public QWidget {
   // settings the person chose stay. Nothing changes when the defaults are the same.
   void setModelDefaults(const pipeline::ModelDefaults& defaults, bool adopt);
 
+  // Sets the sampler, steps and guidance of the few-step preset.
+  void applyFastPreset(const pipeline::FastPreset& preset);
+
   int batchCount() const;
   void setBatchCount(int count);
 
@@ -55,9 +60,16 @@ class ParametersPanel : public QWidget {
   QSpinBox* heightSpin() const { return m_height; }
   QComboBox* previewCombo() const { return m_preview; }
   QComboBox* sizePresetCombo() const { return m_sizePreset; }
+  QToolButton* fastButton() const { return m_fast; }
+  // GenerationRequest::vae: the autoencoder for the final picture ("" = the model's own).
+  PathChoice* vaeChoice() const { return m_vae; }
+  // PreviewSettings::tiny_vae: the tiny autoencoder decoding a preview every step.
+  PathChoice* previewVaeChoice() const { return m_previewVae; }
 
  Q_SIGNALS:
   void changed();
+  void fastPresetWanted();
+  void autoencoderChosen(const QString& path);  // picked in a dialog, for the recent list
 
  private:
   void buildSizePresets(const pipeline::ModelDefaults& defaults);
@@ -80,6 +92,9 @@ class ParametersPanel : public QWidget {
   QSpinBox* m_batchSize;
   QSpinBox* m_clipSkip;  // SamplingSettings::clip_skip, the web UI's count
   QComboBox* m_preview;
+  QToolButton* m_fast;
+  PathChoice* m_vae;
+  PathChoice* m_previewVae;
   pipeline::ModelDefaults m_modelDefaults;  // of the model the presets are for
 };
 

@@ -146,6 +146,46 @@ QStringList SettingsStore::recentRefiners() const {
 
 void SettingsStore::addRecentRefiner(const QString& path) { addRecent(QStringLiteral("model/recentRefiners"), path); }
 
+QStringList SettingsStore::recentAutoencoders() const {
+  return m_settings->value(QStringLiteral("model/recentAutoencoders")).toStringList();
+}
+
+void SettingsStore::addRecentAutoencoder(const QString& path) {
+  addRecent(QStringLiteral("model/recentAutoencoders"), path);
+}
+
+namespace {
+
+// A settings group per model path; paths hold characters QSettings keys may not.
+QString modelGroup(const QString& modelPath) {
+  return QStringLiteral("perModel/") +
+         QString::fromLatin1(modelPath.toUtf8().toBase64(QByteArray::Base64UrlEncoding | QByteArray::OmitTrailingEquals));
+}
+
+}  // namespace
+
+ModelChoices SettingsStore::modelChoices(const QString& modelPath) const {
+  QSettings& s = *m_settings;
+  s.beginGroup(modelGroup(modelPath));
+  ModelChoices choices{s.value("prediction").toString(), s.value("vae").toString(), s.value("previewVae").toString()};
+  s.endGroup();
+  return choices;
+}
+
+void SettingsStore::setModelChoices(const QString& modelPath, const ModelChoices& choices) {
+  if (modelPath.isEmpty()) return;
+  QSettings& s = *m_settings;
+  if (choices == ModelChoices{}) {
+    s.remove(modelGroup(modelPath));  // nothing to remember: no entry
+    return;
+  }
+  s.beginGroup(modelGroup(modelPath));
+  s.setValue("prediction", choices.prediction);
+  s.setValue("vae", choices.vae);
+  s.setValue("previewVae", choices.previewVae);
+  s.endGroup();
+}
+
 void SettingsStore::addRecent(const QString& key, const QString& path) {
   if (path.isEmpty()) return;
   QStringList recent = m_settings->value(key).toStringList();

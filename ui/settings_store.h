@@ -15,6 +15,18 @@ class QSettings;
 
 namespace latent::ui {
 
+// What is remembered for each model apart: what a Stable Diffusion 2.x single file
+// predicts, the VAE and the preview decoder chosen for it. Empty = the model's own.
+struct ModelChoices {
+  QString prediction;  // LoadOptions::prediction
+  QString vae;         // GenerationRequest::vae
+  QString previewVae;  // PreviewSettings::tiny_vae
+
+  bool operator==(const ModelChoices& other) const {
+    return prediction == other.prediction && vae == other.vae && previewVae == other.previewVae;
+  }
+};
+
 class SettingsStore {
  public:
   SettingsStore();                                  // the application's own settings
@@ -30,6 +42,11 @@ class SettingsStore {
   void addRecentModel(const QString& path);
   QStringList recentRefiners() const;  // SDXL refiners, most recent first
   void addRecentRefiner(const QString& path);
+  QStringList recentAutoencoders() const;  // VAEs and tiny autoencoders, most recent first
+  void addRecentAutoencoder(const QString& path);
+
+  ModelChoices modelChoices(const QString& modelPath) const;
+  void setModelChoices(const QString& modelPath, const ModelChoices& choices);
 
   QString outputDir() const;
   void setOutputDir(const QString& dir);

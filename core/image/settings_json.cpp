@@ -30,6 +30,8 @@ ImageSettings image_settings(const api::GenerationResult& result, std::size_t in
   settings.mask_hash = result.mask_hash;
   settings.refiner_name = result.refiner_name;
   settings.refiner_hash = result.refiner_hash;
+  settings.vae_name = result.vae_name;
+  settings.vae_hash = result.vae_hash;
   return settings;
 }
 
@@ -56,6 +58,8 @@ std::string settings_to_json(const ImageSettings& s) {
   o["batch_size"] = r.size.batch_size;
   o["clip_skip"] = sampling.clip_skip;
   o["eta"] = sampling.eta;
+  o["lcm_original_steps"] = sampling.lcm_original_steps;
+  o["tcd_gamma"] = sampling.tcd_gamma;
   o["model"] = QString::fromStdString(s.model_name);
   o["model_hash"] = QString::fromStdString(s.model_hash);
   o["model_path"] = QString::fromStdString(s.model_path);
@@ -94,6 +98,12 @@ std::string settings_to_json(const ImageSettings& s) {
     if (!s.refiner_name.empty()) refiner["name"] = QString::fromStdString(s.refiner_name);
     if (!s.refiner_hash.empty()) refiner["hash"] = QString::fromStdString(s.refiner_hash);
     o["refiner"] = refiner;
+  }
+  if (!r.vae.empty() || !s.vae_name.empty()) {
+    QJsonObject vae{{"path", QString::fromStdString(r.vae)}};
+    if (!s.vae_name.empty()) vae["name"] = QString::fromStdString(s.vae_name);
+    if (!s.vae_hash.empty()) vae["hash"] = QString::fromStdString(s.vae_hash);
+    o["vae"] = vae;
   }
   if (api::has_init_image(r) || !s.init_image_hash.empty()) {
     o["init_image"] = QString::fromStdString(r.init.path);
@@ -144,6 +154,8 @@ bool settings_from_json(const std::string& json, ImageSettings* s) {
   if (o.value("clip_skip").isDouble())
     sampling.clip_skip = o.value("clip_skip").toInt() + (version < 2 ? 1 : 0);
   sampling.eta = o.value("eta").toDouble(sampling.eta);
+  sampling.lcm_original_steps = o.value("lcm_original_steps").toInt(defaults.sampling.lcm_original_steps);
+  sampling.tcd_gamma = o.value("tcd_gamma").toDouble(defaults.sampling.tcd_gamma);
   s->model_name = o.value("model").toString().toStdString();
   s->model_hash = o.value("model_hash").toString().toStdString();
   s->model_path = o.value("model_path").toString().toStdString();
@@ -182,6 +194,10 @@ bool settings_from_json(const std::string& json, ImageSettings* s) {
   r.refiner.switch_at = refiner.value("switch_at").toDouble(defaults.refiner.switch_at);
   s->refiner_name = refiner.value("name").toString().toStdString();
   s->refiner_hash = refiner.value("hash").toString().toStdString();
+  const QJsonObject vae = o.value("vae").toObject();
+  r.vae = vae.value("path").toString().toStdString();
+  s->vae_name = vae.value("name").toString().toStdString();
+  s->vae_hash = vae.value("hash").toString().toStdString();
   r.init.path = o.value("init_image").toString(QString::fromStdString(r.init.path)).toStdString();
   s->init_image_hash = o.value("init_image_hash").toString(QString::fromStdString(s->init_image_hash)).toStdString();
   r.init.strength = o.value("strength").toDouble(r.init.strength);

@@ -35,6 +35,10 @@ struct ImageSettings {
   // GenerationResult::refiner_name and refiner_hash: which refiner ran, if one did.
   std::string refiner_name;
   std::string refiner_hash;
+  // GenerationResult::vae_name and vae_hash: the autoencoder that decoded the picture when
+  // it was not the model's own (request.vae).
+  std::string vae_name;
+  std::string vae_hash;
 };
 
 // The settings behind image `index` of `result`, from a model opened with `model`.

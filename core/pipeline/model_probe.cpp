@@ -27,13 +27,19 @@ ModelDefaults model_defaults_for(io::ModelFamily family, int64_t latent_side, in
   return defaults;
 }
 
-ModelSummary probe_model(const std::string& path, const std::string& config_dir) {
-  const io::ModelFiles files = io::open_model(path, config_dir);
+ModelSummary probe_model(const api::LoadOptions& options) {
+  const io::ModelFiles files = io::open_model(options.model_path, options.config_dir, options.prediction);
   ModelSummary summary;
   summary.family = files.family;
   // diffusers' UNet2DConditionModel defaults sample_size to 64 when the config omits it.
   const int64_t latent_side = files.unet_config.value(QLatin1String("sample_size")).toInt(64);
   summary.defaults = model_defaults_for(files.family, latent_side, vae_scale_of(files.vae_config));
+  summary.prediction = options.prediction.empty()
+                           ? files.scheduler_config.value(QLatin1String("prediction_type")).toString(QStringLiteral("epsilon")).toStdString()
+                           : options.prediction;
+  summary.prediction_is_a_choice = files.family == io::ModelFamily::sd2 && files.format == io::ModelFormat::SingleFile;
+  const std::string scheduler_class = files.scheduler_config.value(QLatin1String("_class_name")).toString().toStdString();
+  summary.fast = fast_preset_for(scheduler_class, files.unet_config.value(QLatin1String("time_cond_proj_dim")).toInt(0) > 0);
   return summary;
 }
 

@@ -7,8 +7,10 @@
 
 #include <string>
 
+#include "core/api/load_options.h"
 #include "core/io/lora_family.h"
 #include "core/io/model_family.h"
+#include "core/pipeline/fast_preset.h"
 
 namespace latent::pipeline {
 
@@ -29,11 +31,18 @@ ModelDefaults model_defaults_for(io::ModelFamily family, int64_t latent_side, in
 struct ModelSummary {
   io::ModelFamily family = io::ModelFamily::sd1;
   ModelDefaults defaults;
+  std::string prediction = "epsilon";  // "epsilon" or "v_prediction", as the engine will run it
+  // Whether the person should say what it predicts: a Stable Diffusion 2.x single file,
+  // whose weights look the same either way (LoadOptions::prediction; without it the configs
+  // decide, the bundled ones saying v).
+  bool prediction_is_a_choice = false;
+  FastPreset fast;  // what the "Fast" preset sets for this model
 };
 
-// Opens the model's files as the engine would (configs, key names; no weights are read).
-// Throws latent::Error with the loader's message when it is not a model Latent Studio opens.
-ModelSummary probe_model(const std::string& path, const std::string& config_dir = "");
+// Opens the model's files as the engine would with `options` (path, configs, prediction;
+// no weights are read). Throws latent::Error with the loader's message when it is not a
+// model Latent Studio opens.
+ModelSummary probe_model(const api::LoadOptions& options);
 
 // The family a LoRA file was made for, from the names of its tensors. Throws latent::Error
 // when the file is not a readable safetensors file.

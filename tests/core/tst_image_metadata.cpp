@@ -27,6 +27,7 @@ class TestImageMetadata : public QObject {
   void writesSdxlFieldsAsTheWebUi();
   void readsSdxlFieldsBack();
   void settingsJsonCarriesSdxlFields();
+  void settingsJsonCarriesTheFewStepFields();
 };
 
 static Image checkerboard(int w, int h) {
@@ -269,6 +270,30 @@ void TestImageMetadata::readsSdxlFieldsBack() {
   QCOMPARE(older.request.refiner.switch_at, 0.6);
   QCOMPARE(QString::fromStdString(older.refiner_name), QString("my refiner"));
   QVERIFY(older.refiner_hash.empty());
+}
+
+void TestImageMetadata::settingsJsonCarriesTheFewStepFields() {
+  img::ImageSettings s;
+  s.request.sampling.sampler = "tcd";
+  s.request.sampling.tcd_gamma = 0.45;
+  s.request.sampling.lcm_original_steps = 100;
+  s.request.vae = "/models/taesd";
+  s.vae_name = "taesd";
+  s.vae_hash = "0123456789";
+  img::ImageSettings back;
+  QVERIFY(img::settings_from_json(img::settings_to_json(s), &back));
+  QCOMPARE(back.request.sampling.tcd_gamma, 0.45);
+  QCOMPARE(back.request.sampling.lcm_original_steps, 100);
+  QCOMPARE(QString::fromStdString(back.request.vae), QString("/models/taesd"));
+  QCOMPARE(QString::fromStdString(back.vae_name), QString("taesd"));
+  QCOMPARE(QString::fromStdString(back.vae_hash), QString("0123456789"));
+  // Written before these existed: the defaults, and the model's own VAE.
+  img::ImageSettings old;
+  old.request = s.request;
+  QVERIFY(img::settings_from_json(R"({"program": "Latent Studio 0.1.0", "sampler": "tcd"})", &old));
+  QCOMPARE(old.request.sampling.tcd_gamma, GenerationRequest().sampling.tcd_gamma);
+  QCOMPARE(old.request.sampling.lcm_original_steps, 0);
+  QVERIFY(old.request.vae.empty());
 }
 
 void TestImageMetadata::settingsJsonCarriesSdxlFields() {

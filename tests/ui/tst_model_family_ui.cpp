@@ -1,12 +1,15 @@
-// The window follows the chosen model's family: the model picker names each model's
-// family, the size presets and defaults are the family's, the refiner picker appears for an
-// SDXL base only, the LoRA panel greys out LoRAs made for another family with the reason
-// and keeps them out of the request, and "use these settings" restores a refiner.
+// The window follows the chosen model: the model picker names each model's family, the
+// size presets and defaults are the family's, the refiner picker appears for an SDXL base
+// only, the LoRA panel greys out LoRAs made for another family with the reason and keeps
+// them out of the request, "use these settings" restores a refiner and a VAE, the VAE,
+// preview decoder and a 2.x single file's prediction are remembered per model, and "Fast"
+// sets the few-step preset.
 #include <QCheckBox>
 #include <QComboBox>
 #include <QDoubleSpinBox>
 #include <QLabel>
 #include <QSpinBox>
+#include <QToolButton>
 #include <QtTest/QtTest>
 #include <memory>
 
@@ -14,6 +17,7 @@
 #include "ui/main_window.h"
 #include "ui/model_picker.h"
 #include "ui/parameters_panel.h"
+#include "ui/path_choice.h"
 #include "ui/settings_store.h"
 #include "ui_test_support.h"
 
@@ -28,6 +32,9 @@ namespace {
 const QString kSdxlBase = QStringLiteral(LATENT_TEST_DATA "/sdxl/tiny-sdxl");
 const QString kSdxlSingleFile = QStringLiteral(LATENT_TEST_DATA "/sdxl/tiny-sdxl.safetensors");
 const QString kSdxlRefiner = QStringLiteral(LATENT_TEST_DATA "/sdxl/tiny-sdxl-refiner");
+const QString kSd2Folder = QStringLiteral(LATENT_TEST_DATA "/sd2/tiny-sd2");
+const QString kSd2SingleFile = QStringLiteral(LATENT_TEST_DATA "/sd2/tiny-sd2.safetensors");
+const QString kTinyVae = QStringLiteral(LATENT_TEST_DATA "/fast/taesd-tiny");
 const QString kSdLora = QStringLiteral("tiny-sd-lora-kohya");
 const QString kSdxlLora = QStringLiteral("tiny-sdxl-lora-kohya");
 
@@ -58,6 +65,10 @@ class TestModelFamilyUi : public QObject {
   void refinerThatIsNotARefinerIsSaidSo();
   void lorasOfAnotherFamilyAreGreyedOutWithTheReason();
   void restoringParametersFindsTheRefinerByName();
+  void autoencodersAreRememberedPerModel();
+  void restoringParametersFindsTheVaeByName();
+  void predictionOfAnSd2SingleFileIsAChoiceRememberedPerModel();
+  void fastButtonSetsTheFewStepPreset();
 
  private:
   std::unique_ptr<QTemporaryDir> m_dir;
@@ -278,6 +289,86 @@ void TestModelFamilyUi::restoringParametersFindsTheRefinerByName() {
   QVERIFY(m_window->applyParametersText(
       QStringLiteral("a lighthouse\nSteps: 12, Sampler: Euler, CFG scale: 5, Seed: 7, Size: 64x64, Model: tiny-sdxl")));
   QVERIFY(!m_window->formSettings().request.refiner.given());
+}
+
+void TestModelFamilyUi::autoencodersAreRememberedPerModel() {
+  ModelPicker* picker = m_window->modelPicker();
+  ParametersPanel* parameters = m_window->parametersPanel();
+  picker->setModelPath(latent::test::tinyModelPath());
+  parameters->vaeChoice()->setPath(kTinyVae);
+  parameters->previewVaeChoice()->setPath(kTinyVae);
+  QCOMPARE(QString::fromStdString(m_window->formSettings().request.vae), kTinyVae);
+  QCOMPARE(QString::fromStdString(m_window->formSettings().request.preview.tiny_vae), kTinyVae);
+
+  // Another model has its own (none yet); the first gets its back.
+  picker->setModelPath(kSdxlBase);
+  QCOMPARE(parameters->vaeChoice()->path(), QString());
+  QCOMPARE(parameters->previewVaeChoice()->path(), QString());
+  QVERIFY(m_window->formSettings().request.vae.empty());
+  picker->setModelPath(latent::test::tinyModelPath());
+  QCOMPARE(parameters->vaeChoice()->path(), kTinyVae);
+  QCOMPARE(parameters->previewVaeChoice()->path(), kTinyVae);
+
+  // And across a restart.
+  m_window->saveSettings();
+  m_window.reset();
+  m_window = std::make_unique<MainWindow>(m_store.get());
+  QCOMPARE(m_window->parametersPanel()->vaeChoice()->path(), kTinyVae);
+}
+
+void TestModelFamilyUi::restoringParametersFindsTheVaeByName() {
+  m_store->addRecentAutoencoder(kTinyVae);
+  QVERIFY(m_window->applyParametersText(QStringLiteral(
+      "a lighthouse\nSteps: 4, Sampler: LCM, CFG scale: 1, Seed: 7, Size: 64x64, VAE: taesd-tiny, VAE hash: 0123456789")));
+  QCOMPARE(QString::fromStdString(m_window->formSettings().request.vae), kTinyVae);
+  QCOMPARE(m_window->formSettings().request.sampling.sampler, std::string("lcm"));
+  QVERIFY(m_window->applyParametersText(
+      QStringLiteral("a lighthouse\nSteps: 4, Sampler: Euler, CFG scale: 7, Seed: 7, Size: 64x64")));
+  QVERIFY(m_window->formSettings().request.vae.empty());
+}
+
+void TestModelFamilyUi::predictionOfAnSd2SingleFileIsAChoiceRememberedPerModel() {
+  ModelPicker* picker = m_window->modelPicker();
+  // A folder says what it predicts: nothing to choose.
+  picker->setModelPath(kSd2Folder);
+  QCOMPARE(picker->summary()->family, latent::io::ModelFamily::sd2);
+  QCOMPARE(picker->summary()->prediction, std::string("v_prediction"));
+  QVERIFY(picker->predictionCombo()->parentWidget()->isHidden());
+
+  // Its single file (read with the folder's configs, the bundled ones being full-size).
+  latent::api::LoadOptions singleFile;
+  singleFile.model_path = kSd2SingleFile.toStdString();
+  singleFile.config_dir = kSd2Folder.toStdString();
+  picker->setOptions(singleFile);
+  QVERIFY(picker->summary().has_value());
+  QVERIFY(picker->summary()->prediction_is_a_choice);
+  QVERIFY(!picker->predictionCombo()->parentWidget()->isHidden());
+  QCOMPARE(picker->summary()->prediction, std::string("v_prediction"));  // as its configs say
+  QVERIFY(picker->options().prediction.empty());
+
+  picker->setPrediction(QStringLiteral("epsilon"));
+  QCOMPARE(picker->summary()->prediction, std::string("epsilon"));
+  QCOMPARE(picker->options().prediction, std::string("epsilon"));
+  QVERIFY2(!picker->familyText().contains(QStringLiteral("predicts v")), qPrintable(picker->familyText()));
+
+  // Remembered for this file: another model, then back.
+  picker->setModelPath(latent::test::tinyModelPath());
+  QVERIFY(picker->options().prediction.empty());
+  picker->setModelPath(kSd2SingleFile);
+  QCOMPARE(picker->options().prediction, std::string("epsilon"));
+}
+
+void TestModelFamilyUi::fastButtonSetsTheFewStepPreset() {
+  m_window->modelPicker()->setModelPath(latent::test::tinyModelPath());
+  ParametersPanel* parameters = m_window->parametersPanel();
+  parameters->stepsSpin()->setValue(30);
+  parameters->guidanceSpin()->setValue(7.5);
+  QTest::mouseClick(parameters->fastButton(), Qt::LeftButton);
+  const latent::api::GenerationRequest request = m_window->formSettings().request;
+  QCOMPARE(request.sampling.sampler, std::string("lcm"));
+  QCOMPARE(request.sampling.steps, 4);
+  QCOMPARE(request.sampling.guidance_scale, 1.0);
+  QVERIFY2(m_window->statusText().startsWith(QStringLiteral("Fast preset")), qPrintable(m_window->statusText()));
 }
 
 QTEST_MAIN(TestModelFamilyUi)
