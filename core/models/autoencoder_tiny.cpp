@@ -48,6 +48,8 @@ AutoencoderTinyConfig AutoencoderTinyConfig::from_json(const QJsonObject& json,
   c.upsampling_scaling_factor =
       cj::get_int(json, "upsampling_scaling_factor", c.upsampling_scaling_factor, source);
   c.scaling_factor = cj::get_double(json, "scaling_factor", c.scaling_factor, source);
+  c.latent_magnitude = cj::get_double(json, "latent_magnitude", c.latent_magnitude, source);
+  c.latent_shift = cj::get_double(json, "latent_shift", c.latent_shift, source);
   const std::string act = cj::get_string(json, "act_fn", "relu", source);
   if (act != "relu") throw Error(source + ": act_fn \"" + act + "\" is not supported (expected relu)");
   const std::string upsample = cj::get_string(json, "upsample_fn", "nearest", source);
@@ -73,6 +75,8 @@ AutoencoderTinyConfig AutoencoderTinyConfig::from_json(const QJsonObject& json,
     throw Error(source + ": the encoder and decoder need as many levels");
   if (!(c.scaling_factor > 0) || !std::isfinite(c.scaling_factor))
     throw Error(source + ": scaling_factor must be positive");
+  if (!(c.latent_magnitude > 0) || !std::isfinite(c.latent_magnitude) || !std::isfinite(c.latent_shift))
+    throw Error(source + ": latent_magnitude must be positive and latent_shift a number");
   return c;
 }
 
@@ -142,6 +146,20 @@ torch::Tensor AutoencoderTinyImpl::decode(const torch::Tensor& latents) {
   const auto x = latents.to(w.device(), w.scalar_type());
   // The input clamp tanh(x/3)·3, then the layers; the output is 2y − 1, unclamped.
   return decoder_layers->forward(torch::tanh(x / 3) * 3).mul(2).sub(1);
+}
+
+torch::Tensor AutoencoderTinyImpl::scale_latents(const torch::Tensor& latents) const {
+  return latents.div(2 * config_.latent_magnitude).add(config_.latent_shift).clamp(0, 1);
+}
+
+torch::Tensor AutoencoderTinyImpl::unscale_latents(const torch::Tensor& scaled) const {
+  return scaled.sub(config_.latent_shift).mul(2 * config_.latent_magnitude);
+}
+
+torch::Tensor AutoencoderTinyImpl::forward(const torch::Tensor& image) {
+  const auto latents = encode(image);
+  const auto stored = scale_latents(latents).mul(255).round().to(torch::kUInt8);
+  return decode(unscale_latents(stored.to(latents.scalar_type()).div(255)));
 }
 
 }  // namespace latent::models

@@ -27,6 +27,10 @@ struct AutoencoderTinyConfig {
   // Pipelines divide latents by it before decoding and multiply encoded ones by it (1.0 for
   // TAESD, whose latents are already on the UNet's scale).
   double scaling_factor = 1.0;
+  // How latents map to [0, 1] to be stored as 8-bit pictures (scale_latents): divided by
+  // twice the magnitude, shifted.
+  double latent_magnitude = 3.0;
+  double latent_shift = 0.5;
 
   // Missing keys keep their defaults; other activations, upsampling modes or mismatched
   // lists throw latent::Error naming `source`.
@@ -58,6 +62,14 @@ struct AutoencoderTinyImpl : torch::nn::Module {
   // latents [B, latent, h, w], already divided by the scaling factor → image
   // [B, 3, h·f, w·f], roughly in [-1, 1] and not clamped (as diffusers' decode).
   torch::Tensor decode(const torch::Tensor& latents);
+
+  // Latents as an 8-bit picture stores them, in [0, 1] (diffusers' scale_latents), and back
+  // (unscale_latents).
+  torch::Tensor scale_latents(const torch::Tensor& latents) const;
+  torch::Tensor unscale_latents(const torch::Tensor& scaled) const;
+  // diffusers' AutoencoderTiny.forward: encode, store the latents in 8 bits as a picture
+  // would (rounded), read them back, decode. What a latent saved as a PNG decodes to.
+  torch::Tensor forward(const torch::Tensor& image);
 
   double scaling_factor() const { return config_.scaling_factor; }
   const AutoencoderTinyConfig& config() const { return config_; }

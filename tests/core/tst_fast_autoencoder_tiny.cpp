@@ -79,6 +79,28 @@ class TestFastAutoencoderTiny : public QObject {
                          tolerance_of(golden));
   }
 
+  // forward(): the latents stored in 8 bits as a picture stores them, and decoded again.
+  void roundTripThroughEightBitsMatchesDiffusers_data() { add_rows("taesd_roundtrip"); }
+  void roundTripThroughEightBitsMatchesDiffusers() {
+    QFETCH(QString, id);
+    QFETCH(bool, original);
+    torch::InferenceMode inference_mode;
+    const QJsonObject golden = fast().case_of(id);
+    const test::Tolerance tolerance = tolerance_of(golden);
+    auto& vae = autoencoder(golden.value("model").toString(), original);
+    const auto image = fast().tensor(id + "/image.npy");
+    const auto latents = vae.tiny->encode(image);
+    LATENT_COMPARE_CLOSE(latents, fast().tensor(id + "/latents.npy"), tolerance);
+    const auto scaled = vae.tiny->scale_latents(latents);
+    LATENT_COMPARE_CLOSE(scaled, fast().tensor(id + "/scaled_latents.npy"), tolerance);
+    QVERIFY(scaled.min().item<float>() >= 0 && scaled.max().item<float>() <= 1);
+    const auto quantized = scaled.mul(255).round().to(torch::kUInt8);
+    QVERIFY(torch::equal(quantized, fast().tensor(id + "/quantized_uint8.npy")));
+    LATENT_COMPARE_CLOSE(vae.tiny->unscale_latents(quantized.to(torch::kFloat32).div(255)),
+                         fast().tensor(id + "/unscaled_latents.npy"), tolerance);
+    LATENT_COMPARE_CLOSE(vae.tiny->forward(image), fast().tensor(id + "/decoded.npy"), tolerance);
+  }
+
   void realTaesdHasItsSize() {
     const auto& vae = autoencoder("taesd", false);
     int64_t encoder = 0, decoder = 0;
