@@ -16,12 +16,17 @@
 #include "core/text/lora_prompt.h"
 #include "core/util/error.h"
 #include "tests/support/golden.h"
+#include "tests/support/model_weights.h"
 #include "tests/support/image_compare.h"
 
 using namespace latent;
 using latent::test::golden_tensor;
 
 namespace {
+
+using test::changed;
+using test::snapshot;
+using test::write_lora;
 
 using Tensors = std::vector<std::pair<std::string, torch::Tensor>>;
 
@@ -53,30 +58,6 @@ Tensors read_all(const std::string& path) {
   const io::SafetensorsFile file(path);
   Tensors out;
   for (const auto& info : file.tensors()) out.emplace_back(info.name, file.tensor(info.name).clone());
-  return out;
-}
-
-std::string write_lora(const QTemporaryDir& dir, const QString& name, const Tensors& tensors) {
-  const std::string path = dir.filePath(name).toStdString();
-  io::write_safetensors(path, tensors);
-  return path;
-}
-
-// Copies on the CPU, where the tests compute what to expect, whatever the model's device.
-std::map<std::string, torch::Tensor> snapshot(pipeline::ModelBundle& model) {
-  std::map<std::string, torch::Tensor> out;
-  auto copy = [](const torch::Tensor& t) { return t.detach().to(torch::kCPU, false, /*copy=*/true); };
-  for (const auto& p : model.unet->named_parameters()) out["unet/" + p.key()] = copy(p.value());
-  for (const auto& p : model.text_encoder()->named_parameters()) out["text_encoder/" + p.key()] = copy(p.value());
-  for (const auto& p : model.vae->named_parameters()) out["vae/" + p.key()] = copy(p.value());
-  return out;
-}
-
-// Names of the parameters that differ bitwise from `before`.
-std::vector<std::string> changed(pipeline::ModelBundle& model, const std::map<std::string, torch::Tensor>& before) {
-  std::vector<std::string> out;
-  for (const auto& [name, value] : snapshot(model))
-    if (!torch::equal(value, before.at(name))) out.push_back(name);
   return out;
 }
 
