@@ -120,7 +120,8 @@ std::string sampler_of_class(const QString& scheduler_class) {
   static const std::map<QString, std::string> names = {
       {"EulerDiscreteScheduler", "euler"},    {"EulerAncestralDiscreteScheduler", "euler_a"},
       {"DDIMScheduler", "ddim"},              {"DPMSolverMultistepScheduler", "dpmpp_2m"},
-      {"LMSDiscreteScheduler", "lms"},        {"PNDMScheduler", "pndm"}};
+      {"LMSDiscreteScheduler", "lms"},        {"PNDMScheduler", "pndm"},
+      {"LCMScheduler", "lcm"},                {"TCDScheduler", "tcd"}};
   const auto found = names.find(scheduler_class);
   if (found == names.end()) throw std::runtime_error("no sampler for " + scheduler_class.toStdString());
   return found->second;
