@@ -16,6 +16,7 @@
 #include "core/text/lora_prompt.h"
 #include "core/util/error.h"
 #include "tests/support/golden.h"
+#include "tests/support/error_message.h"
 #include "tests/support/model_weights.h"
 #include "tests/support/image_compare.h"
 
@@ -99,15 +100,6 @@ Tensors with_original_unet_names(const Tensors& kohya, pipeline::ModelBundle& mo
     out.emplace_back(renamed, tensor);
   }
   return out;
-}
-
-QString message_of(const std::function<void()>& work) {
-  try {
-    work();
-  } catch (const Error& e) {
-    return QString::fromStdString(e.what());
-  }
-  return {};
 }
 
 }  // namespace
@@ -525,7 +517,7 @@ void TestLora::rejectsOtherArchitectures() {
   const auto before = snapshot(model);
   pipeline::LoraSet set(model);
   for (bool partial : {false, true}) {
-    const QString message = message_of([&] { set.apply({{path, 1.0}}, partial); });
+    const QString message = test::error_message([&] { set.apply({{path, 1.0}}, partial); });
     QVERIFY2(!message.isEmpty(), "the file was accepted");
     for (const QString& part : expected) QVERIFY2(message.contains(part), qPrintable(message));
     QVERIFY2(message.contains("Nothing was applied"), qPrintable(message));
@@ -546,7 +538,7 @@ void TestLora::rejectsUnknownKeysUnlessPartial() {
   pipeline::LoraSet set(model);
   set.apply({{lora_path("diffusers"), 0.5}}, false);
   const auto with_other = snapshot(model);
-  const QString message = message_of([&] { set.apply({{path, 1.0}}, false); });
+  const QString message = test::error_message([&] { set.apply({{path, 1.0}}, false); });
   QVERIFY2(message.contains(QString("%1 of %2 keys match").arg(good).arg(good + 3)), qPrintable(message));
   QVERIFY2(message.contains("3 do not"), qPrintable(message));
   QVERIFY2(message.contains("emb_params") && message.contains("lora_unet_down_blocks_7_attentions_0_proj_in"),
@@ -565,7 +557,7 @@ void TestLora::rejectsUnknownKeysUnlessPartial() {
   const std::string nothing =
       write_lora(tmp_, "nothing.safetensors", {{"lora_unet_foo.lora_down.weight", torch::randn({2, 3})},
                                                {"lora_unet_foo.lora_up.weight", torch::randn({3, 2})}});
-  const QString none = message_of([&] { set.apply({{nothing, 1.0}}, true); });
+  const QString none = test::error_message([&] { set.apply({{nothing, 1.0}}, true); });
   QVERIFY2(none.contains("0 of 2 keys match") && none.contains("lora_unet_foo"), qPrintable(none));
   set.clear();
   QVERIFY(changed(model, before).empty());
@@ -609,7 +601,7 @@ void TestLora::rejectsMalformedFiles() {
                                              {"lora_te_text_model_encoder_layers_0_mlp_fc2.lora_up.weight", torch::randn({32, 4})}});
   const auto before = snapshot(model);
   pipeline::LoraSet set(model);
-  const QString message = message_of([&] { set.apply({{path, 1.0}}, false); });
+  const QString message = test::error_message([&] { set.apply({{path, 1.0}}, false); });
   QVERIFY2(message.contains(expected), qPrintable(message));
   QVERIFY(changed(model, before).empty());
 }
@@ -624,8 +616,8 @@ void TestLora::promptTags() {
   QCOMPARE(tags.loras[1].multiplier, 1.0);
   QCOMPARE(tags.loras[2].multiplier, -1.25);
   QCOMPARE(QString::fromStdString(text::extract_lora_tags("no tags here").text), QString("no tags here"));
-  QVERIFY(message_of([] { text::extract_lora_tags("<lora:x:strong>"); }).contains("number"));
-  QVERIFY(message_of([] { text::extract_lora_tags("<lora:x:0.5:1>"); }).contains("one multiplier"));
+  QVERIFY(test::error_message([] { text::extract_lora_tags("<lora:x:strong>"); }).contains("number"));
+  QVERIFY(test::error_message([] { text::extract_lora_tags("<lora:x:0.5:1>"); }).contains("one multiplier"));
   QVERIFY(text::extract_lora_tags("<lora:x:0.5:0.5>").loras.size() == 1);
 
   QTemporaryDir dir;
@@ -641,7 +633,7 @@ void TestLora::promptTags() {
   QCOMPARE(QString::fromStdString(files[1].name), QString("beta"));
   QCOMPARE(QString::fromStdString(text::find_lora_file(folder, "beta")), dir.filePath("styles/beta.safetensors"));
   QCOMPARE(QString::fromStdString(text::find_lora_file(folder, "alpha")), dir.filePath("Alpha.safetensors"));
-  const QString missing = message_of([&] { text::find_lora_file(folder, "gamma"); });
+  const QString missing = test::error_message([&] { text::find_lora_file(folder, "gamma"); });
   QVERIFY2(missing.contains("gamma") && missing.contains(dir.path()), qPrintable(missing));
 }
 
@@ -694,7 +686,7 @@ void TestLora::engineAppliesSwitchesAndRecords() {
   latent::api::GenerationRequest bad = r;
   bad.prompt = "x <lora:no-such-lora:1>";
   bad.loras.folder = tagged.loras.folder;
-  QVERIFY(message_of([&] { engine.generate(bad); }).contains("no-such-lora"));
+  QVERIFY(test::error_message([&] { engine.generate(bad); }).contains("no-such-lora"));
   QVERIFY(torch::equal(image_of(engine.generate(r)), image_of(base)));
 }
 

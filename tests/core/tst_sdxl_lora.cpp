@@ -17,6 +17,7 @@
 #include "core/pipeline/text_to_image.h"
 #include "core/util/error.h"
 #include "tests/support/golden.h"
+#include "tests/support/error_message.h"
 #include "tests/support/model_weights.h"
 #include "tests/support/golden_set.h"
 
@@ -101,15 +102,6 @@ Tensors only(const Tensors& tensors, const std::string& prefix) {
   for (const auto& entry : tensors)
     if (entry.first.rfind(prefix, 0) == 0) out.push_back(entry);
   return out;
-}
-
-QString message_of(const std::function<void()>& work) {
-  try {
-    work();
-  } catch (const Error& e) {
-    return QString::fromStdString(e.what());
-  }
-  return {};
 }
 
 }  // namespace
@@ -439,7 +431,7 @@ void TestSdxlLora::refusesOtherFamilies() {
   const auto before = snapshot(bundle);
   pipeline::LoraSet set(bundle);
   for (bool partial : {false, true}) {
-    const QString message = message_of([&] { set.apply({{path, 1.0}}, partial); });
+    const QString message = test::error_message([&] { set.apply({{path, 1.0}}, partial); });
     QVERIFY2(!message.isEmpty(), "the file was accepted");
     if (!partial) qInfo("%s", qPrintable(message));
     for (const QString& part : expected) QVERIFY2(message.contains(part), qPrintable(message));
@@ -464,7 +456,7 @@ void TestSdxlLora::reportsShapeMismatchAsBefore() {
   const std::string path = write_lora(tmp_, "sdxl-real-widths.safetensors", tensors);
   const auto before = snapshot(model);
   pipeline::LoraSet set(model);
-  const QString message = message_of([&] { set.apply({{path, 1.0}}, true); });
+  const QString message = test::error_message([&] { set.apply({{path, 1.0}}, true); });
   qInfo("%s", qPrintable(message));
   QVERIFY2(message.contains("was made for another model") && message.contains("3 of its modules do not fit"),
            qPrintable(message));
@@ -489,7 +481,7 @@ void TestSdxlLora::refinerHasOnlyTheSecondTextEncoder() {
   const auto before = snapshot(refiner);
   const std::string path =
       write_lora(tmp_, "text-encoders-only.safetensors", only(read_all(lora_file("kohya")), "lora_te"));
-  const QString message = message_of([&] { set.apply({{path, 1.0}}, false); });
+  const QString message = test::error_message([&] { set.apply({{path, 1.0}}, false); });
   qInfo("%s", qPrintable(message));
   QVERIFY2(message.contains("no first text encoder") && message.contains("lora_te1_"), qPrintable(message));
   QVERIFY(changed(refiner, before).empty());
