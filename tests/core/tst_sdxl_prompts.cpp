@@ -12,6 +12,7 @@
 #include "core/pipeline/prompt_encoder.h"
 #include "core/pipeline/text_conditioning.h"
 #include "core/util/error.h"
+#include "tests/support/error_message.h"
 #include "tests/support/golden.h"
 
 using namespace latent;
@@ -84,15 +85,6 @@ torch::Tensor word_vectors(std::size_t e, const std::string& words) {
   const auto ids = encoder.tokenizer->encode(words);
   const auto table = encoder.model->text_model->embeddings->token_embedding->weight.cpu();
   return table.index_select(0, torch::tensor(ids, torch::kInt64)).to(torch::kFloat32).clone();
-}
-
-std::string message_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& error) {
-    return error.what();
-  }
-  return "";
 }
 
 }  // namespace
@@ -233,9 +225,9 @@ class TestSdxlPrompts : public QObject {
   }
 
   void tooManyChunksAreRefused() {
-    const auto message =
-        message_of([] { weighted(params({repeat("cat ", 75 * pipeline::kMaxPromptChunks + 1)})); });
-    QVERIFY2(QString::fromStdString(message).contains("at most 100"), message.c_str());
+    const QString message =
+        test::error_message([] { weighted(params({repeat("cat ", 75 * pipeline::kMaxPromptChunks + 1)})); });
+    QVERIFY2(message.contains("at most 100"), qPrintable(message));
   }
 
   // The file's clip_l vectors are text_encoder's token embeddings of "red circle" and its
@@ -303,7 +295,7 @@ class TestSdxlPrompts : public QObject {
     for (const auto& c : cases) {
       auto p = params(c.prompts, c.negatives);
       p.embeddings_dir = folder;
-      const QString message = QString::fromStdString(message_of([&] { weighted(p); }));
+      const QString message = test::error_message([&] { weighted(p); });
       for (const QString& mention : c.mentions)
         QVERIFY2(message.contains(mention), qPrintable(mention + " not in: " + message));
     }
@@ -313,7 +305,7 @@ class TestSdxlPrompts : public QObject {
     auto p = params({"a pair cat"});
     p.embeddings_dir = folder;
     const QString message =
-        QString::fromStdString(message_of([&] { encode(p, PromptSyntax::Weighted, sd1); }));
+        test::error_message([&] { encode(p, PromptSyntax::Weighted, sd1); });
     QVERIFY2(message.contains("pair.safetensors") && message.contains("SDXL embedding") &&
                  message.contains("Stable Diffusion 1.x"),
              qPrintable(message));
