@@ -2,6 +2,7 @@
 """Writes the seed corpora in fuzz/corpus/ from the test data (run from anywhere; the
 files are checked in, so this is needed only to refresh them). Seeds are small, valid
 inputs that reach deep into each parser; the fuzzer mutates them from there."""
+import base64
 import json
 import pathlib
 import struct
@@ -93,6 +94,30 @@ def main():
                        "supercalifragilisticexpialidocious " * 10]
     for i, text in enumerate(texts):
         write("fuzz_clip_tokenizer", f"text_{i}", text)
+    webui_requests(parameters)
+
+
+def webui_requests(parameters):
+    """Bodies of the web UI's API as clients send them to `latentstudio-cli serve`."""
+    picture = base64.b64encode(png([(b"tEXt", b"parameters\0" + parameters.encode())])).decode()
+    bodies = {
+        "txt2img_full": {"prompt": "a red cube <lora:tiny:0.5>", "negative_prompt": "blurry", "steps": 20,
+                         "width": 512, "height": 512, "seed": 11, "sampler_name": "DPM++ 2M",
+                         "scheduler": "Karras", "cfg_scale": 7, "batch_size": 2, "n_iter": 2,
+                         "send_images": True, "save_images": False, "alwayson_scripts": {}, "styles": [],
+                         "override_settings": {"sd_model_checkpoint": "model [abc]", "CLIP_stop_at_last_layers": 2}},
+        "txt2img_min": {},
+        "txt2img_hires": {"prompt": "x", "enable_hr": True, "hr_scale": 2, "hr_upscaler": "Latent",
+                          "hr_sampler_name": "Euler a", "denoising_strength": 0.5},
+        "txt2img_wrong_types": {"steps": "20", "width": 64.5, "seed": -2, "sampler_index": 3, "restore_faces": "yes"},
+        "img2img_mask": {"prompt": "x", "init_images": [picture], "mask": "data:image/png;base64," + picture,
+                         "denoising_strength": 0.6, "mask_blur": 4, "inpaint_full_res": 1,
+                         "inpainting_mask_invert": 1, "resize_mode": 2},
+        "png_info": {"image": picture},
+    }
+    for name, body in bodies.items():
+        write("fuzz_webui_json", name + ".json", json.dumps(body))
+    write("fuzz_webui_json", "not_json.txt", '{"prompt": "x", "steps": ')
 
 
 if __name__ == "__main__":

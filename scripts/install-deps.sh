@@ -9,6 +9,7 @@ DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y \
   build-essential cmake ninja-build \
   libtorch-dev libopenblas0-openmp libdnnl-dev \
   qt6-base-dev \
+  libcpp-httplib-dev \
   libopencv-dev zlib1g-dev \
   clang libclang-rt-14-dev \
   appstream

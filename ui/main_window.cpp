@@ -35,7 +35,9 @@
 #include "ui/gallery_view.h"
 #include "ui/generation_queue.h"
 #include "ui/image_details.h"
+#include "ui/hires_panel.h"
 #include "ui/init_image_panel.h"
+#include "ui/control_panel.h"
 #include "ui/lora_panel.h"
 #include "ui/lora_training_dialog.h"
 #include "ui/model_picker.h"
@@ -115,7 +117,9 @@ MainWindow::MainWindow(SettingsStore* settings, QWidget* parent)
   connect(m_parameters, &ParametersPanel::changed, this, scheduleSave);
   connect(m_model, &ModelPicker::changed, this, scheduleSave);
   connect(m_loras, &LoraPanel::changed, this, scheduleSave);
+  connect(m_controls, &ControlPanel::changed, this, scheduleSave);
   connect(m_initImage, &InitImagePanel::changed, this, scheduleSave);
+  connect(m_hires, &HiresPanel::changed, this, scheduleSave);
   connect(m_initImage, &InitImagePanel::message, this, &MainWindow::setStatus);
   connect(m_initImage, &InitImagePanel::sizeWanted, this, [this](const QSize& size) {
     m_parameters->widthSpin()->setValue(size.width());
@@ -241,6 +245,7 @@ QWidget* MainWindow::buildPreviewPane() {
 void MainWindow::buildDocks() {
   m_loras = new LoraPanel(this);
   m_initImage = new InitImagePanel(this);
+  m_hires = new HiresPanel(this);
   // Scrolled, so that the docks never force the window wider than the screen.
   const auto scrolled = [this](QWidget* panel) {
     auto* scroll = new QScrollArea(this);
@@ -258,6 +263,19 @@ void MainWindow::buildDocks() {
   addDockWidget(Qt::LeftDockWidgetArea, m_imageDock);
   addDockWidget(Qt::LeftDockWidgetArea, m_loraDock);
   tabifyDockWidget(m_imageDock, m_loraDock);
+  // ControlNet units, beside the LoRAs.
+  m_controls = new ControlPanel(this);
+  m_controlDock = new QDockWidget(tr("ControlNet"), this);
+  m_controlDock->setObjectName(QStringLiteral("controlDock"));
+  m_controlDock->setWidget(scrolled(m_controls));
+  addDockWidget(Qt::LeftDockWidgetArea, m_controlDock);
+  tabifyDockWidget(m_loraDock, m_controlDock);
+  // The hires fix: a second pass after text to image, beside the other docks.
+  m_hiresDock = new QDockWidget(tr("Hires fix"), this);
+  m_hiresDock->setObjectName(QStringLiteral("hiresDock"));
+  m_hiresDock->setWidget(scrolled(m_hires));
+  addDockWidget(Qt::LeftDockWidgetArea, m_hiresDock);
+  tabifyDockWidget(m_loraDock, m_hiresDock);
   m_imageDock->raise();
 }
 
@@ -307,6 +325,7 @@ void MainWindow::buildActions() {
   QMenu* view = menuBar()->addMenu(tr("&View"));
   view->addAction(m_imageDock->toggleViewAction());
   view->addAction(m_loraDock->toggleViewAction());
+  view->addAction(m_controlDock->toggleViewAction());
 
   QMenu* run = menuBar()->addMenu(tr("&Generate"));
   m_generateAction = run->addAction(tr("&Generate"), this, &MainWindow::generate);
@@ -389,7 +408,9 @@ GenerationSettings MainWindow::formSettings() const {
   s.request.negative_prompt = m_prompt->negativePrompt().toStdString();
   s.request = m_parameters->request(s.request);
   s.request = m_loras->request(s.request);
+  s.request = m_controls->request(s.request);
   s.request = m_initImage->request(s.request);
+  s.request = m_hires->request(s.request);
   s.imageMode = m_initImage->mode();
   s.initImagePath = m_initImage->picturePath();
   s.brushSize = m_initImage->brushSpin()->value();
@@ -412,6 +433,8 @@ void MainWindow::applySettings(const GenerationSettings& settings) {
   m_loras->setCheckedLoras(settings.request.loras.adapters);
   m_loras->partialCheck()->setChecked(settings.request.loras.allow_partial);
   m_initImage->setRequest(settings.request);
+  m_controls->setRequest(settings.request);
+  m_hires->setRequest(settings.request);
   m_initImage->brushSpin()->setValue(settings.brushSize);
   m_initImage->setSteps(settings.request.sampling.steps);
   if (!settings.initImagePath.isEmpty() && QFileInfo(settings.initImagePath).isFile())
@@ -464,6 +487,8 @@ bool MainWindow::applyRestored(const RestoredSettings& restored) {
   m_parameters->setSeedLocked(true);  // the point of restoring is to get the same picture
   const QStringList missingLoras = m_loras->setCheckedLoras(restored.request.loras.adapters);
   m_initImage->setRequest(restored.request);
+  m_controls->setRequest(restored.request);
+  m_hires->setRequest(restored.request);
   // The starting picture itself is not in the file (only its hash): keep the one at hand.
   const bool fromPicture = !restored.initImageHash.isEmpty();
   const bool masked = !restored.maskHash.isEmpty();

@@ -26,6 +26,8 @@ class GalleryModel;
 class GalleryView;
 class GenerationQueue;
 class InitImagePanel;
+class HiresPanel;
+class ControlPanel;
 class LoraPanel;
 class LoraTrainingDialog;
 class ModelPicker;
@@ -75,7 +77,10 @@ class MainWindow : public QMainWindow {
   QProgressBar* progressBar() const { return m_progress; }
   LoraPanel* loraPanel() const { return m_loras; }
   InitImagePanel* initImagePanel() const { return m_initImage; }
+  HiresPanel* hiresPanel() const { return m_hires; }
   QDockWidget* loraDock() const { return m_loraDock; }
+  ControlPanel* controlPanel() const { return m_controls; }
+  QDockWidget* controlDock() const { return m_controlDock; }
   QDockWidget* imageDock() const { return m_imageDock; }
 
  public Q_SLOTS:
@@ -145,7 +150,11 @@ class MainWindow : public QMainWindow {
   GalleryView* m_gallery;
   LoraPanel* m_loras = nullptr;
   InitImagePanel* m_initImage = nullptr;
+  HiresPanel* m_hires = nullptr;
+  QDockWidget* m_hiresDock = nullptr;
   QDockWidget* m_loraDock = nullptr;
+  ControlPanel* m_controls = nullptr;
+  QDockWidget* m_controlDock = nullptr;
   QDockWidget* m_imageDock = nullptr;
   QPointer<LoraTrainingDialog> m_loraTraining;
   QSplitter* m_splitter;

@@ -5,6 +5,7 @@
 #include <QStandardPaths>
 
 #include "core/util/starter_model.h"
+#include "ui/control_settings.h"
 
 namespace latent::ui {
 
@@ -65,6 +66,16 @@ GenerationSettings SettingsStore::generation() const {
   r.mask.only_masked = s.value("inpaintFullRes", d.mask.only_masked).toBool();
   r.mask.only_masked_padding = s.value("inpaintPadding", d.mask.only_masked_padding).toInt();
   s.endGroup();
+  s.beginGroup(QStringLiteral("hires"));
+  r.second_pass.enabled = s.value("enabled", d.second_pass.enabled).toBool();
+  r.second_pass.upscaler = s.value("upscaler", QString::fromStdString(d.second_pass.upscaler)).toString().toStdString();
+  r.second_pass.scale = s.value("scale", d.second_pass.scale).toDouble();
+  r.second_pass.width = s.value("width", d.second_pass.width).toInt();
+  r.second_pass.height = s.value("height", d.second_pass.height).toInt();
+  r.second_pass.steps = s.value("steps", d.second_pass.steps).toInt();
+  r.second_pass.denoising_strength = s.value("strength", d.second_pass.denoising_strength).toDouble();
+  s.endGroup();
+  readControlUnits(s, r);
   s.beginGroup(QStringLiteral("model"));
   out.model.model_path = s.value("path").toString().toStdString();
   out.model.config_dir = s.value("configDir").toString().toStdString();
@@ -126,6 +137,16 @@ void SettingsStore::setGeneration(const GenerationSettings& settings) {
   s.setValue("inpaintFullRes", r.mask.only_masked);
   s.setValue("inpaintPadding", r.mask.only_masked_padding);
   s.endGroup();
+  s.beginGroup(QStringLiteral("hires"));
+  s.setValue("enabled", r.second_pass.enabled);
+  s.setValue("upscaler", QString::fromStdString(r.second_pass.upscaler));
+  s.setValue("scale", r.second_pass.scale);
+  s.setValue("width", r.second_pass.width);
+  s.setValue("height", r.second_pass.height);
+  s.setValue("steps", r.second_pass.steps);
+  s.setValue("strength", r.second_pass.denoising_strength);
+  s.endGroup();
+  writeControlUnits(s, r);
   s.beginGroup(QStringLiteral("model"));
   s.setValue("path", QString::fromStdString(settings.model.model_path));
   s.setValue("configDir", QString::fromStdString(settings.model.config_dir));

@@ -43,6 +43,8 @@ int runBench(const QStringList& arguments) {
                    "unconditional half (default 7.5).", "G", "7.5"},
       {"vae", "Decode the full generation with this autoencoder (a TAESD, or another VAE) and "
               "time its decode alone.", "PATH"},
+      {"control", "Also time the guided UNet step with this ControlNet (diffusers folder or "
+                  ".safetensors) guiding it, and its ratio to the step without.", "PATH"},
       {"json", "Also write the figures to FILE as JSON.", "FILE"},
   });
   parser.process(arguments);
@@ -60,6 +62,7 @@ int runBench(const QStringList& arguments) {
   options.sampler = sampler.read(parser);
   options.guidance_scale = doubleValue(parser, "guidance");
   options.vae = parser.value("vae").toStdString();
+  options.control = parser.value("control").toStdString();
   options.repeats = intValue(parser, "repeats");
   options.load_repeats = intValue(parser, "load-repeats");
   options.generation_repeats = intValue(parser, "generation-repeats");

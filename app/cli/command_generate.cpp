@@ -10,6 +10,8 @@
 
 #include "commands.h"
 #include "common_options.h"
+#include "control_options.h"
+#include "hires_options.h"
 #include "option_values.h"
 #include "core/image/image_prep.h"
 #include "core/image/parameters_text.h"
@@ -75,6 +77,8 @@ int runGenerate(const QStringList& arguments) {
   const ThreadsOption threads;
   const LoraOption lora;
   const EmbeddingsOption embeddings;
+  const HiresOptions hires;
+  const ControlOptions control;
   QCommandLineParser parser;
   parser.setApplicationDescription(
       "Draw images from a prompt with a Stable Diffusion model (1.x, 2.x or SDXL, optionally "
@@ -140,7 +144,7 @@ int runGenerate(const QStringList& arguments) {
                       "diffusers folder or .safetensors file); --preview-dir writes them all.", "PATH"},
   });
   parser.addOptions(dtype.options() + device.options() + threads.options() + embeddings.options() +
-                    lora.options());
+                    lora.options() + hires.options() + control.options());
   parser.addOptions({
       {"lora-partial", "Apply LoRAs that only partly fit the model (the part that fits), with a warning."},
       {"out", "Output PNG; a batch writes NAME-1.png, NAME-2.png, ... (default image.png).", "FILE", "image.png"},
@@ -248,6 +252,7 @@ int runGenerate(const QStringList& arguments) {
   request.loras.adapters = lora.read(parser);
   request.loras.allow_partial = parser.isSet("lora-partial");
   request.embeddings_dir = embeddings.read(parser);
+  hires.read(parser, request.second_pass);
   if (parser.isSet("init-image")) {
     request.init.path = parser.value("init-image").toStdString();
     request.init.strength = doubleValue(parser, "strength");
@@ -279,6 +284,17 @@ int runGenerate(const QStringList& arguments) {
   } else {
     for (const char* option : {"strength", "mask", "mask-blur", "resize-mode", "inpaint-full-res", "inpaint-padding", "outpaint"})
       if (parser.isSet(option)) throw Error(std::string("--") + option + " needs --init-image");
+  }
+  control.read(parser, request);
+  if (!request.control_units.empty() && !parser.isSet("init-image") && !parser.isSet("width") &&
+      !parser.isSet("height")) {
+    // diffusers' ControlNet pipeline: the control picture's size, rounded down to 8.
+    const std::string& first = request.control_units.front().image_path;
+    cv::Size size = image::probe_image_size(first);
+    if (size.width <= 0 || size.height <= 0) size = image::load_image_rgb(first).size();
+    size = image::working_size_for(size);
+    request.size.width = size.width;
+    request.size.height = size.height;
   }
   {
     // Everything but what the model decides is checked before it loads.

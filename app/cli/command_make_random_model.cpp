@@ -6,6 +6,7 @@
 #include "commands.h"
 #include "common_options.h"
 #include "core/pipeline/random_model.h"
+#include "core/pipeline/random_upscaler.h"
 #include "core/util/error.h"
 
 int runMakeRandomModel(const QStringList& arguments) {
@@ -20,7 +21,10 @@ int runMakeRandomModel(const QStringList& arguments) {
   parser.addOptions({{"config",
                       "Architecture: sd15 (Stable Diffusion 1.5), sd21-768 (Stable Diffusion 2.1, "
                       "768-v), sdxl (the SDXL base) or "
-                      "sdxl-refiner (default sd15).",
+                      "sdxl-refiner (default sd15); controlnet-sd15 (a ControlNet folder for "
+                      "sd15); or an upscaler network written as one "
+                      ".safetensors file at --out: rrdbnet-x4 (23 blocks, 64 features), rrdbnet-x2 "
+                      "or srvgg-x4.",
                       "NAME", "sd15"}});
   parser.addOptions(dtype.options());
   parser.addOptions({{"out", "Folder to create.", "DIR"}});
@@ -33,7 +37,12 @@ int runMakeRandomModel(const QStringList& arguments) {
   options.out_dir = parser.value("out").toStdString();
   options.seed = seed.read(parser);
   std::fprintf(stderr, "writing a random %s model to %s ...\n", options.config.c_str(), options.out_dir.c_str());
-  latent::pipeline::write_random_model(options);
+  if (latent::pipeline::is_random_controlnet_config(options.config))
+    latent::pipeline::write_random_controlnet(options);
+  else if (latent::pipeline::is_random_upscaler_config(options.config))
+    latent::pipeline::write_random_upscaler(options.config, options.out_dir, options.dtype, options.seed);
+  else
+    latent::pipeline::write_random_model(options);
   std::printf("%s\n", options.out_dir.c_str());
   return 0;
 }

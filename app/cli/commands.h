@@ -14,3 +14,6 @@ int runTrainStarter(const QStringList& arguments);
 int runEvalShapes(const QStringList& arguments);
 int runTrainLora(const QStringList& arguments);
 int runMakeShapes(const QStringList& arguments);
+int runUpscale(const QStringList& arguments);
+int runServe(const QStringList& arguments);
+int runPreprocess(const QStringList& arguments);

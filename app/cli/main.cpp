@@ -24,6 +24,9 @@ void printUsage() {
                "  eval-shapes         grade a model on drawing coloured shapes\n"
                "  train-lora          fine-tune a model with LoRA on captioned pictures\n"
                "  make-shapes         write captioned pictures of shapes (LoRA training data)\n"
+               "  serve               answer the web UI's HTTP API (/sdapi/v1/...) with a model\n"
+               "  upscale             make a picture larger with an upscaler network or Lanczos\n"
+               "  preprocess          write a ControlNet control map made from a picture\n"
                "  --version           print the version and where the resources are read from\n\n"
                "`latentstudio-cli COMMAND --help` lists a command's options.\n");
 }
@@ -58,6 +61,9 @@ int main(int argc, char** argv) {
     if (command == "eval-shapes") return runEvalShapes(arguments);
     if (command == "train-lora") return runTrainLora(arguments);
     if (command == "make-shapes") return runMakeShapes(arguments);
+    if (command == "serve") return runServe(arguments);
+    if (command == "upscale") return runUpscale(arguments);
+    if (command == "preprocess") return runPreprocess(arguments);
     if (command == "--help" || command == "help") {
       printUsage();
       return 0;

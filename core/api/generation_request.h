@@ -133,16 +133,29 @@ struct PreviewSettings {
   std::string tiny_vae;
 };
 
-// One ControlNet guiding the composition (ControlNet runs are not supported yet: a
-// request that names a unit is refused by validation, never silently ignored).
+// One ControlNet guiding the composition: its model (a diffusers folder or an original
+// single file), its picture, how the picture becomes the control map (a preprocessor of
+// core/control/preprocessors.h and its thresholds, a resize mode), and how strongly and
+// over which part of the steps it acts (diffusers' controlnet_conditioning_scale and
+// control_guidance_start / end).
 struct ControlUnit {
   std::string model_path;
   std::string image_path;
-  std::shared_ptr<const Image> image;
+  std::shared_ptr<const Image> image;  // used when image_path is empty
   std::string preprocessor = "none";
+  // The preprocessor's two parameters as the web UI's "Threshold A/B" (Canny's low and high
+  // thresholds, the scribble threshold, ...); a negative value means its default.
+  double threshold_a = -1;
+  double threshold_b = -1;
+  // Fitting the map to the picture's size: "stretch" (diffusers' plain resize), "crop"
+  // (crop and resize) or "fill" (resize and fill).
+  std::string resize_mode = "stretch";
   double weight = 1.0;
   double guidance_start = 0.0;  // fraction of the steps where the unit starts acting
   double guidance_end = 1.0;    // and where it stops
+  bool enabled = true;          // a disabled unit is kept in the request but not run
+
+  bool given() const { return !image_path.empty() || (image && !image->empty()); }
 };
 
 // A second denoising pass over the first pass's upscaled result, as the web UI's
@@ -184,6 +197,9 @@ struct GenerationRequest {
   SdxlConditioning sdxl;
   RefinerSettings refiner;
   std::vector<ControlUnit> control_units;
+  // diffusers' guess_mode for every unit: the ControlNets see the prompt only (not the
+  // negative), their shallow residuals weakened; the web UI's "ControlNet is more important".
+  bool control_guess_mode = false;
   SecondPass second_pass;
 };
 

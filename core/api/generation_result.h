@@ -35,6 +35,12 @@ struct AppliedLora {
   std::string warning;       // set when only part of it fits the model (allow_partial)
 };
 
+// A ControlNet that guided a result, as the metadata records it ("Model: NAME [HASH]").
+struct AppliedControlNet {
+  std::string name;  // folder name, or file name without extension
+  std::string hash;  // first 8 hex digits of SHA-256 over its weights file
+};
+
 struct GenerationResult {
   GenerationRequest request;  // as asked
   std::vector<Image> images;
@@ -57,6 +63,8 @@ struct GenerationResult {
   double seconds_in_previews = 0;
   std::vector<std::string> warnings;  // things the user should know (a mask resized, ...)
   std::vector<AppliedLora> loras;  // the request's adapters and its prompt's <lora:...> tags, resolved
+  // The ControlNets of the request's enabled control units, in their order.
+  std::vector<AppliedControlNet> controlnets;
 
   // The seed image `index` came from; the request's when the result lists none for it.
   uint64_t seed_of(std::size_t index) const {

@@ -9,7 +9,11 @@
 #include <QStringList>
 
 #include <algorithm>
+#include <cmath>
+#include <map>
 #include <cstdio>
+
+#include "core/api/upscaler_names.h"
 
 namespace latent::image {
 namespace {
@@ -81,6 +85,75 @@ std::pair<std::string, std::string> split_short_title(const std::string& title) 
   return {text.toStdString(), ""};
 }
 
+// The ControlNet extension's resize modes and ours.
+constexpr std::pair<const char*, const char*> kControlResizeModes[] = {
+    {"stretch", "Just Resize"}, {"crop", "Crop and Resize"}, {"fill", "Resize and Fill"}};
+constexpr const char* kGuessMode = "ControlNet is more important";
+
+// One "ControlNet N" entry's "Key: value" parts.
+std::map<std::string, std::string> control_entry_parts(const std::string& entry) {
+  std::map<std::string, std::string> parts;
+  for (const QString& part : QString::fromStdString(entry).split(", ")) {
+    const qsizetype colon = part.indexOf(':');
+    if (colon > 0) parts[part.left(colon).trimmed().toStdString()] = part.mid(colon + 1).trimmed().toStdString();
+  }
+  return parts;
+}
+
+// The "ControlNet N" (or a lone "ControlNet") fields, in N's order.
+std::vector<std::map<std::string, std::string>> control_entries(
+    const std::vector<std::pair<std::string, std::string>>& fields) {
+  std::map<int, std::map<std::string, std::string>> by_index;
+  for (const auto& [key, value] : fields) {
+    const QString k = QString::fromStdString(key);
+    if (!k.startsWith("ControlNet")) continue;
+    const QString rest = k.mid(QStringLiteral("ControlNet").size()).trimmed();
+    bool ok = rest.isEmpty();
+    const int index = ok ? 0 : rest.toInt(&ok);
+    if (ok && index >= 0 && index < 64) by_index[index] = control_entry_parts(value);
+  }
+  std::vector<std::map<std::string, std::string>> out;
+  for (auto& [index, parts] : by_index) out.push_back(std::move(parts));
+  return out;
+}
+
+double number_or(const std::map<std::string, std::string>& parts, const char* key, double fallback) {
+  const auto found = parts.find(key);
+  if (found == parts.end()) return fallback;
+  bool ok = false;
+  const double value = QString::fromStdString(found->second).toDouble(&ok);
+  return ok && std::isfinite(value) ? value : fallback;
+}
+
+// The entries as control units over the base's (see ParsedParameters::to_request).
+void read_control_units(const std::vector<std::map<std::string, std::string>>& entries,
+                        const api::GenerationRequest& base, api::GenerationRequest& r) {
+  r.control_units.clear();
+  r.control_guess_mode = false;
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    const auto& parts = entries[i];
+    api::ControlUnit unit;
+    if (i < base.control_units.size()) unit = base.control_units[i];
+    const auto model = parts.find("Model");
+    const std::string name = model == parts.end() ? "" : split_short_title(model->second).first;
+    if (unit.model_path.empty() || model_file_name(unit.model_path) != name) unit.model_path.clear();
+    if (const auto module = parts.find("Module"); module != parts.end()) unit.preprocessor = module->second;
+    unit.weight = number_or(parts, "Weight", 1.0);
+    unit.threshold_a = number_or(parts, "Threshold A", -1);
+    unit.threshold_b = number_or(parts, "Threshold B", -1);
+    unit.guidance_start = number_or(parts, "Guidance Start", 0.0);
+    unit.guidance_end = number_or(parts, "Guidance End", 1.0);
+    unit.resize_mode = "crop";  // the extension's default
+    if (const auto resize = parts.find("Resize Mode"); resize != parts.end())
+      for (const auto& [ours, webui] : kControlResizeModes)
+        if (resize->second == webui) unit.resize_mode = ours;
+    if (const auto mode = parts.find("Control Mode"); mode != parts.end() && mode->second == kGuessMode)
+      r.control_guess_mode = true;
+    unit.enabled = !unit.model_path.empty() && unit.given();
+    r.control_units.push_back(unit);
+  }
+}
+
 }  // namespace
 
 std::pair<std::string, std::string> webui_sampler_name(const std::string& sampler) {
@@ -114,9 +187,85 @@ ParametersExtras parameters_extras(const api::GenerationResult& result) {
   extras.refiner_hash = result.refiner_hash;
   extras.vae_name = result.vae_name;
   extras.vae_hash = result.vae_hash;
+  extras.controlnets = result.controlnets;
   if (!result.loras.empty()) extras.more.push_back({"Lora hashes", lora_hashes_text(result.loras)});
   return extras;
 }
+
+namespace {
+
+// The web UI's hires fix fields (modules/processing.py: "Denoising strength", "Hires
+// upscale" or "Hires resize", "Hires steps" when not 0, "Hires upscaler", and the sampler
+// and prompts only where they differ from the first pass's).
+void add_hires_fields(const api::GenerationRequest& request,
+                      std::vector<std::pair<std::string, std::string>>& fields) {
+  const api::SecondPass& pass = request.second_pass;
+  if (!pass.enabled) return;
+  fields.push_back({"Denoising strength", format_number(pass.denoising_strength)});
+  if (pass.width > 0 || pass.height > 0)
+    fields.push_back({"Hires resize", std::to_string(pass.width) + "x" + std::to_string(pass.height)});
+  else
+    fields.push_back({"Hires upscale", format_number(pass.scale)});
+  if (pass.steps > 0) fields.push_back({"Hires steps", std::to_string(pass.steps)});
+  fields.push_back({"Hires upscaler", api::upscaler_metadata_name(pass.upscaler)});
+  if (!pass.sampler.empty() && pass.sampler != request.sampling.sampler) {
+    const auto [sampler, schedule] = webui_sampler_name(pass.sampler);
+    fields.push_back({"Hires sampler", sampler});
+    fields.push_back({"Hires schedule type", schedule});
+  }
+  if (!pass.prompt.empty() && pass.prompt != request.prompt) fields.push_back({"Hires prompt", pass.prompt});
+  if (!pass.negative_prompt.empty() && pass.negative_prompt != request.negative_prompt)
+    fields.push_back({"Hires negative prompt", pass.negative_prompt});
+}
+
+// The hires fix of a text: on when it names an upscale; without one, off. An upscaler the
+// text names only by its web-UI name stays the base request's file when that is the one.
+void read_hires_fields(const ParsedParameters& text, api::GenerationRequest& r) {
+  api::SecondPass& pass = r.second_pass;
+  const auto upscale = text.field("Hires upscale");
+  const auto resize = text.field("Hires resize");
+  const auto upscaler = text.field("Hires upscaler");
+  pass.enabled = upscale || resize || upscaler;
+  if (!pass.enabled) return;
+  const api::SecondPass defaults;
+  bool ok = false;
+  pass.scale = defaults.scale;
+  pass.width = pass.height = 0;
+  if (upscale) {
+    const double scale = QString::fromStdString(*upscale).toDouble(&ok);
+    if (ok && scale > 0) pass.scale = scale;
+  } else if (resize) {
+    const QStringList wh = QString::fromStdString(*resize).split('x');
+    bool ok_h = false;
+    const int w = wh.size() == 2 ? wh[0].trimmed().toInt(&ok) : 0;
+    const int h = wh.size() == 2 ? wh[1].trimmed().toInt(&ok_h) : 0;
+    if (ok && ok_h && w >= 0 && h >= 0 && w + h > 0) {
+      pass.width = w;
+      pass.height = h;
+    }
+  }
+  if (!upscaler)
+    pass.upscaler = defaults.upscaler;
+  else if (api::upscaler_metadata_name(pass.upscaler) != *upscaler)
+    pass.upscaler = api::upscaler_from_metadata(*upscaler);
+  pass.steps = 0;
+  if (const auto v = text.field("Hires steps")) {
+    const int steps = QString::fromStdString(*v).toInt(&ok);
+    if (ok && steps >= 0) pass.steps = steps;
+  }
+  pass.denoising_strength = defaults.denoising_strength;
+  if (const auto v = text.field("Denoising strength")) {
+    const double strength = QString::fromStdString(*v).toDouble(&ok);
+    if (ok && strength >= 0 && strength <= 1) pass.denoising_strength = strength;
+  }
+  pass.sampler.clear();
+  if (const auto v = text.field("Hires sampler"))
+    pass.sampler = sampler_from_webui(*v, text.field("Hires schedule type").value_or(""));
+  pass.prompt = text.field("Hires prompt").value_or("");
+  pass.negative_prompt = text.field("Hires negative prompt").value_or("");
+}
+
+}  // namespace
 
 std::string format_parameters(const api::GenerationRequest& request, uint64_t seed,
                               const ParametersExtras& extras) {
@@ -162,6 +311,7 @@ std::string format_parameters(const api::GenerationRequest& request, uint64_t se
       fields.push_back({"Outpaint", std::to_string(outpaint.left) + "," + std::to_string(outpaint.top) + "," +
                                         std::to_string(outpaint.right) + "," + std::to_string(outpaint.bottom)});
   }
+  add_hires_fields(request, fields);
   // Fields of the web UI's extensions and second passes, as they write them.
   if (sampling.guidance_rescale > 0) fields.push_back({"CFG Rescale", format_number(sampling.guidance_rescale)});
   // The web UI writes a zero-SNR run's schedule as "Noise Schedule"; it has no spacing
@@ -174,6 +324,15 @@ std::string format_parameters(const api::GenerationRequest& request, uint64_t se
     fields.push_back({"Refiner", short_title(name, extras.refiner_hash)});
     fields.push_back({"Refiner switch at", format_number(request.refiner.switch_at)});
   }
+  std::size_t control_index = 0;  // numbered over the enabled units, from 0 as the extension does
+  for (const api::ControlUnit& unit : request.control_units) {
+    if (!unit.enabled) continue;
+    const api::AppliedControlNet net = control_index < extras.controlnets.size()
+                                           ? extras.controlnets[control_index]
+                                           : api::AppliedControlNet{model_file_name(unit.model_path), ""};
+    fields.push_back({"ControlNet " + std::to_string(control_index++),
+                      control_unit_text(unit, net, request.control_guess_mode)});
+  }
   for (const auto& extra : extras.more) fields.push_back(extra);
   fields.push_back({"Version", std::string("Latent Studio ") + LATENT_VERSION});
 
@@ -183,6 +342,19 @@ std::string format_parameters(const api::GenerationRequest& request, uint64_t se
     line += (line.empty() ? "" : ", ") + key + ": " + quote_if_needed(value);
   }
   return text + "\n" + line;
+}
+
+std::string control_unit_text(const api::ControlUnit& unit, const api::AppliedControlNet& net, bool guess_mode) {
+  std::string resize = unit.resize_mode;
+  for (const auto& [ours, webui] : kControlResizeModes)
+    if (unit.resize_mode == ours) resize = webui;
+  const auto threshold = [](double value) { return value < 0 ? std::string("-1") : format_number(value); };
+  return "Module: " + unit.preprocessor + ", Model: " + short_title(net.name, net.hash) +
+         ", Weight: " + format_number(unit.weight) + ", Resize Mode: " + resize +
+         ", Processor Res: 512, Threshold A: " + threshold(unit.threshold_a) +
+         ", Threshold B: " + threshold(unit.threshold_b) + ", Guidance Start: " + format_number(unit.guidance_start) +
+         ", Guidance End: " + format_number(unit.guidance_end) +
+         ", Pixel Perfect: False, Control Mode: " + (guess_mode ? kGuessMode : "Balanced");
 }
 
 std::string lora_hashes_text(const std::vector<api::AppliedLora>& loras) {
@@ -326,6 +498,7 @@ api::GenerationRequest ParsedParameters::to_request(const api::GenerationRequest
   if (const auto v = field("Resize mode")) {
     if (*v == "resize" || *v == "crop" || *v == "pad") r.init.resize_mode = *v;
   }
+  read_control_units(control_entries(fields), base, r);
   if (const auto v = field("Mask blur")) {
     const int blur = QString::fromStdString(*v).toInt(&ok);
     if (ok && blur >= 0) r.mask.blur = blur;
@@ -345,6 +518,7 @@ api::GenerationRequest ParsedParameters::to_request(const api::GenerationRequest
     }
     if (all) r.outpaint = {values[0], values[1], values[2], values[3]};
   }
+  read_hires_fields(*this, r);
   return r;
 }
 
@@ -362,6 +536,12 @@ api::GenerationResult ParsedParameters::to_result(const api::GenerationRequest& 
   }
   result.vae_name = field("VAE").value_or("");
   result.vae_hash = field("VAE hash").value_or("");
+  for (const auto& parts : control_entries(fields)) {
+    const auto model = parts.find("Model");
+    if (model == parts.end()) continue;
+    const auto [name, hash] = split_short_title(model->second);
+    result.controlnets.push_back({name, hash});
+  }
   return result;
 }
 

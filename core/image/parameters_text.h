@@ -39,6 +39,9 @@ struct ParametersExtras {
   // web UI's "VAE hash" and "VAE" (api::GenerationResult::vae_name, vae_hash).
   std::string vae_name;
   std::string vae_hash;
+  // The nets of the request's enabled control units (api::GenerationResult::controlnets),
+  // written in the web UI's "ControlNet N" entries as "Model: NAME [HASH]".
+  std::vector<api::AppliedControlNet> controlnets;
 };
 
 // The extras of a result: its model, its picture and mask hashes, and its LoRAs' "Lora
@@ -48,11 +51,20 @@ ParametersExtras parameters_extras(const api::GenerationResult& result);
 // The text for one image of a request, drawn from `seed`. "Clip skip" is written as the
 // request counts it (the web UI's count), and left out at 1, as the web UI does. Guidance
 // rescale is written as the CFG Rescale extension writes it ("CFG Rescale: 0.7", left out
-// at 0), a refiner as the web UI does ("Refiner: NAME [HASH], Refiner switch at: 0.8").
+// at 0), a refiner as the web UI does ("Refiner: NAME [HASH], Refiner switch at: 0.8"),
+// a hires fix as well ("Denoising strength", "Hires upscale" or "Hires resize", "Hires
+// steps", "Hires upscaler" with the web UI's upscaler names, "Hires sampler", "Hires prompt").
 // The second prompts and SDXL's size, crop and aesthetic-score conditioning have no field
 // in the web UI: only our JSON (settings_json.h) carries them.
 std::string format_parameters(const api::GenerationRequest& request, uint64_t seed,
                               const ParametersExtras& extras);
+
+// The web UI's ControlNet extension's entry for one unit (without the quotes the text
+// adds): "Module: canny, Model: NAME [HASH], Weight: 1, Resize Mode: Crop and Resize,
+// Processor Res: 512, Threshold A: 100, Threshold B: 200, Guidance Start: 0, Guidance End: 1,
+// Pixel Perfect: False, Control Mode: Balanced". Unset thresholds are written -1, as the
+// extension does; guess mode is "Control Mode: ControlNet is more important".
+std::string control_unit_text(const api::ControlUnit& unit, const api::AppliedControlNet& net, bool guess_mode);
 
 // The web UI's "Lora hashes" value, "name: 0123456789ab, other: ba9876543210" (names
 // lose ':' and ',' as the web UI does); "" without LoRAs. parameters_extras adds it to
@@ -71,9 +83,14 @@ struct ParsedParameters {
   // "CFG Rescale phi") guidance rescale is 0. The text names a refiner only by name, so
   // `base`'s refiner path is kept when its file name is that name, and cleared otherwise
   // (and when the text names no refiner): to_result's refiner_name says which to look for.
+  // "ControlNet N" entries become control units in N's order: the base's unit N keeps its
+  // model path when the file name is the entry's model name, and its picture; a unit whose
+  // model or picture is unknown this way is disabled (to_result's controlnets name the
+  // models to look for). Without entries, no units.
   api::GenerationRequest to_request(const api::GenerationRequest& base) const;
   // The request as to_request, with what the text says about the run that made the
-  // image: the model's name and hash, the refiner's, the picture's and the mask's hashes.
+  // image: the model's name and hash, the refiner's, the picture's and the mask's hashes,
+  // the ControlNets' names and hashes.
   api::GenerationResult to_result(const api::GenerationRequest& base) const;
 };
 

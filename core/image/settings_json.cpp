@@ -105,6 +105,33 @@ std::string settings_to_json(const ImageSettings& s) {
     if (!s.vae_hash.empty()) vae["hash"] = QString::fromStdString(s.vae_hash);
     o["vae"] = vae;
   }
+  if (r.second_pass.enabled) {
+    const api::SecondPass& pass = r.second_pass;
+    o["hires"] = QJsonObject{{"scale", pass.scale},
+                             {"width", pass.width},
+                             {"height", pass.height},
+                             {"upscaler", QString::fromStdString(pass.upscaler)},
+                             {"steps", pass.steps},
+                             {"denoising_strength", pass.denoising_strength},
+                             {"sampler", QString::fromStdString(pass.sampler)},
+                             {"prompt", QString::fromStdString(pass.prompt)},
+                             {"negative_prompt", QString::fromStdString(pass.negative_prompt)}};
+  }
+  if (!r.control_units.empty()) {
+    QJsonArray units;
+    for (const api::ControlUnit& unit : r.control_units)
+      units.append(QJsonObject{{"model", QString::fromStdString(unit.model_path)},
+                               {"image", QString::fromStdString(unit.image_path)},
+                               {"preprocessor", QString::fromStdString(unit.preprocessor)},
+                               {"threshold_a", unit.threshold_a},
+                               {"threshold_b", unit.threshold_b},
+                               {"resize_mode", QString::fromStdString(unit.resize_mode)},
+                               {"weight", unit.weight},
+                               {"guidance_start", unit.guidance_start},
+                               {"guidance_end", unit.guidance_end},
+                               {"enabled", unit.enabled}});
+    o["controlnet"] = QJsonObject{{"units", units}, {"guess_mode", r.control_guess_mode}};
+  }
   if (api::has_init_image(r) || !s.init_image_hash.empty()) {
     o["init_image"] = QString::fromStdString(r.init.path);
     o["init_image_hash"] = QString::fromStdString(s.init_image_hash);
@@ -194,6 +221,38 @@ bool settings_from_json(const std::string& json, ImageSettings* s) {
   r.refiner.switch_at = refiner.value("switch_at").toDouble(defaults.refiner.switch_at);
   s->refiner_name = refiner.value("name").toString().toStdString();
   s->refiner_hash = refiner.value("hash").toString().toStdString();
+  const QJsonObject hires = o.value("hires").toObject();
+  const api::SecondPass pass_defaults;
+  r.second_pass.enabled = !hires.isEmpty();
+  r.second_pass.scale = hires.value("scale").toDouble(pass_defaults.scale);
+  r.second_pass.width = hires.value("width").toInt(pass_defaults.width);
+  r.second_pass.height = hires.value("height").toInt(pass_defaults.height);
+  r.second_pass.upscaler = hires.value("upscaler").toString(QString::fromStdString(pass_defaults.upscaler)).toStdString();
+  r.second_pass.steps = hires.value("steps").toInt(pass_defaults.steps);
+  r.second_pass.denoising_strength = hires.value("denoising_strength").toDouble(pass_defaults.denoising_strength);
+  r.second_pass.sampler = hires.value("sampler").toString().toStdString();
+  r.second_pass.prompt = hires.value("prompt").toString().toStdString();
+  r.second_pass.negative_prompt = hires.value("negative_prompt").toString().toStdString();
+  // ControlNet units: their files by path (the pictures are not in the PNG, only named).
+  const QJsonObject controlnet = o.value("controlnet").toObject();
+  r.control_units.clear();
+  r.control_guess_mode = controlnet.value("guess_mode").toBool(false);
+  for (const QJsonValue& value : controlnet.value("units").toArray()) {
+    const QJsonObject u = value.toObject();
+    const api::ControlUnit d;
+    api::ControlUnit unit;
+    unit.model_path = u.value("model").toString().toStdString();
+    unit.image_path = u.value("image").toString().toStdString();
+    unit.preprocessor = u.value("preprocessor").toString(QString::fromStdString(d.preprocessor)).toStdString();
+    unit.threshold_a = u.value("threshold_a").toDouble(d.threshold_a);
+    unit.threshold_b = u.value("threshold_b").toDouble(d.threshold_b);
+    unit.resize_mode = u.value("resize_mode").toString(QString::fromStdString(d.resize_mode)).toStdString();
+    unit.weight = u.value("weight").toDouble(d.weight);
+    unit.guidance_start = u.value("guidance_start").toDouble(d.guidance_start);
+    unit.guidance_end = u.value("guidance_end").toDouble(d.guidance_end);
+    unit.enabled = u.value("enabled").toBool(d.enabled);
+    r.control_units.push_back(unit);
+  }
   const QJsonObject vae = o.value("vae").toObject();
   r.vae = vae.value("path").toString().toStdString();
   s->vae_name = vae.value("name").toString().toStdString();

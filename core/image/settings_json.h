@@ -55,6 +55,8 @@ std::string settings_to_json(const ImageSettings& settings);
 //   "sdxl": {"original_width", "original_height", "crop_left", "crop_top",
 //            "target_width", "target_height", "aesthetic_score", "negative_aesthetic_score"}
 //   "refiner": {"path", "switch_at", "name", "hash"}   (only when a refiner was given)
+//   "hires": {"scale", "width", "height", "upscaler", "steps", "denoising_strength",
+//             "sampler", "prompt", "negative_prompt"}   (only with the hires fix on)
 bool settings_from_json(const std::string& json, ImageSettings* settings);
 
 }  // namespace latent::image

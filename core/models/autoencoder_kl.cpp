@@ -114,8 +114,10 @@ torch::Tensor AutoencoderKLImpl::to_weights(const torch::Tensor& x, int64_t chan
 }
 
 LatentDistribution AutoencoderKLImpl::encode(const torch::Tensor& image) {
-  auto moments =
-      encoder(to_weights(image, config_.in_channels, "the image"));  // [B, 2·latent, h, w]
+  return distribution(encoder(to_weights(image, config_.in_channels, "the image")));  // [B, 2·latent, h, w]
+}
+
+LatentDistribution AutoencoderKLImpl::distribution(torch::Tensor moments) {
   if (quant_conv) moments = quant_conv(moments);
   auto halves = moments.chunk(2, 1);
   LatentDistribution d;

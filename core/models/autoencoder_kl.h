@@ -56,6 +56,9 @@ struct AutoencoderKLImpl : torch::nn::Module {
   // image [B, 3, H, W] in [-1, 1] → distribution over [B, latent, H/f, W/f]. Inputs are
   // moved to the weights' device and dtype; outputs stay there.
   LatentDistribution encode(const torch::Tensor& image);
+  // The encoder's output (before quant_conv) as the distribution encode() returns; for
+  // encoders run piece by piece (core/pipeline/vae_encode.h).
+  LatentDistribution distribution(torch::Tensor moments);
   // latents [B, latent, h, w], already divided by scaling_factor() (as diffusers' vae.decode)
   // → image [B, 3, h·f, w·f], roughly in [-1, 1].
   torch::Tensor decode(const torch::Tensor& latents);

@@ -342,6 +342,44 @@ torch::Tensor TimestepEmbeddingImpl::forward(const torch::Tensor& x, const torch
   return linear_2->forward(torch::silu(linear_1->forward(input)));
 }
 
+UNetBlockOptions unet_block_options(const UNet2DConditionConfig& c) {
+  UNetBlockOptions base;
+  base.temb_channels = c.time_embed_dim();
+  base.resnet_eps = c.norm_eps;
+  base.resnet_groups = c.norm_num_groups;
+  base.output_scale_factor = c.resnet_out_scale_factor;
+  base.downsample_padding = c.downsample_padding;
+  base.use_linear_projection = c.use_linear_projection;
+  base.upcast_attention = c.upcast_attention;
+  return base;
+}
+
+std::shared_ptr<UNetDownBlock> make_unet_down_block(const UNet2DConditionConfig& c, size_t i) {
+  UNetBlockOptions o = unet_block_options(c);
+  o.in_channels = i == 0 ? c.block_out_channels[0] : c.block_out_channels[i - 1];
+  o.out_channels = c.block_out_channels[i];
+  o.num_layers = c.layers_per_block[i];
+  o.add_sampler = i + 1 < c.block_out_channels.size();
+  o.transformer_layers = c.transformer_layers_per_block[i];
+  o.num_heads = c.num_attention_heads[i];
+  o.cross_attention_dim = c.cross_attention_dim[i];
+  o.only_cross_attention = c.only_cross_attention[i];
+  if (c.down_block_types[i] == UNetDownBlockType::CrossAttnDownBlock2D)
+    return std::make_shared<CrossAttnDownBlock2D>(o);
+  return std::make_shared<DownBlock2D>(o);
+}
+
+std::shared_ptr<UNetMidBlock2DCrossAttn> make_unet_mid_block(const UNet2DConditionConfig& c) {
+  UNetBlockOptions o = unet_block_options(c);
+  o.in_channels = o.out_channels = c.block_out_channels.back();
+  o.num_layers = 1;
+  o.output_scale_factor = c.mid_block_scale_factor;
+  o.transformer_layers = c.transformer_layers_per_block.back();
+  o.num_heads = c.num_attention_heads.back();
+  o.cross_attention_dim = c.cross_attention_dim.back();
+  return std::make_shared<UNetMidBlock2DCrossAttn>(o);
+}
+
 UNet2DConditionModelImpl::UNet2DConditionModelImpl(const UNet2DConditionConfig& c) : config(c) {
   namespace nn = torch::nn;
   const size_t n = c.block_out_channels.size();
@@ -352,7 +390,7 @@ UNet2DConditionModelImpl::UNet2DConditionModelImpl(const UNet2DConditionConfig& 
     throw Error("UNet2DConditionModel: every per-block config list needs one entry per block (" +
                 std::to_string(n) + ")");
   const int64_t ch0 = c.block_out_channels[0];
-  const int64_t time_embed_dim = c.time_embedding_dim > 0 ? c.time_embedding_dim : ch0 * 4;
+  const int64_t time_embed_dim = c.time_embed_dim();
 
   conv_in =
       register_module("conv_in", nn::Conv2d(nn::Conv2dOptions(c.in_channels, ch0, c.conv_in_kernel)
@@ -367,50 +405,17 @@ UNet2DConditionModelImpl::UNet2DConditionModelImpl(const UNet2DConditionConfig& 
                         TimestepEmbedding(c.projection_class_embeddings_input_dim, time_embed_dim));
   }
 
-  UNetBlockOptions base;
-  base.temb_channels = time_embed_dim;
-  base.resnet_eps = c.norm_eps;
-  base.resnet_groups = c.norm_num_groups;
-  base.output_scale_factor = c.resnet_out_scale_factor;
-  base.downsample_padding = c.downsample_padding;
-  base.use_linear_projection = c.use_linear_projection;
-  base.upcast_attention = c.upcast_attention;
-
+  const UNetBlockOptions base = unet_block_options(c);
   auto down_list = register_module("down_blocks", nn::ModuleList());
-  int64_t out_ch = ch0;
   for (size_t i = 0; i < n; ++i) {
-    UNetBlockOptions o = base;
-    o.in_channels = out_ch;
-    out_ch = c.block_out_channels[i];
-    o.out_channels = out_ch;
-    o.num_layers = c.layers_per_block[i];
-    o.add_sampler = i + 1 < n;
-    o.transformer_layers = c.transformer_layers_per_block[i];
-    o.num_heads = c.num_attention_heads[i];
-    o.cross_attention_dim = c.cross_attention_dim[i];
-    o.only_cross_attention = c.only_cross_attention[i];
-    std::shared_ptr<UNetDownBlock> block;
-    if (c.down_block_types[i] == UNetDownBlockType::CrossAttnDownBlock2D)
-      block = std::make_shared<CrossAttnDownBlock2D>(o);
-    else
-      block = std::make_shared<DownBlock2D>(o);
+    auto block = make_unet_down_block(c, i);
     down_list->push_back(block);
     down_blocks.push_back(block);
   }
-
-  if (c.has_mid_block) {
-    UNetBlockOptions o = base;
-    o.in_channels = o.out_channels = c.block_out_channels.back();
-    o.num_layers = 1;
-    o.output_scale_factor = c.mid_block_scale_factor;
-    o.transformer_layers = c.transformer_layers_per_block.back();
-    o.num_heads = c.num_attention_heads.back();
-    o.cross_attention_dim = c.cross_attention_dim.back();
-    mid_block = register_module("mid_block", std::make_shared<UNetMidBlock2DCrossAttn>(o));
-  }
+  if (c.has_mid_block) mid_block = register_module("mid_block", make_unet_mid_block(c));
 
   auto up_list = register_module("up_blocks", nn::ModuleList());
-  out_ch = c.block_out_channels.back();
+  int64_t out_ch = c.block_out_channels.back();
   for (size_t i = 0; i < n; ++i) {
     const size_t r = n - 1 - i;  // the down block this up block mirrors
     UNetBlockOptions o = base;

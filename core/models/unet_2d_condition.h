@@ -70,7 +70,19 @@ struct UNet2DConditionConfig {
   static UNet2DConditionConfig from_json(const QJsonObject& json,
                                          const std::string& source = "config.json");
   static UNet2DConditionConfig from_file(const std::string& path);
+
+  // The ResNets' embedding width: time_embedding_dim, or 4 × block_out_channels[0].
+  int64_t time_embed_dim() const {
+    return time_embedding_dim > 0 ? time_embedding_dim : block_out_channels.front() * 4;
+  }
 };
+
+// The blocks as the UNet builds them from its config, for the networks that share them
+// (ControlNetModel's down and mid blocks are the UNet's, with their own weights): the
+// options every block shares, down block `i`, and the cross-attention middle block.
+UNetBlockOptions unet_block_options(const UNet2DConditionConfig& config);
+std::shared_ptr<UNetDownBlock> make_unet_down_block(const UNet2DConditionConfig& config, size_t i);
+std::shared_ptr<UNetMidBlock2DCrossAttn> make_unet_mid_block(const UNet2DConditionConfig& config);
 
 // Sinusoidal timestep embedding (diffusers embeddings.py get_timestep_embedding):
 // timesteps [B] float32 -> [B, dim] float32, [sin, cos] or [cos, sin] when flipped.

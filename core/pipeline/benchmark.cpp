@@ -13,6 +13,7 @@
 
 #include "core/image/tensor_image.h"
 #include "core/pipeline/autoencoder_files.h"
+#include "core/pipeline/controlnet_loader.h"
 #include "core/pipeline/decode.h"
 #include "core/pipeline/engine.h"
 #include "core/pipeline/model_bundle.h"
@@ -260,6 +261,18 @@ BenchmarkResult run_benchmark(const BenchmarkOptions& requested, const Benchmark
     (void)guided_prediction(predict, model_input, timestep, conditioning, text.guidance, true);
   });
 
+  if (!o.control.empty()) {
+    // One ControlNet on the guided batch, as a controlled generation runs every step.
+    const auto net = load_controlnet(o.control, model->unet->config, model->family, device, dtype);
+    say("one guided UNet step with the ControlNet " + net->name);
+    ControlParams control;
+    control.units.push_back({net->model, torch::rand({1, 3, o.height, o.width}, generator), 1.0, 0.0, 1.0});
+    r.controlled_step = time_runs(o.repeats, true, device, [&] {
+      const NoisePredictor controlled = controlled_predictor(predict, control, true, 1, 1);
+      (void)guided_prediction(controlled, model_input, timestep, conditioning, text.guidance, true);
+    });
+  }
+
   say(fmt("VAE decode of %.0fx%.0f (%.0f GFLOP)", o.width, o.height,
           r.vae_decode_flops.total() / 1e9));
   r.vae_banded = vae_decode_needs_bands(model->vae->config(), latents.sizes(), dtype);
@@ -377,6 +390,11 @@ QJsonObject benchmark_to_json(const BenchmarkResult& r) {
                   {"load", timing_json(r.load)},
                   {"text_encode", timing_json(r.text_encode)},
                   {"unet_step", timing_json(r.unet_step)},
+                  {"controlled_step", timing_json(r.controlled_step)},
+                  {"controlled_step_ratio",
+                   r.unet_step.median() > 0 && !r.controlled_step.seconds.empty()
+                       ? r.controlled_step.median() / r.unet_step.median()
+                       : -1},
                   {"vae_decode", timing_json(r.vae_decode)},
                   {"vae_decode_in_bands", r.vae_banded},
                   {"approximate_preview", timing_json(r.approximate_preview)},
@@ -429,6 +447,7 @@ std::string benchmark_report(const BenchmarkResult& r) {
   line("model load", r.load);
   line("text encoding", r.text_encode);
   line("UNet step (batch 2)", r.unet_step);
+  if (!o.control.empty()) line("UNet step with ControlNet", r.controlled_step);
   line(r.vae_banded ? "VAE decode (in bands)" : "VAE decode", r.vae_decode);
   line("approximate preview", r.approximate_preview);
   if (!o.vae.empty()) line(("decode with " + o.vae).c_str(), r.other_vae_decode);
@@ -457,6 +476,9 @@ std::string benchmark_report(const BenchmarkResult& r) {
   if (r.unet_step.median() > 0 && !r.cancel_latency.seconds.empty())
     s += fmt("  cancel: returns within %.1f%% of a UNet step at worst\n",
              100 * r.cancel_latency.max() / r.unet_step.median());
+  if (r.unet_step.median() > 0 && !r.controlled_step.seconds.empty())
+    s += fmt("  ControlNet: the guided step takes %.2fx the step without\n",
+             r.controlled_step.median() / r.unet_step.median());
   if (r.unet_step.median() > 0)
     s += fmt("  approximate preview: %.3f%% of a UNet step\n",
              100 * r.approximate_preview.median() / r.unet_step.median());

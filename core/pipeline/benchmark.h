@@ -29,6 +29,9 @@ struct BenchmarkOptions {
   // An autoencoder (a TAESD, or another full VAE) that decodes the full generation's
   // picture instead of the model's, also timed alone and as a preview; empty = none.
   std::string vae;
+  // A ControlNet (diffusers folder or original file) for the model: the guided step is also
+  // timed with it guiding (one unit); empty = none.
+  std::string control;
   int threads = 0;          // 0: one per core
   bool measure_peak = true;
   // A generation through the Engine with the automatic VAE preview cadence, to measure
@@ -67,6 +70,7 @@ struct BenchmarkResult {
   Timing load;
   Timing text_encode;         // prompt and negative prompt, [2, 77]
   Timing unet_step;           // one guided UNet call, batch 2
+  Timing controlled_step;     // the same with options.control's residuals added (when given)
   Timing vae_decode;          // one latent → uint8 image
   Timing approximate_preview; // latent → approximate RGB → 8-bit preview image
   Timing other_vae_decode;    // options.vae's decode of one latent → uint8 image (when given)

@@ -3,11 +3,16 @@
 #include <chrono>
 #include <map>
 
+#include "core/api/upscaler_names.h"
 #include "core/image/tensor_image.h"
 #include "core/pipeline/autoencoder_files.h"
 #include "core/pipeline/decode.h"
 #include "core/pipeline/fast_preset.h"
+#include "core/pipeline/hires_fix.h"
+#include "core/pipeline/tiled_upscale.h"
 #include "core/pipeline/ensemble.h"
+#include "core/pipeline/control_request.h"
+#include "core/pipeline/controlnet_cache.h"
 #include "core/pipeline/lora_set.h"
 #include "core/pipeline/memory_estimate.h"
 #include "core/pipeline/model_bundle.h"
@@ -75,6 +80,17 @@ struct Engine::Impl {
   // path, on the model's device and in its precision, with their hashes once computed.
   std::map<std::string, std::unique_ptr<LoadedAutoencoder>> autoencoders;
   std::map<std::string, std::string> autoencoder_hashes;
+  // The ControlNets of the last request, kept while it names them and they are unchanged.
+  ControlNetCache controlnets;
+  // Upscaler networks a hires fix named, by path, on the model's device and in its precision.
+  std::map<std::string, std::unique_ptr<UpscalerNetwork>> upscalers;
+
+  // The hires fix's upscaler network at `path`, loaded unless it already is.
+  const UpscalerNetwork& upscaler_for(const std::string& path) {
+    auto& slot = upscalers[path];
+    if (!slot) slot = load_upscaler_network(path, model->device, model->dtype);
+    return *slot;
+  }
 
   // The autoencoder at `path`, loaded unless it already is; refuses one whose latents are
   // not the model's (another family's), naming the file. `what` names the option in errors.
@@ -142,6 +158,8 @@ void Engine::load(const LoadOptions& options) {
     impl_->release_refiner();
   impl_->autoencoders.clear();  // built for the old model's device and precision
   impl_->autoencoder_hashes.clear();
+  impl_->controlnets.clear();  // built for the old model's UNet, device and precision
+  impl_->upscalers.clear();
   impl_->model = load_model_bundle(options);
   impl_->options = options;
 }
@@ -193,9 +211,36 @@ GenerationResult Engine::generate(const GenerationRequest& request, const Progre
                 "' runs after text to image only: leave it out with a starting picture or an "
                 "inpainting model");
   ModelBundle* refiner = request.refiner.given() ? &impl_->refiner_for(request.refiner.path) : nullptr;
+  const bool hires = request.second_pass.enabled;
+  if (hires && (has_init_image(request) || is_inpainting_model(model) || refiner))
+    throw Error("the hires fix runs after text to image only: turn it off with a starting picture, an "
+                "inpainting model or a refiner");
+  const bool controlled = !enabled_control_units(request).empty();
+  if (controlled && (refiner || hires))
+    throw Error("ControlNet guides one pass: turn off the refiner and the hires fix to use it");
   const MemoryEstimate memory = check_generation_memory(model, request);  // refuses what cannot fit
+  ImageResizer hires_resizer;  // an upscaler network's, when the hires fix names one
+  if (hires) {
+    api::GenerationRequest second = request;
+    const HiresTarget target =
+        hires_target(request.size.width, request.size.height, request.second_pass,
+                     static_cast<int>(model.vae->config().downscale_factor()));
+    second.size.width = target.second_width;
+    second.size.height = target.second_height;
+    (void)check_generation_memory(model, second);
+    if (!request.second_pass.sampler.empty()) (void)schedulers::make_scheduler(request.second_pass.sampler);
+    // Any name but a built-in one is an upscaler network's file.
+    if (!api::find_built_in_upscaler(request.second_pass.upscaler)) {
+      const UpscalerNetwork* network = &impl_->upscaler_for(request.second_pass.upscaler);
+      hires_resizer = [network, cancel](const cv::Mat& rgb, int width, int height) {
+        return upscale_picture_to(*network, rgb, width, height, {}, cancel);
+      };
+    }
+  }
   const LoadedAutoencoder* vae = request.vae.empty() ? nullptr : &impl_->autoencoder_for(request.vae, "the VAE");
-  if (vae && !vae->has_encoder && (has_init_image(request) || is_inpainting_model(model)))
+  const bool hires_encodes = hires && !(api::find_built_in_upscaler(request.second_pass.upscaler) &&
+                                        api::find_built_in_upscaler(request.second_pass.upscaler)->is_latent());
+  if (vae && !vae->has_encoder && (has_init_image(request) || is_inpainting_model(model) || hires_encodes))
     throw Error("the tiny autoencoder '" + request.vae +
                 "' has no encoder for the starting picture: put taesd_encoder.safetensors beside it");
   const LoadedAutoencoder* preview_vae = request.preview.tiny_vae.empty()
@@ -246,24 +291,38 @@ GenerationResult Engine::generate(const GenerationRequest& request, const Progre
   if (!impl_->loras) impl_->loras = std::make_unique<LoraSet>(model);
   const auto [run, loras] = impl_->loras->apply_request(request);
   result.loras = loras;
+  // The request's ControlNets (loaded unless they are), their maps made at the run's size.
+  const std::vector<models::ControlNetModel> nets = impl_->controlnets.nets_for(request, model);
+  result.controlnets = impl_->controlnets.applied(request);
+  const auto control_for = [&](const GenerationRequest& r) {
+    return nets.empty() ? ControlParams{} : control_params(r, nets, control_mask(r));
+  };
 
   // Running out of memory part-way (the estimate is a guide, other programs take memory too)
   // is reported as an error the user can act on; the engine and its model stay usable.
   try {
     if (has_init_image(run) || is_inpainting_model(model)) {
       // Image to image, inpainting, outpainting (and text to image for an inpainting model).
-      auto output = run_image_request(model, run, observer, cancel);
+      auto output = run_image_request(model, run, observer, cancel, control_for(run));
       result.images = std::move(output.images);
       result.warnings = std::move(output.warnings);
       result.init_image_hash = output.init_image_hash;
       result.mask_hash = output.mask_hash;
+    } else if (hires) {
+      // Both passes, one run to the observer: the second pass's steps count on from the first's.
+      HiresParams params = HiresParams::from_request(run);
+      params.resize_image = hires_resizer;
+      const auto output = hires_fix(model, params, observer, cancel);
+      result.images = image::uint8_to_images(output.images);
     } else if (refiner) {
       // Base then refiner, one run to the observer: its steps count on across both passes.
       const auto output = ensemble_text_to_image(model, *refiner, TextToImageParams::from_request(run),
                                                  run.refiner.switch_at, observer, cancel);
       result.images = image::uint8_to_images(output.images);
     } else {
-      const auto output = text_to_image(model, TextToImageParams::from_request(run), observer, cancel);
+      auto params = TextToImageParams::from_request(run);
+      params.control = control_for(run);
+      const auto output = text_to_image(model, params, observer, cancel);
       result.images = image::uint8_to_images(output.images);
     }
   } catch (...) {

@@ -17,18 +17,6 @@
 namespace latent::pipeline {
 namespace {
 
-// The run's observer as one pass sees it: the pass's step index goes on from the calls
-// before it, and the total counts the calls of both passes.
-StepObserver pass_observer(const StepObserver& observer, int calls_before, int total) {
-  if (!observer) return {};
-  return [&observer, calls_before, total](const StepState& state) {
-    StepState in_run = state;
-    in_run.index += calls_before;
-    in_run.total = total;
-    observer(in_run);
-  };
-}
-
 int calls_where(const torch::Tensor& condition) {
   return static_cast<int>(condition.sum().item<int64_t>());
 }

@@ -41,7 +41,8 @@ bool is_inpainting_model(const ModelBundle& model) {
 }
 
 ImageRequestOutput run_image_request(ModelBundle& model, const api::GenerationRequest& r,
-                                     const StepObserver& observer, const std::atomic<bool>* cancel) {
+                                     const StepObserver& observer, const std::atomic<bool>* cancel,
+                                     const ControlParams& control) {
   validate_request(r);
   validate_image_request(r);
   const bool picture_given = api::has_init_image(r);
@@ -81,6 +82,7 @@ ImageRequestOutput run_image_request(ModelBundle& model, const api::GenerationRe
   }
 
   ImageToImageParams params = ImageToImageParams::from_request(r);
+  params.control = control;
   if (!picture_given) params.strength = 1.0;
   const auto images_of = [](const torch::Tensor& uint8) {
     std::vector<cv::Mat> mats;

@@ -35,8 +35,10 @@ bool is_inpainting_model(const ModelBundle& model);
 // inpainting model (a blank picture, all repainted, at strength 1). Observer and cancel
 // as text_to_image. Throws latent::Error for bad input (an unreadable picture, an empty
 // mask, a working size whose VAE pass would not fit in free memory) before the work.
+// `control`: the ControlNets guiding the run, their maps at the request's size.
 ImageRequestOutput run_image_request(ModelBundle& model, const api::GenerationRequest& request,
                                      const StepObserver& observer = {},
-                                     const std::atomic<bool>* cancel = nullptr);
+                                     const std::atomic<bool>* cancel = nullptr,
+                                     const ControlParams& control = {});
 
 }  // namespace latent::pipeline

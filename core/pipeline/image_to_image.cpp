@@ -15,6 +15,7 @@
 #include "core/pipeline/model_bundle.h"
 #include "core/pipeline/request_validation.h"
 #include "core/pipeline/text_conditioning.h"
+#include "core/pipeline/vae_encode.h"
 #include "core/util/cancellation.h"
 #include "core/util/error.h"
 
@@ -67,6 +68,11 @@ int denoising_steps(int steps, double strength) {
   return std::min(static_cast<int>(steps * strength), steps);
 }
 
+int strength_begin_call(const schedulers::Scheduler& scheduler, int steps, double strength) {
+  const int t_start = std::max(steps - denoising_steps(steps, strength), 0);
+  return std::min(t_start * scheduler.order(), scheduler.num_calls());
+}
+
 ImageToImageOutput image_to_image(ModelBundle& model, const ImageToImageParams& p,
                                   const StepObserver& observer, const std::atomic<bool>* cancel) {
   torch::InferenceMode inference_mode;
@@ -92,9 +98,7 @@ ImageToImageOutput image_to_image(ModelBundle& model, const ImageToImageParams& 
   const bool inpaint = out.mode != ImageMode::image_to_image;
 
   auto scheduler = make_params_scheduler(model, p);
-  const int steps_run = denoising_steps(p.steps, p.strength);
-  const int t_start = std::max(p.steps - steps_run, 0);
-  out.begin_index = std::min(t_start * scheduler->order(), scheduler->num_calls());
+  out.begin_index = strength_begin_call(*scheduler, p.steps, p.strength);
   scheduler->set_begin_index(out.begin_index);
   const bool runs = out.begin_index < scheduler->num_calls();
   // Only the inpainting pipeline starts from pure noise at full strength (an exact compare,
@@ -104,6 +108,12 @@ ImageToImageOutput image_to_image(ModelBundle& model, const ImageToImageParams& 
   DenoiseSpec spec;
   spec.conditioning = encode_text_conditioning(model, p, TimeIdsLayout::image_to_image);
   spec.begin = out.begin_index;
+  if (p.control.any()) {
+    // The keep window counts the steps left after strength, as diffusers' does.
+    check_control(p.control, p.width, p.height);
+    spec.predict = controlled_predictor(unet_noise_predictor(model), p.control, spec.conditioning.guided(),
+                                        p.batch(), scheduler->num_calls() - out.begin_index);
+  }
   out.prompt_embeds = spec.conditioning.batched().context;
   throw_if_cancelled(cancel);
 
@@ -169,12 +179,12 @@ ImageToImageOutput image_to_image(ModelBundle& model, const ImageToImageParams& 
 }
 
 double vae_encode_memory_estimate_bytes(const ModelBundle& model, int width, int height) {
-  const auto& blocks = model.vae->config().block_out_channels;
-  const double channels = blocks.empty() ? 128.0 : static_cast<double>(blocks.front());
-  const double bytes = model.dtype == torch::kFloat32 ? 4.0 : 2.0;
-  // The encoder's first level holds about four full-size activations at once (input,
-  // normalised copy, convolution output, residual).
-  return 4.0 * channels * width * height * bytes;
+  // What vae_encode holds: the whole encode's activations, or band by band above the budget.
+  const auto& config = model.vae->config();
+  const auto dtype = model.vae_dtype();
+  const int64_t whole = estimate_vae_encode_bytes(config, 1, height, width, dtype);
+  if (whole <= kDefaultVaeDecodeBudgetBytes) return static_cast<double>(whole);
+  return static_cast<double>(estimate_vae_banded_encode_bytes(config, 1, height, width, dtype));
 }
 
 }  // namespace latent::pipeline

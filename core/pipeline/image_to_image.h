@@ -17,6 +17,10 @@
 
 #include "core/pipeline/pipeline_params.h"
 
+namespace latent::schedulers {
+class Scheduler;
+}
+
 namespace latent::pipeline {
 
 struct ModelBundle;
@@ -63,6 +67,11 @@ struct ImageToImageOutput {
 // strength outside [0, 1] (check_strength).
 int denoising_steps(int steps, double strength);
 
+// The scheduler call a run of `steps` at `strength` begins with (diffusers' get_timesteps:
+// t_start · order, t_start = steps − denoising_steps); num_calls() when nothing is left.
+// Also where a hires fix's second pass begins.
+int strength_begin_call(const schedulers::Scheduler& scheduler, int steps, double strength);
+
 // Runs the pipeline. The observer is called after each step (index from 0 over the
 // steps actually run); when `cancel` turns true the loop stops before the next step and
 // throws latent::Cancelled. Bad parameters throw latent::Error before any work.
@@ -70,8 +79,8 @@ ImageToImageOutput image_to_image(ModelBundle& model, const ImageToImageParams& 
                                   const StepObserver& observer = {},
                                   const std::atomic<bool>* cancel = nullptr);
 
-// Rough peak memory of VAE-encoding a width×height picture with this model (the decode
-// goes tile by tile when it must; the encode does not).
+// Rough peak memory of VAE-encoding a width×height picture with this model (band by band
+// above the budget, as vae_encode does).
 double vae_encode_memory_estimate_bytes(const ModelBundle& model, int width, int height);
 
 }  // namespace latent::pipeline

@@ -1,6 +1,7 @@
 #include "core/pipeline/latents.h"
 
 #include "core/pipeline/model_bundle.h"
+#include "core/pipeline/vae_encode.h"
 
 namespace latent::pipeline {
 
@@ -23,7 +24,8 @@ torch::Tensor encode_image_latents(ModelBundle& model, const torch::Tensor& imag
     return model.tiny_vae->encode(image).to(torch::kFloat32) * model.tiny_vae->scaling_factor();
   // In the VAE's own precision: fp32 where an SDXL model's VAE is upcast (force_upcast,
   // diffusers' prepare_latents: image.float() and the VAE moved to fp32).
-  const auto dist = model.vae->encode(image.to(model.device, model.vae_dtype()));
+  // Band by band above the memory budget (vae_encode.h), with the same result.
+  const auto dist = vae_encode(model.vae, image.to(model.device, model.vae_dtype()));
   return dist.sample(generator).to(torch::kFloat32) * model.vae->scaling_factor();
 }
 

@@ -73,4 +73,14 @@ void validate_params(const ModelBundle& model, const SamplingParams& p) {
   }
 }
 
+StepObserver pass_observer(const StepObserver& observer, int calls_before, int total) {
+  if (!observer) return {};
+  return [&observer, calls_before, total](const StepState& state) {
+    StepState in_run = state;
+    in_run.index += calls_before;
+    in_run.total = total;
+    observer(in_run);
+  };
+}
+
 }  // namespace latent::pipeline

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "core/api/generation_request.h"
+#include "core/pipeline/control_guidance.h"
 
 namespace latent::pipeline {
 
@@ -72,6 +73,9 @@ struct SamplingParams {
   // defaults.
   double aesthetic_score = 6.0;
   double negative_aesthetic_score = 2.5;
+  // ControlNets guiding the run (empty: none); the engine loads the nets and prepares
+  // their pictures at width×height.
+  ControlParams control;
 
   static SamplingParams from_request(const api::GenerationRequest& request);
 
@@ -92,6 +96,12 @@ struct StepState {
   torch::Tensor denoised;  // the scheduler's predicted clean latent (x0)
 };
 using StepObserver = std::function<void(const StepState&)>;
+
+// The run's observer as one pass of several sees it (SDXL's refiner, a hires fix's second
+// pass): the pass's step index goes on from the `calls_before` of the passes before it,
+// and the total counts the calls of all of them. Empty when `observer` is; it refers to
+// `observer`, which must outlive it.
+StepObserver pass_observer(const StepObserver& observer, int calls_before, int total);
 
 // The checks every pipeline makes before work starts (sizes, counts, prompts, clip
 // skip depth); throws latent::Error naming the value.

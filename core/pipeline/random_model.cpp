@@ -3,6 +3,8 @@
 #include <QDir>
 #include <QFile>
 #include <QFileInfo>
+#include <QJsonArray>
+#include <QJsonDocument>
 
 #include <torch/torch.h>
 
@@ -10,6 +12,7 @@
 #include "core/models/autoencoder_kl.h"
 #include "core/models/clip_text_model.h"
 #include "core/models/config_json.h"
+#include "core/models/controlnet_model.h"
 #include "core/models/unet_2d_condition.h"
 #include "core/pipeline/model_bundle.h"
 #include "core/util/error.h"
@@ -135,6 +138,39 @@ void write_random_model(const RandomModelOptions& options) {
   torch::manual_seed(options.seed);
   for (const auto& component : layout.components)
     write_component(out, component, random_model_weights_file(component, options.dtype), dtype);
+}
+
+bool is_random_controlnet_config(const std::string& config) { return config == "controlnet-sd15"; }
+
+void write_random_controlnet(const RandomModelOptions& options) {
+  if (!is_random_controlnet_config(options.config))
+    throw Error("unknown ControlNet config '" + options.config + "': use controlnet-sd15");
+  const torch::ScalarType dtype = parse_dtype(options.dtype);
+  const QDir out(QString::fromStdString(options.out_dir));
+  if (out.exists() && !out.isEmpty())
+    throw Error("'" + options.out_dir + "' exists and is not empty; choose a new folder");
+  if (!QDir().mkpath(out.path())) throw Error("cannot create the folder '" + options.out_dir + "'");
+  // The UNet's config with ControlNetModel's keys: what from_unet gives for SD 1.5, and
+  // what the released ControlNet 1.1 folders hold.
+  QJsonObject config =
+      models::config_json::read_file(util::resource_path("sd15") + "/unet/config.json");
+  for (const char* key : {"up_block_types", "out_channels", "sample_size", "center_input_sample",
+                          "conv_out_kernel", "reverse_transformer_layers_per_block"})
+    config.remove(key);
+  config.insert("_class_name", "ControlNetModel");
+  config.insert("conditioning_channels", 3);
+  config.insert("conditioning_embedding_out_channels", QJsonArray{16, 32, 96, 256});
+  config.insert("controlnet_conditioning_channel_order", "rgb");
+  config.insert("global_pool_conditions", false);
+  QFile file(out.filePath("config.json"));
+  if (!file.open(QIODevice::WriteOnly) || file.write(QJsonDocument(config).toJson()) < 0)
+    throw Error("cannot write '" + file.fileName().toStdString() + "'");
+  file.close();
+  torch::manual_seed(options.seed);
+  models::ControlNetModel model(models::ControlNetConfig::from_json(config, "controlnet-sd15"));
+  const RandomModelLayout::Component weights{"", Kind::unet, "diffusion_pytorch_model"};
+  write_module(*model, out.filePath(QString::fromStdString(random_model_weights_file(weights, options.dtype))),
+               dtype);
 }
 
 }  // namespace latent::pipeline

@@ -48,6 +48,15 @@ std::string random_model_weights_file(const RandomModelLayout::Component& compon
 // each component's config.json and the tokenizer files.
 void write_random_model_configs(const RandomModelOptions& options);
 
+// "controlnet-sd15": a full-size SD 1.5 ControlNet (the ControlNet 1.1 architecture,
+// diffusers' ControlNetModel.from_unet of the bundled SD 1.5 UNet config).
+bool is_random_controlnet_config(const std::string& config);
+
+// Writes a diffusers ControlNet folder (config.json and the weights) for such a config at
+// options.out_dir, as write_random_model writes a model. Throws latent::Error for an
+// unknown config, an unknown dtype or a folder that is not new.
+void write_random_controlnet(const RandomModelOptions& options);
+
 // Writes a diffusers folder (write_random_model_configs, then the weights one component at
 // a time, so that only one network is in memory: about 10 GB for the SDXL UNet, which is
 // built in fp32). Weights keep LibTorch's default initialisation scaled down so

@@ -4,6 +4,8 @@
 #include <cstdio>
 #include <string>
 
+#include "core/pipeline/hires_fix.h"
+#include "core/pipeline/control_request.h"
 #include "core/util/error.h"
 
 namespace latent::pipeline {
@@ -44,6 +46,27 @@ void check_sdxl(const api::SdxlConditioning& sdxl) {
   if (!std::isfinite(sdxl.negative_aesthetic_score))
     throw Error("negative aesthetic score " + number_text(sdxl.negative_aesthetic_score) +
                 " is not a finite number");
+}
+
+// The hires fix's settings, named as the command line's --hires-* options.
+void check_second_pass(const api::GenerationRequest& r) {
+  const api::SecondPass& pass = r.second_pass;
+  const bool sized = pass.width != 0 || pass.height != 0;
+  if (pass.width < 0 || pass.height < 0 || pass.width > kMaxSide || pass.height > kMaxSide)
+    throw Error("hires size " + std::to_string(pass.width) + "x" + std::to_string(pass.height) +
+                " is out of range: each side 0 (keep the aspect) to " + std::to_string(kMaxSide));
+  if (!sized && !(pass.scale > 0.0 && pass.scale <= 8.0))
+    throw Error("hires scale " + number_text(pass.scale) + " is out of range: use above 0 to 8");
+  if (pass.steps < 0 || pass.steps > kMaxSteps)
+    throw Error("hires steps " + std::to_string(pass.steps) + " is out of range: use 0 (as many as the first pass) to " +
+                std::to_string(kMaxSteps));
+  if (!(pass.denoising_strength >= 0.0 && pass.denoising_strength <= 1.0))
+    throw Error("hires strength " + number_text(pass.denoising_strength) + " is out of range: use 0 to 1");
+  if (pass.upscaler.empty()) throw Error("the hires upscaler is empty: name one or give an upscaler file");
+  const HiresTarget target = hires_target(r.size.width, r.size.height, pass, 8);
+  if (target.second_width < 8 || target.second_height < 8 || target.width > kMaxSide || target.height > kMaxSide)
+    throw Error("the hires fix's second pass would be " + std::to_string(target.second_width) + "x" +
+                std::to_string(target.second_height) + ": each side must be 8 to " + std::to_string(kMaxSide));
 }
 
 }  // namespace
@@ -93,12 +116,8 @@ void validate_request(const api::GenerationRequest& r) {
   if (r.preview.vae_every < -1)
     throw Error("VAE preview cadence " + std::to_string(r.preview.vae_every) +
                 " is not valid: use -1 (automatic), 0 (off) or a step count");
-  // The request has room for these, but nothing runs them yet: refused, never ignored.
-  if (!r.control_units.empty())
-    throw Error("ControlNet is not supported yet: the request names " +
-                std::to_string(r.control_units.size()) + " control unit(s); remove them");
-  if (r.second_pass.enabled)
-    throw Error("a second pass (hires fix) is not supported yet: turn it off");
+  validate_control_units(r);
+  if (r.second_pass.enabled) check_second_pass(r);
 }
 
 }  // namespace latent::pipeline

@@ -7,7 +7,7 @@ namespace latent::pipeline {
 // Rejects requests no model could honour (sizes, counts, scales, clip skip below 1,
 // guidance rescale outside [0, 1], SDXL size conditioning outside 0..kMaxSide, negative
 // crops, aesthetic scores that are not numbers, a refiner switch outside (0, 1)) and
-// what nothing runs yet (control units, an enabled second pass), with a message
+// what nothing runs yet (control units), and a second pass's settings, with a message
 // that names the value as the command line's option does ("guidance rescale" for
 // --guidance-rescale) and what is accepted. Model-dependent checks (sampler names, clip
 // skip depth, memory, a refiner for a model that is not SDXL) happen in the engine.

@@ -20,6 +20,11 @@ TextToImageOutput text_to_image(ModelBundle& model, const TextToImageParams& p,
 
   DenoiseSpec spec;
   spec.conditioning = encode_text_conditioning(model, p);
+  if (p.control.any()) {
+    check_control(p.control, p.width, p.height);
+    spec.predict = controlled_predictor(unet_noise_predictor(model), p.control, spec.conditioning.guided(),
+                                        p.batch(), scheduler->num_calls());
+  }
   throw_if_cancelled(cancel);
 
   auto generator = at::detail::createCPUGenerator(p.seed);
