@@ -293,6 +293,8 @@ void TestImageToImage::hardMaskKeepsPixelsOutside_data() {
   QTest::newRow("blend, masked area at full resolution") << "tiny-sd" << true;
   QTest::newRow("inpainting model, whole picture") << "tiny-sd-inpaint" << false;
   QTest::newRow("inpainting model, masked area at full resolution") << "tiny-sd-inpaint" << true;
+  QTest::newRow("SD 2.x v-prediction, whole picture") << "sd2/tiny-sd2" << false;
+  QTest::newRow("SD 2.x v-prediction, masked area at full resolution") << "sd2/tiny-sd2" << true;
 }
 
 void TestImageToImage::hardMaskKeepsPixelsOutside() {

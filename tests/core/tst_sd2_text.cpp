@@ -6,13 +6,17 @@
 #include <QtTest/QtTest>
 
 #include <QJsonArray>
+#include <QTemporaryDir>
 
 #include "core/models/clip_text_model.h"
+#include "core/io/safetensors.h"
 #include "core/models/transformer_2d.h"
 #include "core/pipeline/model_bundle.h"
+#include "core/pipeline/prompt_encoder.h"
 #include "core/text/clip_tokenizer.h"
 #include "core/util/resources.h"
 #include "tests/support/golden.h"
+#include "tests/support/error_message.h"
 #include "tests/support/golden_set.h"
 
 using namespace latent;
@@ -102,6 +106,41 @@ class TestSd2Text : public QObject {
     models::CLIPEncodeOptions pooled;
     pooled.pooled = true;
     LATENT_COMPARE_CLOSE(encoder->encode(ids, pooled).pooled, sd2().tensor("text_encoder_sd2/pooler_output.npy"), tol);
+  }
+
+  // A textual-inversion file for 2.x holds vectors as wide as the OpenCLIP encoder's token
+  // embeddings: one whose vectors are the token embeddings of "red circle" reads exactly as
+  // those words, in the prompt and the negative prompt; a file of another width (an SD 1.x
+  // embedding on a 2.x model) is refused, naming the file and both widths.
+  void embeddingReadsAsItsWords() {
+    torch::NoGradGuard no_grad;
+    auto& model = test::golden_model("sd2/tiny-sd2");
+    const auto table = model.text_encoder()->text_model->embeddings->token_embedding->weight.cpu();
+    const auto ids = model.tokenizer().encode("red circle");
+    const auto vectors = table.index_select(0, torch::tensor(ids, torch::kInt64)).to(torch::kFloat32).clone();
+    const int64_t width = table.size(1);
+    QTemporaryDir dir;
+    QVERIFY(dir.isValid());
+    io::write_safetensors(dir.filePath("redcircle.safetensors").toStdString(), {{"emb_params", vectors}});
+    io::write_safetensors(dir.filePath("otherwidth.safetensors").toStdString(),
+                          {{"emb_params", torch::zeros({1, width + 8})}});
+    pipeline::WeightedPromptOptions options;
+    options.embeddings_dir = dir.path().toStdString();
+
+    const std::vector<std::string> by_name{"redcircle"};
+    const std::vector<std::string> in_words{"red circle"};
+    const auto named = pipeline::encode_weighted_prompts(model, {"a redcircle cat"}, &by_name, options);
+    const auto words = pipeline::encode_weighted_prompts(model, {"a red circle cat"}, &in_words, options);
+    QVERIFY(torch::equal(named.cond, words.cond));
+    QVERIFY(torch::equal(named.uncond, words.uncond));
+    const auto plain = pipeline::encode_weighted_prompts(model, {"a redcircle cat"}, nullptr, {});
+    QVERIFY(!torch::equal(plain.cond, words.cond));  // without the folder the name is just text
+
+    const QString message = test::error_message(
+        [&] { pipeline::encode_weighted_prompts(model, {"a otherwidth cat"}, nullptr, options); });
+    for (const QString& mention : {QString("otherwidth.safetensors"), QString("size %1").arg(width + 8),
+                                   QString("uses %1").arg(width)})
+      QVERIFY2(message.contains(mention), qPrintable(mention + " not in: " + message));
   }
 
   void unetMatchesDiffusers_data() {
