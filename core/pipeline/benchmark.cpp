@@ -21,6 +21,7 @@
 #include "core/pipeline/preview.h"
 #include "core/pipeline/text_conditioning.h"
 #include "core/pipeline/text_to_image.h"
+#include "core/pipeline/tiny_preview_size.h"
 #include "core/pipeline/vae_decode.h"
 #include "core/util/cpu_info.h"
 #include "core/util/error.h"
@@ -296,6 +297,19 @@ BenchmarkResult run_benchmark(const BenchmarkOptions& requested, const Benchmark
       else
         (void)image::decoded_to_uint8(other_vae->full->decode(latents.to(device, dtype) / other_vae->full->scaling_factor()));
     });
+    // As a live preview: the size TinyPreviewSize picks for steps as the generation runs them.
+    if (other_vae->is_tiny()) {
+      TinyPreviewSize sizer;
+      sizer.decoded(latents.size(0) * latents.size(2) * latents.size(3) * 64, r.other_vae_decode.median());
+      const auto size = sizer.latent_size(static_cast<int>(latents.size(2)), static_cast<int>(latents.size(3)),
+                                          r.run_step.median());
+      r.tiny_preview_height = size.height * 8;
+      r.tiny_preview_width = size.width * 8;
+      say(fmt("tiny-autoencoder preview at %.0fx%.0f", r.tiny_preview_width, r.tiny_preview_height));
+      r.tiny_preview = time_runs(std::max(5, o.repeats), true, device, [&] {
+        (void)decode_preview_tiny(other_vae->tiny, latents, size.height, size.width);
+      });
+    }
     // The generation decodes with it.
     if (other_vae->is_tiny())
       model->tiny_vae = other_vae->tiny;
@@ -404,6 +418,12 @@ QJsonObject benchmark_to_json(const BenchmarkResult& r) {
                   {"other_vae_decode", timing_json(r.other_vae_decode)},
                   {"other_vae_decode_fraction_of_run_step",
                    r.run_step.median() > 0 ? r.other_vae_decode.median() / r.run_step.median() : -1},
+                  {"tiny_preview", timing_json(r.tiny_preview)},
+                  {"tiny_preview_size", QJsonArray{r.tiny_preview_width, r.tiny_preview_height}},
+                  {"tiny_preview_fraction_of_run_step",
+                   r.run_step.median() > 0 && !r.tiny_preview.seconds.empty()
+                       ? r.tiny_preview.median() / r.run_step.median()
+                       : -1},
                   {"generation", timing_json(r.generation)},
                   {"cancel_latency", timing_json(r.cancel_latency)},
                   {"cancel_latency_max_fraction_of_step",
@@ -451,6 +471,7 @@ std::string benchmark_report(const BenchmarkResult& r) {
   line(r.vae_banded ? "VAE decode (in bands)" : "VAE decode", r.vae_decode);
   line("approximate preview", r.approximate_preview);
   if (!o.vae.empty()) line(("decode with " + o.vae).c_str(), r.other_vae_decode);
+  if (!r.tiny_preview.seconds.empty()) line("tiny-autoencoder preview", r.tiny_preview);
   line("UNet step as generated", r.run_step);
   line(("generation, " + std::to_string(o.steps) + " steps").c_str(), r.generation);
   line("cancel to return", r.cancel_latency);
@@ -482,6 +503,9 @@ std::string benchmark_report(const BenchmarkResult& r) {
   if (r.unet_step.median() > 0)
     s += fmt("  approximate preview: %.3f%% of a UNet step\n",
              100 * r.approximate_preview.median() / r.unet_step.median());
+  if (r.run_step.median() > 0 && !r.tiny_preview.seconds.empty())
+    s += fmt("  tiny-autoencoder preview: %.0fx%.0f, %.1f%% of a step as generated\n", r.tiny_preview_width,
+             r.tiny_preview_height, 100 * r.tiny_preview.median() / r.run_step.median());
   if (o.preview_share && r.preview_generation_seconds > 0)
     s += fmt("  previews: %.0f VAE decodes, %.1f%% of a %.1f s generation\n", r.preview_vae_decodes,
              100 * r.preview_seconds / r.preview_generation_seconds, r.preview_generation_seconds);

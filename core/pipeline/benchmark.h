@@ -74,6 +74,9 @@ struct BenchmarkResult {
   Timing vae_decode;          // one latent → uint8 image
   Timing approximate_preview; // latent → approximate RGB → 8-bit preview image
   Timing other_vae_decode;    // options.vae's decode of one latent → uint8 image (when given)
+  Timing tiny_preview;        // a tiny options.vae's live preview at the size the run step affords
+  int tiny_preview_width = 0; // that preview's size in pixels
+  int tiny_preview_height = 0;
   Timing run_step;            // one UNet call as the generation makes it (batch 1 unguided)
   Timing generation;          // encode + steps + decode
   Timing cancel_latency;      // from a cancel during a step or the decode to the return

@@ -13,6 +13,15 @@ torch::Tensor decode_latents_tiny(models::AutoencoderTiny vae, const torch::Tens
   return image::decoded_to_uint8(decoded.to(torch::kFloat32));
 }
 
+torch::Tensor decode_preview_tiny(models::AutoencoderTiny vae, const torch::Tensor& latents, int height, int width) {
+  if (latents.size(2) == height && latents.size(3) == width) return decode_latents_tiny(vae, latents);
+  torch::InferenceMode inference_mode;
+  namespace F = torch::nn::functional;
+  const auto smaller = F::interpolate(
+      latents, F::InterpolateFuncOptions().size(std::vector<int64_t>{height, width}).mode(torch::kArea));
+  return decode_latents_tiny(vae, smaller);
+}
+
 torch::Tensor decode_latents(ModelBundle& model, const torch::Tensor& latents) {
   torch::InferenceMode inference_mode;
   // The denoising loop's cached blocks have other sizes than the decoder's: give them

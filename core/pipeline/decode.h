@@ -19,4 +19,9 @@ torch::Tensor decode_latents(ModelBundle& model, const torch::Tensor& latents);
 // factor, decoded in its precision on its device, as diffusers' pipelines decode with one.
 torch::Tensor decode_latents_tiny(models::AutoencoderTiny vae, const torch::Tensor& latents);
 
+// The same for a live preview `height` × `width` latent pixels large: the latents are
+// averaged down to that size first (the picture comes out 8× that), which costs a share
+// of the full decode in proportion to the pixels.
+torch::Tensor decode_preview_tiny(models::AutoencoderTiny vae, const torch::Tensor& latents, int height, int width);
+
 }  // namespace latent::pipeline

@@ -18,6 +18,7 @@
 #include "core/pipeline/model_bundle.h"
 #include "core/pipeline/preview.h"
 #include "core/pipeline/preview_schedule.h"
+#include "core/pipeline/tiny_preview_size.h"
 #include "core/pipeline/request_validation.h"
 #include "core/pipeline/image_request.h"
 #include "core/pipeline/text_to_image.h"
@@ -256,6 +257,7 @@ GenerationResult Engine::generate(const GenerationRequest& request, const Progre
   result.model_name = model.name;
   const auto start = Clock::now();
   PreviewSchedule vae_previews(request.preview.vae_every);
+  TinyPreviewSize tiny_preview_size;
   double preview_seconds = 0;  // VAE and approximate previews
 
   StepObserver observer;
@@ -268,8 +270,13 @@ GenerationResult Engine::generate(const GenerationRequest& request, const Progre
       const auto preview_start = Clock::now();
       const double denoising_seconds = seconds_since(start) - preview_seconds;
       if (preview_vae) {
-        // Cheap enough for every step: a few percent of a UNet call.
-        progress.previews = image::uint8_to_images(decode_latents_tiny(preview_vae->tiny, state.denoised));
+        // Every step, at the size that keeps it to a few percent of a step.
+        const auto size = tiny_preview_size.latent_size(static_cast<int>(state.denoised.size(2)),
+                                                        static_cast<int>(state.denoised.size(3)),
+                                                        denoising_seconds / progress.step);
+        const auto pixels = decode_preview_tiny(preview_vae->tiny, state.denoised, size.height, size.width);
+        tiny_preview_size.decoded(pixels.size(0) * pixels.size(1) * pixels.size(2), seconds_since(preview_start));
+        progress.previews = image::uint8_to_images(pixels);
         progress.previews_are_vae_decodes = true;
       } else if (vae_previews.decode_at(progress.step, progress.total_steps, denoising_seconds)) {
         progress.previews = image::uint8_to_images(decode_latents(model, state.denoised));
