@@ -3,6 +3,7 @@
 #include <QCommandLineParser>
 #include <QIcon>
 
+#include "core/util/threads.h"
 #include "ui/main_window.h"
 #include "ui/model_picker.h"
 #include "ui/settings_store.h"
@@ -22,6 +23,10 @@ int main(int argc, char** argv) {
   parser.addPositionalArgument(QStringLiteral("model"), QStringLiteral("A checkpoint or diffusers folder to open"),
                                QStringLiteral("[model]"));
   parser.process(app);
+
+  // One compute thread per physical core, as the command line has by default: Debian's
+  // LibTorch starts with one, and the generation worker's threads take the count set here.
+  latent::util::set_thread_count(0);
 
   latent::ui::SettingsStore settings;
   latent::ui::MainWindow window(&settings);
