@@ -6,6 +6,7 @@ import base64
 import json
 import pathlib
 import struct
+import sys
 import zlib
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
@@ -120,5 +121,26 @@ def webui_requests(parameters):
     write("fuzz_webui_json", "not_json.txt", '{"prompt": "x", "steps": ')
 
 
+def foreign_metadata():
+    """Other programs' images (tests/data/metadata) and the JSON inside them, with a ComfyUI
+    graph whose links loop, dangle and point at themselves."""
+    folder = ROOT / "tests" / "data" / "metadata"
+    for image in sorted(folder.iterdir()):
+        if image.suffix in (".png", ".jpg", ".webp") and image.name != "not_an_image.png":
+            write("fuzz_image_metadata", image.name, image.read_bytes())
+    sys.path.insert(0, str(folder))
+    import make_metadata_files as shapes  # the programs' shapes, as the tests use them
+    for name in ("COMFY_PROMPT", "COMFY_ADVANCED", "COMFY_WORKFLOW", "INVOKEAI_4", "INVOKEAI_3", "INVOKEAI_2",
+                 "FOOOCUS", "NOVELAI_3", "NOVELAI_4"):
+        write("fuzz_foreign_json", name.lower() + ".json", json.dumps(getattr(shapes, name)))
+    loops = {"1": {"class_type": "KSampler", "inputs": {"seed": ["2", 0], "steps": ["1", 0], "positive": ["3", 0],
+                                                        "negative": ["9", 0], "model": ["4", 0], "latent_image": ["1", 0]}},
+             "2": {"class_type": "Primitive", "inputs": {"seed": ["2", 0]}},
+             "3": {"class_type": "ConditioningCombine", "inputs": {"conditioning_1": ["3", 0], "conditioning_2": ["1", 0]}},
+             "4": {"class_type": "LoraLoader", "inputs": {"lora_name": "a", "model": ["4", 0]}}}
+    write("fuzz_foreign_json", "comfyui_loops.json", json.dumps(loops))
+
+
 if __name__ == "__main__":
     main()
+    foreign_metadata()

@@ -53,6 +53,7 @@ GalleryView::GalleryView(GalleryModel* model, QWidget* parent)
   });
   connect(m_details, &ImageDetails::useSettingsRequested, this, &GalleryView::useSettingsRequested);
   connect(m_details, &ImageDetails::sendToImageRequested, this, &GalleryView::sendToImageRequested);
+  connect(m_details, &ImageDetails::upscaleRequested, this, &GalleryView::upscaleRequested);
 
   // The thumbnail's own menu: the actions that start something new from an image.
   m_list->setContextMenuPolicy(Qt::CustomContextMenu);
@@ -91,6 +92,7 @@ QMenu* GalleryView::contextMenu(const QString& path) {
   auto* menu = new QMenu(this);
   menu->addAction(tr("Use these settings"), this, [this, path] { Q_EMIT useSettingsRequested(path); });
   menu->addAction(tr("Send to image to image"), this, [this, path] { Q_EMIT sendToImageRequested(path); });
+  menu->addAction(tr("Upscale…"), this, [this, path] { Q_EMIT upscaleRequested(path); });
   return menu;
 }
 

@@ -37,6 +37,7 @@ class GalleryView : public QWidget {
   void currentPathChanged(const QString& path);
   void useSettingsRequested(const QString& path);
   void sendToImageRequested(const QString& path);
+  void upscaleRequested(const QString& path);
 
  private:
   GalleryModel* m_model;

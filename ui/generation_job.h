@@ -18,11 +18,36 @@
 
 namespace latent::ui {
 
+// The gallery's "Upscale": a finished picture made larger (core/pipeline/picture_upscaler.h),
+// saved as a new PNG beside it.
+struct UpscaleJob {
+  QString sourcePath;
+  QString upscaler;  // "lanczos" or an upscaler network file
+  double scale = 0;  // 0 = the network's own factor
+
+  bool given() const { return !sourcePath.isEmpty(); }
+};
+
+// A Latent Studio server (`latentstudio-cli serve`) that runs the job instead of this computer.
+struct RemoteServer {
+  QString url;  // "http://host:port"; empty = this computer
+  QString user;
+  QString password;
+  QString model;  // the server's model title (its sd-models list); empty = the one it has loaded
+
+  bool given() const { return !url.isEmpty(); }
+  bool operator==(const RemoteServer& o) const {
+    return url == o.url && user == o.user && password == o.password && model == o.model;
+  }
+};
+
 struct GenerationJob {
   quint64 id = 0;
   api::LoadOptions model;
   api::GenerationRequest request;
   QString outputDir;  // results are saved here at once; empty = not saved
+  UpscaleJob upscale;     // given: this job upscales a picture and generates nothing
+  RemoteServer server;    // given: the request runs there
 };
 
 struct GenerationProgress {
@@ -33,6 +58,7 @@ struct GenerationProgress {
   double secondsLeft = 0;
   QList<QImage> previews;  // one per batch item; empty when none was made this step
   bool previewsAreVaeDecodes = false;
+  bool tiles = false;  // an upscale: step and totalSteps count the tiles of a network pass
 };
 
 struct GenerationOutput {
@@ -51,6 +77,7 @@ struct GenerationOutput {
   double secondsInPreviews = 0;
   std::vector<api::AppliedLora> loras;  // what was applied, prompt tags included
   QStringList warnings;  // things the user should know (a LoRA applied in part, a mask resized)
+  QString memoryMode;    // GenerationResult::memory_mode: normal memory use or low-memory mode
 };
 
 }  // namespace latent::ui

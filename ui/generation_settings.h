@@ -6,6 +6,7 @@
 
 #include "core/api/generation_request.h"
 #include "core/api/load_options.h"
+#include "ui/generation_job.h"
 
 namespace latent::ui {
 
@@ -21,6 +22,11 @@ struct GenerationSettings {
   ImageMode imageMode = ImageMode::Text;
   QString initImagePath;  // the starting picture's file, reopened next time; empty = none or pasted
   int brushSize = 32;     // of the mask brush, in picture pixels
+  QString upscalerFolder;  // upscaler networks for the hires fix and the Upscale action
+  // Where generations run: `server.url` empty = this computer. The server's address stays
+  // remembered while this computer is chosen (`runOnServer` false).
+  RemoteServer server;
+  bool runOnServer = false;
 };
 
 }  // namespace latent::ui

@@ -1,11 +1,13 @@
 #include "ui/generation_worker.h"
 
+#include <QElapsedTimer>
 #include <QFileInfo>
 
 #include <exception>
 #include <new>
 
 #include "core/pipeline/engine.h"
+#include "core/pipeline/picture_upscaler.h"
 #include "core/util/error.h"
 #include "ui/image_conversion.h"
 #include "ui/image_saver.h"
@@ -54,7 +56,8 @@ void GenerationWorker::run(const GenerationJob& job) {
   Q_EMIT started(job.id);
   try {
     if (m_cancel.load()) throw Cancelled();
-    generate(job);
+    if (job.upscale.given()) upscale(job);
+    else generate(job);
   } catch (const Cancelled&) {
     Q_EMIT cancelled(job.id);
   } catch (const std::bad_alloc&) {
@@ -91,6 +94,7 @@ void GenerationWorker::generate(const GenerationJob& job) {
   output.secondsTotal = result.seconds_total;
   output.secondsInPreviews = result.seconds_in_previews;
   output.loras = result.loras;
+  output.memoryMode = QString::fromStdString(result.memory_mode);
   for (const std::string& warning : result.warnings) output.warnings.append(QString::fromStdString(warning));
   for (const api::Image& image : result.images) output.images.append(toQImage(image));
   if (!job.outputDir.isEmpty()) {
@@ -105,6 +109,37 @@ void GenerationWorker::generate(const GenerationJob& job) {
         output.unsavedPng.append(encodedResultImage(result, i, job.model));
     }
   }
+  Q_EMIT finished(job.id, output);
+}
+
+void GenerationWorker::upscale(const GenerationJob& job) {
+  if (!m_upscaler) m_upscaler = std::make_unique<pipeline::PictureUpscaler>();
+  const UpscaleJob& u = job.upscale;
+  pipeline::PictureUpscale work;
+  work.input = u.sourcePath.toStdString();
+  work.upscaler = u.upscaler.toStdString();
+  work.scale = u.scale;
+  work.device = job.model.device;
+  work.output = upscaledImagePath(u.sourcePath, u.upscaler, u.scale).toStdString();
+  QElapsedTimer clock;
+  clock.start();
+  const quint64 id = job.id;
+  const auto onTile = [this, id, &clock](int done, int total) {
+    GenerationProgress p;
+    p.step = done;
+    p.totalSteps = total;
+    p.tiles = true;
+    p.secondsElapsed = clock.elapsed() / 1000.0;
+    p.secondsPerStep = p.secondsElapsed / done;
+    p.secondsLeft = p.secondsPerStep * (total - done);
+    Q_EMIT progress(id, p);
+  };
+  const api::Image picture = m_upscaler->upscale_file(work, onTile, &m_cancel);
+
+  GenerationOutput output;
+  output.images.append(toQImage(picture));
+  output.savedPaths.append(QString::fromStdString(work.output));
+  output.secondsTotal = clock.elapsed() / 1000.0;
   Q_EMIT finished(job.id, output);
 }
 

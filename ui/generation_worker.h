@@ -14,6 +14,7 @@
 
 namespace latent::pipeline {
 class Engine;
+class PictureUpscaler;
 }
 
 namespace latent::ui {
@@ -43,8 +44,10 @@ class GenerationWorker : public QObject {
 
  private:
   void generate(const GenerationJob& job);
+  void upscale(const GenerationJob& job);
 
   std::unique_ptr<pipeline::Engine> m_engine;
+  std::unique_ptr<pipeline::PictureUpscaler> m_upscaler;  // keeps the last network loaded
   std::atomic<bool> m_cancel{false};
   std::atomic<quint64> m_runningJob{0};
   std::atomic<quint64> m_cancelThrough{0};

@@ -2,7 +2,9 @@
 
 // The "Hires fix" group: draw at the set size, upscale (a latent mode, Lanczos or an
 // upscaler network file) by a factor or to a size, and repaint at a denoising strength with
-// some steps. It fills GenerationRequest::second_pass; "use these settings" restores it.
+// some steps, optionally with another sampler and prompts. It fills
+// GenerationRequest::second_pass; "use these settings" restores it. Below the group, the
+// upscaler folder, whose networks join the upscaler list (and the gallery's Upscale dialog).
 
 #include <QWidget>
 
@@ -11,10 +13,14 @@
 class QComboBox;
 class QDoubleSpinBox;
 class QGroupBox;
+class QLineEdit;
+class QPlainTextEdit;
 class QRadioButton;
 class QSpinBox;
 
 namespace latent::ui {
+
+class UpscalerFolder;
 
 class HiresPanel : public QWidget {
   Q_OBJECT
@@ -37,16 +43,25 @@ class HiresPanel : public QWidget {
   QSpinBox* heightSpin() const { return m_height; }
   QSpinBox* stepsSpin() const { return m_steps; }
   QDoubleSpinBox* strengthSpin() const { return m_strength; }
+  // "Use same sampler" (data "") or a sampler of the engine's.
+  QComboBox* samplerCombo() const { return m_sampler; }
+  QPlainTextEdit* promptEdit() const { return m_prompt; }
+  QPlainTextEdit* negativePromptEdit() const { return m_negativePrompt; }
+  QLineEdit* folderEdit() const { return m_folderEdit; }
+  UpscalerFolder* upscalerFolder() const { return m_folder; }
+
+  QString folder() const;
+  void setFolder(const QString& folder);
 
  public Q_SLOTS:
   // Asks for an upscaler network file and selects it.
   void chooseUpscalerFile();
+  void chooseFolder();
 
  Q_SIGNALS:
   void changed();
 
  private:
-  void selectUpscaler(const QString& name);  // a built-in's name or a file's path
   void updateEnabled();
 
   QGroupBox* m_group;
@@ -58,6 +73,11 @@ class HiresPanel : public QWidget {
   QSpinBox* m_height;
   QSpinBox* m_steps;
   QDoubleSpinBox* m_strength;
+  QComboBox* m_sampler;
+  QPlainTextEdit* m_prompt;
+  QPlainTextEdit* m_negativePrompt;
+  QLineEdit* m_folderEdit;
+  UpscalerFolder* m_folder;
 };
 
 }  // namespace latent::ui

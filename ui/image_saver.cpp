@@ -4,6 +4,7 @@
 #include <QFileInfo>
 #include <QRegularExpression>
 
+#include "core/api/upscaler_names.h"
 #include "core/image/png_metadata.h"
 #include "core/util/error.h"
 #include "ui/image_metadata.h"
@@ -23,6 +24,16 @@ QString uniqueImagePath(const QString& dir, uint64_t seed) {
         QStringLiteral("%1-%2.png").arg(number, 5, 10, QLatin1Char('0')).arg(seed));
     if (!QFileInfo::exists(path)) return path;
   }
+}
+
+QString upscaledImagePath(const QString& source, const QString& upscaler, double scale) {
+  const QFileInfo info(source);
+  const QString name = QString::fromStdString(api::upscaler_metadata_name(upscaler.toStdString()));
+  QString stem = QStringLiteral("%1-%2-x%3").arg(info.completeBaseName(), name, scale > 0 ? QString::number(scale) : QString());
+  stem.replace(QRegularExpression(QStringLiteral("[\\\\/:*?\"<>| ]+")), QStringLiteral("_"));
+  QString path = info.dir().filePath(stem + QStringLiteral(".png"));
+  for (int n = 2; QFileInfo::exists(path); ++n) path = info.dir().filePath(QStringLiteral("%1-%2.png").arg(stem).arg(n));
+  return path;
 }
 
 QByteArray encodedResultImage(const api::GenerationResult& result, int index,

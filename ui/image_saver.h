@@ -15,6 +15,10 @@ namespace latent::ui {
 // past the highest already used there.
 QString uniqueImagePath(const QString& dir, uint64_t seed);
 
+// Where the upscale of `source` goes: beside it, "<name>-<upscaler>-x<scale>.png" ("x" alone
+// for the network's own factor), numbered on when that name is taken.
+QString upscaledImagePath(const QString& source, const QString& upscaler, double scale);
+
 // Image `index` of `result` as PNG bytes with its parameters embedded.
 QByteArray encodedResultImage(const api::GenerationResult& result, int index,
                               const api::LoadOptions& model);

@@ -138,7 +138,9 @@ void LoraPanel::rebuild(const QHash<QString, RowState>& states, const QStringLis
   m_rows.clear();
 
   m_listError.clear();
-  if (!m_folder.isEmpty()) {
+  if (m_serverLoras) {
+    for (const QString& name : *m_serverLoras) m_rows.push_back(makeRow(name, name, false, states.value(name)));
+  } else if (!m_folder.isEmpty()) {
     try {
       for (const text::LoraFileEntry& entry : text::list_lora_files(m_folder.toStdString())) {
         const QString path = QString::fromStdString(entry.path);
@@ -163,6 +165,7 @@ void LoraPanel::rebuild(const QHash<QString, RowState>& states, const QStringLis
 }
 
 QString LoraPanel::listSummary() const {
+  if (m_serverLoras) return m_rows.empty() ? tr("The server offers no LoRAs.") : tr("%n LoRA(s) on the server", nullptr, count());
   if (m_folder.isEmpty()) return tr("Choose the folder that holds your LoRA files.");
   if (!m_listError.isEmpty()) return m_listError;
   if (m_rows.empty()) return tr("No .safetensors files in this folder.");
@@ -170,6 +173,27 @@ QString LoraPanel::listSummary() const {
   const QString files = count() == 1 ? tr("1 LoRA file") : tr("%1 LoRA files").arg(count());
   if (misfits == 0) return files;
   return tr("%1; %2 made for another model family (greyed out)").arg(files).arg(misfits);
+}
+
+void LoraPanel::setServerLoras(const std::optional<QStringList>& names) {
+  if (names == m_serverLoras) return;
+  // What was checked stays checked where the other list has it too (by name).
+  QHash<QString, RowState> states;
+  for (const Row& row : m_rows) states.insert(row.name, {row.check->isChecked(), row.multiplier->value()});
+  m_serverLoras = names;
+  m_folderEdit->setEnabled(!names);
+  QHash<QString, RowState> byPath;
+  if (names) {
+    byPath = states;
+  } else if (!m_folder.isEmpty()) {
+    try {
+      for (const text::LoraFileEntry& entry : text::list_lora_files(m_folder.toStdString()))
+        byPath.insert(QString::fromStdString(entry.path), states.value(QString::fromStdString(entry.name)));
+    } catch (const std::exception&) {
+    }
+  }
+  rebuild(byPath, {});
+  Q_EMIT changed();
 }
 
 void LoraPanel::setModelFamily(std::optional<io::ModelFamily> family) {
@@ -259,7 +283,7 @@ LoraPanel::Row LoraPanel::makeRow(const QString& name, const QString& path, bool
 
 api::GenerationRequest LoraPanel::request(const api::GenerationRequest& base) const {
   api::GenerationRequest r = base;
-  r.loras.folder = m_folder.toStdString();
+  r.loras.folder = m_folder.toStdString();  // kept on a server too (which resolves tags in its own)
   r.loras.adapters = checkedLoras();
   r.loras.allow_partial = m_partial->isChecked();
   return r;

@@ -65,6 +65,12 @@ class LoraPanel : public QWidget {
   // The chosen model's family (nullopt: not known, every LoRA is offered).
   void setModelFamily(std::optional<io::ModelFamily> family);
 
+  // Generations on a server use its LoRA folder: with names (its /sdapi/v1/loras), the panel
+  // lists those instead of the local folder, and the checked ones go into the request by
+  // name; nullopt lists the local folder again.
+  void setServerLoras(const std::optional<QStringList>& names);
+  bool showsServerLoras() const { return m_serverLoras.has_value(); }
+
   static constexpr double kSliderMin = -2.0;
   static constexpr double kSliderMax = 2.0;
   static constexpr double kStep = 0.05;
@@ -112,6 +118,7 @@ class LoraPanel : public QWidget {
   QTimer* m_refreshTimer;  // folder changes arrive in bursts while a file is copied
   std::vector<Row> m_rows;
   std::optional<io::ModelFamily> m_family;
+  std::optional<QStringList> m_serverLoras;
   QString m_listError;  // why the folder could not be listed
   QHash<QString, std::pair<QString, io::LoraFamilyEvidence>> m_families;  // path → (stamp, family)
 };

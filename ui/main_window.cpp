@@ -31,6 +31,7 @@
 
 #include "core/image/png_metadata.h"
 #include "core/pipeline/image_request_validation.h"
+#include "core/pipeline/xyz_plan.h"
 #include "ui/gallery_model.h"
 #include "ui/gallery_view.h"
 #include "ui/generation_queue.h"
@@ -46,7 +47,11 @@
 #include "ui/preview_view.h"
 #include "ui/prompt_panel.h"
 #include "ui/result_summary.h"
+#include "ui/run_on_panel.h"
 #include "ui/settings_store.h"
+#include "ui/style_picker.h"
+#include "ui/upscale_dialog.h"
+#include "ui/xyz_plot_dialog.h"
 
 // Resources of a static library must be registered by hand, outside any namespace.
 static void initResources() { Q_INIT_RESOURCE(latentstudio); }
@@ -102,6 +107,7 @@ MainWindow::MainWindow(SettingsStore* settings, QWidget* parent)
 
   connect(m_gallery, &GalleryView::useSettingsRequested, this, &MainWindow::applyImageSettings);
   connect(m_gallery, &GalleryView::sendToImageRequested, this, &MainWindow::sendToImageToImage);
+  connect(m_gallery, &GalleryView::upscaleRequested, this, &MainWindow::upscaleImage);
   connect(m_gallery, &GalleryView::currentPathChanged, this, [this](const QString& path) {
     if (!path.isEmpty()) setCurrentImage(path, QImage());
   });
@@ -120,6 +126,18 @@ MainWindow::MainWindow(SettingsStore* settings, QWidget* parent)
   connect(m_controls, &ControlPanel::changed, this, scheduleSave);
   connect(m_initImage, &InitImagePanel::changed, this, scheduleSave);
   connect(m_hires, &HiresPanel::changed, this, scheduleSave);
+  connect(m_runOn, &RunOnPanel::changed, this, scheduleSave);
+  // On a server, the LoRAs on offer are the server's.
+  connect(m_runOn, &RunOnPanel::runOnChanged, this, [this](bool onServer) {
+    if (!onServer) m_loras->setServerLoras(std::nullopt);
+    else if (!m_runOn->serverModels().isEmpty()) m_loras->setServerLoras(m_runOn->serverLoras());
+    else m_runOn->connectToServer();
+  });
+  connect(m_runOn, &RunOnPanel::connected, this, [this](const QStringList&, const QStringList& loras) {
+    if (m_runOn->onServer()) m_loras->setServerLoras(loras);
+    setStatus(m_runOn->statusText());
+  });
+  connect(m_runOn, &RunOnPanel::connectFailed, this, &MainWindow::setStatus);
   connect(m_initImage, &InitImagePanel::message, this, &MainWindow::setStatus);
   connect(m_initImage, &InitImagePanel::sizeWanted, this, [this](const QSize& size) {
     m_parameters->widthSpin()->setValue(size.width());
@@ -168,6 +186,7 @@ MainWindow::MainWindow(SettingsStore* settings, QWidget* parent)
 MainWindow::~MainWindow() = default;
 
 QWidget* MainWindow::buildControls() {
+  m_runOn = new RunOnPanel(this);
   m_model = new ModelPicker(this);
   m_prompt = new PromptPanel(this);
   m_parameters = new ParametersPanel(this);
@@ -193,6 +212,7 @@ QWidget* MainWindow::buildControls() {
   buttons->addWidget(m_cancelButton, 1);
   auto* panel = new QWidget;
   auto* layout = new QVBoxLayout(panel);
+  layout->addWidget(m_runOn);
   layout->addWidget(m_model);
   layout->addWidget(m_prompt, 1);
   layout->addWidget(m_parameters);
@@ -300,11 +320,33 @@ LoraTrainingDialog* MainWindow::showLoraTraining() {
   return m_loraTraining;
 }
 
+XyzPlotDialog* MainWindow::showXyzPlot() {
+  if (!m_xyzPlot) {
+    m_xyzPlot = new XyzPlotDialog(m_queue, [this] { return jobFromForm(); }, this);
+    // A checkpoint value may also name one of the recent models.
+    m_xyzPlot->setCheckpointFinder([this](const QString& value, const QString& baseModel) {
+      const QString recent = recentByName(m_settings->recentModels(), value);
+      if (!recent.isEmpty()) return recent;
+      return QString::fromStdString(pipeline::find_checkpoint_near(value.toStdString(), baseModel.toStdString()));
+    });
+    connect(m_xyzPlot, &XyzPlotDialog::message, this, &MainWindow::setStatus);
+    connect(m_xyzPlot, &XyzPlotDialog::gridSaved, this, [this](const QStringList& paths, const QImage& grid) {
+      m_preview->setImages({grid});
+      setCurrentImage(paths.first(), grid);
+      m_galleryModel->refresh();
+    });
+  }
+  m_xyzPlot->show();
+  m_xyzPlot->raise();
+  return m_xyzPlot;
+}
+
 void MainWindow::buildActions() {
   QMenu* file = menuBar()->addMenu(tr("&File"));
   file->addAction(tr("Open &model file…"), QKeySequence::Open, m_model, &ModelPicker::chooseFile);
   file->addAction(tr("Open model &folder…"), m_model, &ModelPicker::chooseFolder);
   file->addSeparator();
+  file->addAction(tr("Open &image…"), this, &MainWindow::openImage);
   file->addAction(tr("&Save image as…"), QKeySequence::Save, this, &MainWindow::saveImageAs);
   file->addAction(tr("&Copy image"), QKeySequence(tr("Ctrl+Shift+C")), this, &MainWindow::copyImage);
   file->addAction(tr("Output &folder…"), this, &MainWindow::chooseOutputDir);
@@ -321,6 +363,9 @@ void MainWindow::buildActions() {
 
   QMenu* tools = menuBar()->addMenu(tr("&Tools"));
   tools->addAction(tr("&Train a LoRA…"), this, &MainWindow::showLoraTraining);
+  tools->addAction(tr("Edit &styles…"), m_prompt->stylePicker(), &StylePicker::editStyles);
+  tools->addAction(tr("Styles &file…"), this, &MainWindow::chooseStylesFile);
+  tools->addAction(tr("&Wildcards folder…"), this, &MainWindow::chooseWildcardsDir);
 
   QMenu* view = menuBar()->addMenu(tr("&View"));
   view->addAction(m_imageDock->toggleViewAction());
@@ -333,6 +378,8 @@ void MainWindow::buildActions() {
   m_cancelAction = run->addAction(tr("&Cancel"), this, &MainWindow::cancel);
   m_cancelAction->setShortcut(QKeySequence(Qt::Key_Escape));
   m_cancelAction->setEnabled(false);
+  run->addSeparator();
+  run->addAction(tr("&X/Y/Z plot…"), this, &MainWindow::showXyzPlot);
 }
 
 void MainWindow::connectQueue() {
@@ -360,9 +407,17 @@ void MainWindow::connectQueue() {
     m_progress->setValue(0);
   });
   connect(m_queue, &GenerationQueue::pendingChanged, this, &MainWindow::updateQueueLabel);
+  // A server out of reach: the job waits again, and the queue with it, until Generate.
+  connect(m_queue, &GenerationQueue::connectionLost, this, [this](quint64, const QString& message) {
+    showError(tr("%1. The job waits in the queue: Generate sends it again, Cancel drops it.").arg(message));
+    setStatus(message);
+    m_progress->setRange(0, 1);
+    m_progress->setValue(0);
+  });
   connect(m_queue, &GenerationQueue::busyChanged, this, [this](bool busy) {
-    m_cancelButton->setEnabled(busy);
-    m_cancelAction->setEnabled(busy);
+    const bool cancellable = busy || m_queue->isPaused();  // a held queue can be dropped
+    m_cancelButton->setEnabled(cancellable);
+    m_cancelAction->setEnabled(cancellable);
     updateQueueLabel();
   });
 }
@@ -374,6 +429,8 @@ void MainWindow::restoreState() {
   m_parameters->previewVaeChoice()->setRecent(m_settings->recentAutoencoders());
   applySettings(m_settings->generation());
   setOutputDir(m_settings->outputDir());
+  m_prompt->stylePicker()->setFile(m_settings->stylesFile());
+  m_prompt->stylePicker()->setChosen(m_settings->chosenStyles());
   const QByteArray geometry = m_settings->layout(QStringLiteral("geometry"));
   if (!geometry.isEmpty()) {
     restoreGeometry(geometry);
@@ -389,6 +446,8 @@ void MainWindow::saveSettings() {
   m_saveTimer->stop();
   m_settings->setGeneration(formSettings());
   m_settings->setOutputDir(m_outputDir);
+  m_settings->setStylesFile(m_prompt->stylePicker()->file());
+  m_settings->setChosenStyles(m_prompt->stylePicker()->chosen());
   m_settings->setLayout(QStringLiteral("geometry"), saveGeometry());
   m_settings->setLayout(QStringLiteral("mainSplitter"), m_splitter->saveState());
   m_settings->setLayout(QStringLiteral("windowState"), saveState());
@@ -418,6 +477,9 @@ GenerationSettings MainWindow::formSettings() const {
   s.request.refiner = m_model->refiner();
   s.seedLocked = m_parameters->seedLocked();
   s.batchCount = m_parameters->batchCount();
+  s.upscalerFolder = m_hires->folder();
+  s.server = m_runOn->server();
+  s.runOnServer = m_runOn->onServer();
   return s;
 }
 
@@ -435,6 +497,9 @@ void MainWindow::applySettings(const GenerationSettings& settings) {
   m_initImage->setRequest(settings.request);
   m_controls->setRequest(settings.request);
   m_hires->setRequest(settings.request);
+  m_hires->setFolder(settings.upscalerFolder);
+  m_runOn->setServer(settings.server, settings.runOnServer);
+  if (settings.runOnServer) m_runOn->connectToServer();  // its models and LoRAs, in the background
   m_initImage->brushSpin()->setValue(settings.brushSize);
   m_initImage->setSteps(settings.request.sampling.steps);
   if (!settings.initImagePath.isEmpty() && QFileInfo(settings.initImagePath).isFile())
@@ -497,21 +562,34 @@ bool MainWindow::applyRestored(const RestoredSettings& restored) {
   } else if (!m_initImage->picture().isNull()) {
     m_initImage->setMode(masked ? ImageMode::Inpaint : ImageMode::Image);
   }
+  QStringList notes;  // what restoring could not do, for the status line
   QString model;
   if (!restored.modelPath.isEmpty() && QFileInfo::exists(restored.modelPath)) {
     model = restored.modelPath;
   } else if (!restored.modelName.isEmpty()) {
     // Other programs record only a name: look for it among the models used before.
     model = recentByName(m_settings->recentModels(), restored.modelName);
-    if (model.isEmpty()) setStatus(tr("Settings restored; the model \"%1\" is not among the recent models.").arg(restored.modelName));
+    if (model.isEmpty()) notes << tr("the model \"%1\" is not among the recent models").arg(restored.modelName);
   }
   if (!model.isEmpty()) m_model->setModelPath(model);
   m_model->setRefiner(restoredRefiner(restored));
   m_parameters->vaeChoice()->setPath(restoredVae(restored));
   if (!missingLoras.isEmpty())
-    setStatus(tr("Settings restored; LoRA not found in the LoRA folder: %1").arg(missingLoras.join(QStringLiteral(", "))));
+    notes << tr("LoRA not found in the LoRA folder: %1").arg(missingLoras.join(QStringLiteral(", ")));
   else if (fromPicture && m_initImage->picture().isNull())
-    setStatus(tr("Settings restored; the image was made from a picture: drop it on the window to use it again."));
+    notes << tr("the image was made from a picture: drop it on the window to use it again");
+  // Another program's settings that have no counterpart here, and SDXL's second prompt,
+  // which the form does not show.
+  QStringList unmapped = restored.unmapped;
+  if (!restored.request.prompt_2.empty()) unmapped << tr("second prompt: %1").arg(QString::fromStdString(restored.request.prompt_2));
+  if (!unmapped.isEmpty()) notes << tr("not restored: %1").arg(unmapped.join(QStringLiteral("; ")));
+  const QString what = restored.source.isEmpty() || restored.source.startsWith(QStringLiteral("Latent Studio"))
+                           ? tr("Settings restored")
+                           : tr("Settings from %1 restored").arg(restored.source);
+  if (!notes.isEmpty())
+    setStatus(what + QStringLiteral("; ") + notes.join(QStringLiteral("; ")) + QLatin1Char('.'));
+  else if (!restored.source.isEmpty() && what != tr("Settings restored"))
+    setStatus(what + QLatin1Char('.'));
   m_saveTimer->start();
   return true;
 }
@@ -531,10 +609,32 @@ void MainWindow::pasteParameters() {
     setStatus(tr("The clipboard holds no generation parameters."));
 }
 
+namespace {
+
+// The images whose settings can be read (core/image/file_metadata.h), for file dialogs.
+QString imageFilesFilter() {
+  return MainWindow::tr("Images (*.png *.jpg *.jpeg *.webp);;All files (*)");
+}
+
+}  // namespace
+
 void MainWindow::loadSettingsFromImage() {
-  const QString path = QFileDialog::getOpenFileName(this, tr("Load settings from an image"), m_outputDir,
-                                                    tr("PNG images (*.png);;All files (*)"));
+  const QString path =
+      QFileDialog::getOpenFileName(this, tr("Load settings from an image"), m_outputDir, imageFilesFilter());
   if (!path.isEmpty()) applyImageSettings(path);
+}
+
+void MainWindow::openImage() {
+  const QString path = QFileDialog::getOpenFileName(this, tr("Open an image"), m_outputDir, imageFilesFilter());
+  if (!path.isEmpty()) showImageDetails(path);
+}
+
+void MainWindow::showImageDetails(const QString& path) {
+  m_gallery->details()->showImage(path);
+  if (m_gallery->details()->source().isEmpty())
+    setStatus(tr("%1 carries no generation settings.").arg(QFileInfo(path).fileName()));
+  else
+    setStatus(tr("%1 was made with %2.").arg(QFileInfo(path).fileName(), m_gallery->details()->source()));
 }
 
 void MainWindow::setOutputDir(const QString& dir) {
@@ -569,6 +669,23 @@ void MainWindow::sendCurrentToImageToImage() {
   }
 }
 
+void MainWindow::upscaleImage(const QString& path) {
+  if (path.isEmpty()) return;
+  UpscaleDialog dialog(path, m_hires->upscalerFolder(), this);
+  if (dialog.exec() == QDialog::Accepted) queueUpscale(dialog.job());
+}
+
+quint64 MainWindow::queueUpscale(const UpscaleJob& upscale) {
+  clearError();
+  GenerationJob job;
+  job.model = m_model->options();  // its device; no model is loaded for an upscale
+  job.upscale = upscale;
+  const quint64 id = m_queue->enqueue(job);
+  setStatus(tr("Upscaling %1…").arg(QFileInfo(upscale.sourcePath).fileName()));
+  updateQueueLabel();
+  return id;
+}
+
 void MainWindow::dragEnterEvent(QDragEnterEvent* event) {
   if (InitImagePanel::hasPicture(event->mimeData())) event->acceptProposedAction();
 }
@@ -595,21 +712,54 @@ bool MainWindow::checkImageRequest(const api::GenerationRequest& request) {
   return false;
 }
 
-void MainWindow::generate() {
+std::optional<GenerationJob> MainWindow::jobFromForm() {
   clearError();
   m_model->probeNow();  // a path typed a moment ago: its family decides the refiner and LoRAs
-  GenerationSettings s = formSettings();
-  if (!checkImageRequest(s.request)) return;
-  const uint64_t seed = m_parameters->takeSeed();
-  for (int i = 0; i < s.batchCount; ++i) {
-    GenerationJob job;
-    job.model = s.model;
-    job.request = s.request;
-    job.request.sampling.seed = seed + static_cast<uint64_t>(i);
-    job.outputDir = m_outputDir;
+  const GenerationSettings s = formSettings();
+  if (!checkImageRequest(s.request)) return std::nullopt;
+  GenerationJob job;
+  job.model = s.model;
+  try {
+    // The chosen styles go into the prompts now, as the web UI applies them; the prompt boxes
+    // keep what was typed. Wildcards are drawn by the engine, with the job's seed.
+    job.request = m_prompt->stylePicker()->styled(s.request);
+  } catch (const std::exception& error) {
+    showError(QString::fromUtf8(error.what()));
+    return std::nullopt;
+  }
+  job.request.wildcards_dir = m_settings->wildcardsDir().toStdString();
+  job.request.sampling.seed = m_parameters->takeSeed();
+  job.outputDir = m_outputDir;
+  if (s.runOnServer) job.server = s.server;
+  return job;
+}
+
+void MainWindow::chooseStylesFile() {
+  const QString path = QFileDialog::getSaveFileName(this, tr("Styles file (the web UI's styles.csv)"),
+                                                    m_prompt->stylePicker()->file(), tr("Styles (*.csv)"), nullptr,
+                                                    QFileDialog::DontConfirmOverwrite);
+  if (path.isEmpty()) return;
+  m_prompt->stylePicker()->setFile(path);
+  saveSettings();
+}
+
+void MainWindow::chooseWildcardsDir() {
+  const QString dir = QFileDialog::getExistingDirectory(
+      this, tr("Wildcards folder: __name__ in a prompt takes a line of name.txt there"), m_settings->wildcardsDir());
+  if (dir.isEmpty()) return;
+  m_settings->setWildcardsDir(dir);
+  setStatus(tr("Wildcards from %1").arg(dir));
+}
+
+void MainWindow::generate() {
+  const std::optional<GenerationJob> first = jobFromForm();
+  if (!first) return;
+  for (int i = 0; i < m_parameters->batchCount(); ++i) {
+    GenerationJob job = *first;
+    job.request.sampling.seed += static_cast<uint64_t>(i);
     m_queue->enqueue(job);
   }
-  const QString model = QString::fromStdString(s.model.model_path);
+  const QString model = QString::fromStdString(first->model.model_path);
   if (!model.isEmpty()) {
     m_settings->addRecentModel(model);
     m_model->setRecentModels(m_settings->recentModels());
@@ -619,9 +769,14 @@ void MainWindow::generate() {
 }
 
 void MainWindow::cancel() {
-  if (!m_queue->isBusy()) return;
+  if (!m_queue->isBusy() && !m_queue->isPaused()) return;
+  const bool running = m_queue->isBusy();
   m_queue->cancelAll();
-  setStatus(tr("Cancelling…"));
+  if (running) return setStatus(tr("Cancelling…"));
+  // A held queue: nothing runs, the waiting jobs are gone.
+  m_cancelButton->setEnabled(false);
+  m_cancelAction->setEnabled(false);
+  setStatus(tr("The waiting jobs were dropped."));
 }
 
 void MainWindow::showProgress(quint64 jobId, const GenerationProgress& p) {
@@ -629,6 +784,10 @@ void MainWindow::showProgress(quint64 jobId, const GenerationProgress& p) {
   if (!p.previews.isEmpty()) m_preview->setImages(p.previews);
   m_progress->setRange(0, p.totalSteps);
   m_progress->setValue(p.step);
+  if (p.tiles) {
+    setStatus(tr("Upscaling: tile %1/%2 · %3 left").arg(p.step).arg(p.totalSteps).arg(formatSeconds(p.secondsLeft)));
+    return;
+  }
   setStatus(tr("Step %1/%2 · %3 s/step · %4 left%5")
                 .arg(p.step)
                 .arg(p.totalSteps)
@@ -646,8 +805,10 @@ void MainWindow::showResult(quint64, const GenerationOutput& output) {
   m_lastSaved = output.savedPaths;
   const double previewShare = output.secondsTotal > 0 ? 100.0 * output.secondsInPreviews / output.secondsTotal : 0;
   const QString loras = loraSummary(output.loras);
+  // Which way the engine ran: normal memory use, or low-memory mode and why.
+  const QString memory = output.memoryMode.isEmpty() ? QString() : QStringLiteral(" · ") + output.memoryMode;
   setStatus(tr("Done in %1 (previews %2%)").arg(formatSeconds(output.secondsTotal)).arg(previewShare, 0, 'f', 0) +
-            (loras.isEmpty() ? QString() : QStringLiteral(" · ") + loras));
+            memory + (loras.isEmpty() ? QString() : QStringLiteral(" · ") + loras));
   m_warning->setText(output.warnings.join(QLatin1Char('\n')));
   m_warning->setVisible(!output.warnings.isEmpty());
   if (!output.saveError.isEmpty())
@@ -662,7 +823,10 @@ void MainWindow::showResult(quint64, const GenerationOutput& output) {
 
 void MainWindow::updateQueueLabel() {
   const int waiting = m_queue->pendingCount();
-  m_queueLabel->setText(waiting > 0 ? tr("%n waiting in the queue", nullptr, waiting) : QString());
+  if (m_queue->isPaused() && waiting > 0)
+    m_queueLabel->setText(tr("%n waiting in the queue (held: the server is out of reach)", nullptr, waiting));
+  else
+    m_queueLabel->setText(waiting > 0 ? tr("%n waiting in the queue", nullptr, waiting) : QString());
 }
 
 void MainWindow::setCurrentImage(const QString& path, const QImage& image) {

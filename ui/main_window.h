@@ -8,6 +8,8 @@
 #include <QPointer>
 #include <QStringList>
 
+#include <optional>
+
 #include "ui/generation_job.h"
 #include "ui/generation_settings.h"
 #include "ui/image_metadata.h"
@@ -30,10 +32,12 @@ class HiresPanel;
 class ControlPanel;
 class LoraPanel;
 class LoraTrainingDialog;
+class XyzPlotDialog;
 class ModelPicker;
 class ParametersPanel;
 class PreviewView;
 class PromptPanel;
+class RunOnPanel;
 class SettingsStore;
 
 class MainWindow : public QMainWindow {
@@ -82,6 +86,7 @@ class MainWindow : public QMainWindow {
   ControlPanel* controlPanel() const { return m_controls; }
   QDockWidget* controlDock() const { return m_controlDock; }
   QDockWidget* imageDock() const { return m_imageDock; }
+  RunOnPanel* runOnPanel() const { return m_runOn; }
 
  public Q_SLOTS:
   void generate();
@@ -91,6 +96,10 @@ class MainWindow : public QMainWindow {
   void chooseOutputDir();
   void pasteParameters();
   void loadSettingsFromImage();
+  // Opens any image (ours, the web UI's, ComfyUI's, ...) in the gallery's details, which show
+  // its settings and the program that made it; "Use these settings" restores them.
+  void openImage();
+  void showImageDetails(const QString& path);
   void saveSettings();
   // Image to image from a picture file (the gallery's "Send to image to image").
   bool sendToImageToImage(const QString& path);
@@ -99,6 +108,13 @@ class MainWindow : public QMainWindow {
   // Opens the LoRA training dialog (one at a time) for the chosen model; what it trains
   // is written into the LoRA panel's folder, which then lists it.
   LoraTrainingDialog* showLoraTraining();
+  // Opens the X/Y/Z plot dialog (one at a time): its plots run through the queue with the
+  // form's settings, and their grids join the gallery.
+  XyzPlotDialog* showXyzPlot();
+  // The gallery's "Upscale…": asks how (UpscaleDialog), then queues it.
+  void upscaleImage(const QString& path);
+  // Queues an upscale; its picture is saved beside the source and joins the gallery.
+  quint64 queueUpscale(const UpscaleJob& job);
 
  protected:
   void closeEvent(QCloseEvent* event) override;
@@ -112,6 +128,11 @@ class MainWindow : public QMainWindow {
   void buildDocks();
   void showImageDock();
   bool checkImageRequest(const api::GenerationRequest& request);
+  // The job the form describes, with the seed to use (a fresh one unless locked); nothing,
+  // with the error shown, when the form cannot run.
+  std::optional<GenerationJob> jobFromForm();
+  void chooseStylesFile();
+  void chooseWildcardsDir();
   void connectQueue();
   void restoreState();
   void showError(const QString& message);
@@ -149,6 +170,7 @@ class MainWindow : public QMainWindow {
   PreviewView* m_preview;
   GalleryView* m_gallery;
   LoraPanel* m_loras = nullptr;
+  RunOnPanel* m_runOn = nullptr;
   InitImagePanel* m_initImage = nullptr;
   HiresPanel* m_hires = nullptr;
   QDockWidget* m_hiresDock = nullptr;
@@ -157,6 +179,7 @@ class MainWindow : public QMainWindow {
   QDockWidget* m_controlDock = nullptr;
   QDockWidget* m_imageDock = nullptr;
   QPointer<LoraTrainingDialog> m_loraTraining;
+  QPointer<XyzPlotDialog> m_xyzPlot;
   QSplitter* m_splitter;
   QTimer* m_saveTimer;
 

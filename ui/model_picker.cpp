@@ -48,6 +48,7 @@ ModelPicker::ModelPicker(QWidget* parent)
       m_path(new QComboBox(this)),
       m_device(new QComboBox(this)),
       m_precision(new QComboBox(this)),
+      m_weights(new QComboBox(this)),
       m_family(new QLabel(this)),
       m_predictionRow(new QWidget(this)),
       m_prediction(new QComboBox(m_predictionRow)),
@@ -61,6 +62,7 @@ ModelPicker::ModelPicker(QWidget* parent)
   m_path->setObjectName(QStringLiteral("modelPath"));
   m_device->setObjectName(QStringLiteral("device"));
   m_precision->setObjectName(QStringLiteral("precision"));
+  m_weights->setObjectName(QStringLiteral("weights"));
   m_family->setObjectName(QStringLiteral("modelFamily"));
   m_prediction->setObjectName(QStringLiteral("prediction"));
   m_refiner->combo()->setObjectName(QStringLiteral("refiner"));
@@ -86,6 +88,13 @@ ModelPicker::ModelPicker(QWidget* parent)
   m_precision->addItem(tr("fp32 (exact)"), QStringLiteral("fp32"));
   m_precision->addItem(tr("bf16 (half the memory)"), QStringLiteral("bf16"));
   m_precision->addItem(tr("fp16 (GPU)"), QStringLiteral("fp16"));
+  // How the UNet's and text encoders' weights are held (LoadOptions::weights).
+  m_weights->addItem(tr("As stored"), QStringLiteral("auto"));
+  m_weights->addItem(tr("Full"), QStringLiteral("full"));
+  m_weights->addItem(tr("8-bit (less memory)"), QStringLiteral("int8"));
+  m_weights->setToolTip(tr("8-bit weights hold the UNet and text encoders in half the memory of bf16, "
+                           "computed in the precision beside; \"as stored\" keeps a model written with "
+                           "8-bit weights (latentstudio-cli convert) that way and others full"));
 
   auto* file = new QToolButton(this);
   file->setText(tr("File…"));
@@ -136,6 +145,7 @@ ModelPicker::ModelPicker(QWidget* parent)
   layout->addRow(tr("Refiner"), m_refinerRow);
   layout->addRow(QString(), m_refinerNote);
   layout->addRow(tr("Run on"), runRow);
+  layout->addRow(tr("Weights"), m_weights);  // under the precision they are computed in
 
   // Typing a path reads it after a pause; confirming it or picking from the list counts as
   // the person's choice.
@@ -150,6 +160,7 @@ ModelPicker::ModelPicker(QWidget* parent)
   connect(m_path, &QComboBox::currentTextChanged, this, &ModelPicker::changed);
   connect(m_device, qOverload<int>(&QComboBox::currentIndexChanged), this, &ModelPicker::changed);
   connect(m_precision, qOverload<int>(&QComboBox::currentIndexChanged), this, &ModelPicker::changed);
+  connect(m_weights, qOverload<int>(&QComboBox::currentIndexChanged), this, &ModelPicker::changed);
   connect(m_prediction, qOverload<int>(&QComboBox::currentIndexChanged), this, &ModelPicker::changed);
   connect(m_refiner, &PathChoice::changed, this, [this] {
     showRefinerState();
@@ -164,6 +175,7 @@ api::LoadOptions ModelPicker::options() const {
   api::LoadOptions options = optionsFor(modelPath());
   options.device = m_device->currentData().toString().toStdString();
   options.dtype = m_precision->currentData().toString().toStdString();
+  options.weights = m_weights->currentData().toString().toStdString();
   return options;
 }
 
@@ -185,6 +197,7 @@ void ModelPicker::setOptions(const api::LoadOptions& options) {
   setModelPath(QString::fromStdString(options.model_path));
   selectData(m_device, QString::fromStdString(options.device));
   selectData(m_precision, QString::fromStdString(options.dtype));
+  selectData(m_weights, QString::fromStdString(options.weights));
 }
 
 QString ModelPicker::modelPath() const { return m_path->currentText().trimmed(); }

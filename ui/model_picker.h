@@ -59,6 +59,7 @@ class ModelPicker : public QWidget {
   QComboBox* pathCombo() const { return m_path; }
   QComboBox* deviceCombo() const { return m_device; }
   QComboBox* precisionCombo() const { return m_precision; }
+  QComboBox* weightsCombo() const { return m_weights; }
   QComboBox* predictionCombo() const { return m_prediction; }
   PathChoice* refinerChoice() const { return m_refiner; }
   QDoubleSpinBox* refinerSwitchSpin() const { return m_refinerSwitch; }
@@ -99,6 +100,7 @@ class ModelPicker : public QWidget {
   QComboBox* m_path;
   QComboBox* m_device;
   QComboBox* m_precision;
+  QComboBox* m_weights;
   QLabel* m_family;
   QWidget* m_predictionRow;
   QComboBox* m_prediction;

@@ -61,6 +61,8 @@ class ParametersPanel : public QWidget {
   QComboBox* previewCombo() const { return m_preview; }
   QComboBox* sizePresetCombo() const { return m_sizePreset; }
   QToolButton* fastButton() const { return m_fast; }
+  // "Faster, approximate": the step cache (SamplingSettings::step_cache).
+  QCheckBox* stepCacheCheck() const { return m_stepCache; }
   // GenerationRequest::vae: the autoencoder for the final picture ("" = the model's own).
   PathChoice* vaeChoice() const { return m_vae; }
   // PreviewSettings::tiny_vae: the tiny autoencoder decoding a preview every step.
@@ -93,6 +95,9 @@ class ParametersPanel : public QWidget {
   QSpinBox* m_clipSkip;  // SamplingSettings::clip_skip, the web UI's count
   QComboBox* m_preview;
   QToolButton* m_fast;
+  QCheckBox* m_stepCache;
+  // The interval the check box turns on: 3, or the one of the settings last restored.
+  int m_stepCacheInterval = 3;
   PathChoice* m_vae;
   PathChoice* m_previewVae;
   pipeline::ModelDefaults m_modelDefaults;  // of the model the presets are for

@@ -1,12 +1,14 @@
 #include "ui/prompt_panel.h"
 
 #include <QEvent>
+#include <QHBoxLayout>
 #include <QKeyEvent>
 #include <QLabel>
 #include <QPlainTextEdit>
 #include <QTimer>
 #include <QVBoxLayout>
 
+#include "ui/style_picker.h"
 #include "ui/token_counter.h"
 
 namespace latent::ui {
@@ -41,6 +43,7 @@ PromptPanel::PromptPanel(QWidget* parent)
       m_promptCount(new QLabel(this)),
       m_negativeCount(new QLabel(this)),
       m_countTimer(new QTimer(this)),
+      m_styles(new StylePicker(this)),
       m_counter(std::make_unique<TokenCounter>()) {
   m_promptCount->setObjectName(QStringLiteral("promptTokenCount"));
   m_negativeCount->setObjectName(QStringLiteral("negativeTokenCount"));
@@ -52,7 +55,11 @@ PromptPanel::PromptPanel(QWidget* parent)
   promptLabel->setBuddy(m_prompt);
   auto* negativeLabel = new QLabel(tr("&Negative prompt"), this);
   negativeLabel->setBuddy(m_negative);
-  layout->addWidget(promptLabel);
+  auto* promptHeader = new QHBoxLayout;
+  promptHeader->addWidget(promptLabel);
+  promptHeader->addStretch();
+  promptHeader->addWidget(m_styles);
+  layout->addLayout(promptHeader);
   layout->addWidget(m_prompt, 3);
   layout->addWidget(m_promptCount);
   layout->addWidget(negativeLabel);
@@ -69,6 +76,7 @@ PromptPanel::PromptPanel(QWidget* parent)
       Q_EMIT changed();
     });
   }
+  connect(m_styles, &StylePicker::changed, this, &PromptPanel::changed);
   updateCounters();
 }
 

@@ -13,6 +13,7 @@ class QTimer;
 
 namespace latent::ui {
 
+class StylePicker;
 class TokenCounter;
 
 class PromptPanel : public QWidget {
@@ -30,6 +31,8 @@ class PromptPanel : public QWidget {
   QPlainTextEdit* promptEdit() const { return m_prompt; }
   QPlainTextEdit* negativeEdit() const { return m_negative; }
   QString promptCounterText() const;
+  // The saved styles beside the prompt (applied when a request is made, not to the text here).
+  StylePicker* stylePicker() const { return m_styles; }
 
  Q_SIGNALS:
   void generateRequested();
@@ -46,6 +49,7 @@ class PromptPanel : public QWidget {
   QLabel* m_promptCount;
   QLabel* m_negativeCount;
   QTimer* m_countTimer;
+  StylePicker* m_styles;
   std::unique_ptr<TokenCounter> m_counter;
 };
 

@@ -4,8 +4,11 @@
 #include <QSettings>
 #include <QStandardPaths>
 
+#include <algorithm>
+
 #include "core/util/starter_model.h"
 #include "ui/control_settings.h"
+#include "ui/scrambled_text.h"
 
 namespace latent::ui {
 
@@ -37,6 +40,7 @@ GenerationSettings SettingsStore::generation() const {
   // read once here, converted, and replaced by setGeneration.
   if (s.contains("webUiClipSkip")) r.sampling.clip_skip = s.value("webUiClipSkip").toInt();
   else if (s.contains("clipSkip")) r.sampling.clip_skip = s.value("clipSkip").toInt() + 1;
+  r.sampling.step_cache = std::max(1, s.value("stepCache", d.sampling.step_cache).toInt());
   r.preview.approximate = s.value("approximatePreview", d.preview.approximate).toBool();
   r.preview.vae_every = s.value("vaePreviewEvery", d.preview.vae_every).toInt();
   r.refiner.path = s.value("refiner").toString().toStdString();
@@ -74,6 +78,17 @@ GenerationSettings SettingsStore::generation() const {
   r.second_pass.height = s.value("height", d.second_pass.height).toInt();
   r.second_pass.steps = s.value("steps", d.second_pass.steps).toInt();
   r.second_pass.denoising_strength = s.value("strength", d.second_pass.denoising_strength).toDouble();
+  r.second_pass.sampler = s.value("sampler").toString().toStdString();
+  r.second_pass.prompt = s.value("prompt").toString().toStdString();
+  r.second_pass.negative_prompt = s.value("negativePrompt").toString().toStdString();
+  out.upscalerFolder = s.value("upscalerFolder").toString();
+  s.endGroup();
+  s.beginGroup(QStringLiteral("runOn"));
+  out.runOnServer = s.value("server", false).toBool();
+  out.server.url = s.value("url").toString();
+  out.server.user = s.value("user").toString();
+  out.server.password = unscramble(s.value("password").toString());
+  out.server.model = s.value("model").toString();
   s.endGroup();
   readControlUnits(s, r);
   s.beginGroup(QStringLiteral("model"));
@@ -81,6 +96,7 @@ GenerationSettings SettingsStore::generation() const {
   out.model.config_dir = s.value("configDir").toString().toStdString();
   out.model.device = s.value("device", QString::fromStdString(defaults.model.device)).toString().toStdString();
   out.model.dtype = s.value("dtype", QString::fromStdString(defaults.model.dtype)).toString().toStdString();
+  out.model.weights = s.value("weights", QString::fromStdString(defaults.model.weights)).toString().toStdString();
   s.endGroup();
   // The first start, with no model chosen yet: the starter model draws, so the form opens
   // at its size with a caption it knows, and Generate gives a real picture at once.
@@ -107,6 +123,7 @@ void SettingsStore::setGeneration(const GenerationSettings& settings) {
   s.setValue("batchSize", r.size.batch_size);
   s.setValue("webUiClipSkip", r.sampling.clip_skip);
   s.remove("clipSkip");  // the old count (see generation()), converted now
+  s.setValue("stepCache", r.sampling.step_cache);
   s.setValue("approximatePreview", r.preview.approximate);
   s.setValue("vaePreviewEvery", r.preview.vae_every);
   s.setValue("refiner", QString::fromStdString(r.refiner.path));
@@ -145,6 +162,17 @@ void SettingsStore::setGeneration(const GenerationSettings& settings) {
   s.setValue("height", r.second_pass.height);
   s.setValue("steps", r.second_pass.steps);
   s.setValue("strength", r.second_pass.denoising_strength);
+  s.setValue("sampler", QString::fromStdString(r.second_pass.sampler));
+  s.setValue("prompt", QString::fromStdString(r.second_pass.prompt));
+  s.setValue("negativePrompt", QString::fromStdString(r.second_pass.negative_prompt));
+  s.setValue("upscalerFolder", settings.upscalerFolder);
+  s.endGroup();
+  s.beginGroup(QStringLiteral("runOn"));
+  s.setValue("server", settings.runOnServer);
+  s.setValue("url", settings.server.url);
+  s.setValue("user", settings.server.user);
+  s.setValue("password", scramble(settings.server.password));
+  s.setValue("model", settings.server.model);
   s.endGroup();
   writeControlUnits(s, r);
   s.beginGroup(QStringLiteral("model"));
@@ -152,6 +180,7 @@ void SettingsStore::setGeneration(const GenerationSettings& settings) {
   s.setValue("configDir", QString::fromStdString(settings.model.config_dir));
   s.setValue("device", QString::fromStdString(settings.model.device));
   s.setValue("dtype", QString::fromStdString(settings.model.dtype));
+  s.setValue("weights", QString::fromStdString(settings.model.weights));
   s.endGroup();
 }
 
@@ -228,6 +257,31 @@ QString SettingsStore::defaultOutputDir() {
   QString pictures = QStandardPaths::writableLocation(QStandardPaths::PicturesLocation);
   if (pictures.isEmpty()) pictures = QDir::homePath();
   return QDir(pictures).filePath(QStringLiteral("Latent Studio"));
+}
+
+QString SettingsStore::wildcardsDir() const { return m_settings->value(QStringLiteral("prompt/wildcards")).toString(); }
+
+void SettingsStore::setWildcardsDir(const QString& dir) { m_settings->setValue(QStringLiteral("prompt/wildcards"), dir); }
+
+QString SettingsStore::stylesFile() const {
+  return m_settings->value(QStringLiteral("prompt/styles-file"), defaultStylesFile()).toString();
+}
+
+void SettingsStore::setStylesFile(const QString& path) {
+  m_settings->setValue(QStringLiteral("prompt/styles-file"), path);
+}
+
+QString SettingsStore::defaultStylesFile() {
+  const QString data = QStandardPaths::writableLocation(QStandardPaths::AppDataLocation);
+  return QDir(data.isEmpty() ? QDir::homePath() : data).filePath(QStringLiteral("styles.csv"));
+}
+
+QStringList SettingsStore::chosenStyles() const {
+  return m_settings->value(QStringLiteral("prompt/styles")).toStringList();
+}
+
+void SettingsStore::setChosenStyles(const QStringList& names) {
+  m_settings->setValue(QStringLiteral("prompt/styles"), names);
 }
 
 QByteArray SettingsStore::layout(const QString& key) const {

@@ -52,6 +52,16 @@ class SettingsStore {
   void setOutputDir(const QString& dir);
   static QString defaultOutputDir();
 
+  // The wildcards folder (--wildcards; empty = none), the styles file (--styles-file; by
+  // default styles.csv in the application's data folder) and the styles chosen (--style).
+  QString wildcardsDir() const;
+  void setWildcardsDir(const QString& dir);
+  QString stylesFile() const;
+  void setStylesFile(const QString& path);
+  static QString defaultStylesFile();
+  QStringList chosenStyles() const;
+  void setChosenStyles(const QStringList& names);
+
   QByteArray layout(const QString& key) const;
   void setLayout(const QString& key, const QByteArray& state);
 

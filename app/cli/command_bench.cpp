@@ -18,10 +18,12 @@ namespace pipeline = latent::pipeline;
 int runBench(const QStringList& arguments) {
   const ModelOptions model{WithoutModel::required};
   const ComputeDtypeOption dtype{"auto"};
+  const WeightsOption weights;
   const DeviceOption device;
   const SizeOptions size;
   const StepsOption steps{4};
   const SamplerOption sampler{"euler"};
+  const StepCacheOption stepCache;
   const ThreadsOption threads;
   QCommandLineParser parser;
   parser.setApplicationDescription(
@@ -29,8 +31,8 @@ int runBench(const QStringList& arguments) {
       "generation (medians after a warm-up run), peak memory, and this machine's peak rate "
       "for the precision. Use a full-size model from make-random-model.");
   parser.addHelpOption();
-  parser.addOptions(model.options() + dtype.options() + device.options() + threads.options() +
-                    size.options() + steps.options() + sampler.options());
+  parser.addOptions(model.options() + dtype.options() + weights.options() + device.options() + threads.options() +
+                    size.options() + steps.options() + sampler.options() + stepCache.options());
   parser.addOptions({
       {"repeats", "Timed runs of each piece after the warm-up (default 3).", "N", "3"},
       {"load-repeats", "Timed loads after the warm-up load (default 2).", "N", "2"},
@@ -45,6 +47,8 @@ int runBench(const QStringList& arguments) {
               "time its decode alone.", "PATH"},
       {"control", "Also time the guided UNet step with this ControlNet (diffusers folder or "
                   ".safetensors) guiding it, and its ratio to the step without.", "PATH"},
+      {"kernels", "Also report which oneDNN kernels one guided UNet step and one VAE decode run: calls, "
+                  "time and GFLOP/s per primitive kind and implementation (oneDNN's verbose mode)."},
       {"json", "Also write the figures to FILE as JSON.", "FILE"},
   });
   parser.process(arguments);
@@ -54,12 +58,15 @@ int runBench(const QStringList& arguments) {
   pipeline::BenchmarkOptions options;
   options.load = model.read(parser).loadOptions();
   options.load.dtype = dtype.read(parser);
+  options.load.weights = weights.read(parser);
   options.load.device = device.read(parser);
   const auto pictureSize = size.read(parser);
   options.width = pictureSize.width;
   options.height = pictureSize.height;
   options.steps = steps.read(parser);
   options.sampler = sampler.read(parser);
+  options.step_cache = stepCache.read(parser);
+  options.kernels = parser.isSet("kernels");
   options.guidance_scale = doubleValue(parser, "guidance");
   options.vae = parser.value("vae").toStdString();
   options.control = parser.value("control").toStdString();

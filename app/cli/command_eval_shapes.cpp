@@ -31,8 +31,11 @@ int runEvalShapes(const QStringList& arguments) {
   const StepsOption steps{o.steps};
   const GuidanceOption guidance{o.guidance_scale};
   const SamplerOption sampler{o.sampler};
+  const StepCacheOption stepCache;
   const SeedOption seed;
   const ThreadsOption threads;
+  const ComputeDtypeOption dtype{"fp32"};
+  const WeightsOption weights;
   QCommandLineParser parser;
   parser.setApplicationDescription(
       "Draw pictures of coloured shapes from captions (seeded) and grade them with an OpenCV classifier: "
@@ -44,14 +47,17 @@ int runEvalShapes(const QStringList& arguments) {
       {"per-combination", QString("Pictures per colour-shape pair (default %1).").arg(o.per_combination), "N",
        QString::number(o.per_combination)},
   });
-  parser.addOptions(steps.options() + guidance.options() + sampler.options() + seed.options());
+  parser.addOptions(steps.options() + guidance.options() + sampler.options() + stepCache.options() +
+                    seed.options());
   parser.addOptions({
       {"save", "Write every picture into this folder.", "DIR"},
       {"round-trip", "Grade the VAE's round trips of the dataset's own pictures instead of generations."},
   });
-  parser.addOptions(threads.options());
+  parser.addOptions(threads.options() + dtype.options() + weights.options());
   parser.process(arguments);
-  const latent::api::LoadOptions load = model.read(parser).loadOptions();
+  latent::api::LoadOptions load = model.read(parser).loadOptions();
+  load.dtype = dtype.read(parser);
+  load.weights = weights.read(parser);
   o.loras = lora.read(parser);
   o.shapes = shapes.read(parser);
   o.colours = commaList(parser, "colours");
@@ -59,6 +65,7 @@ int runEvalShapes(const QStringList& arguments) {
   o.steps = steps.read(parser);
   o.guidance_scale = *guidance.read(parser);
   o.sampler = sampler.read(parser);
+  o.step_cache = stepCache.read(parser);
   o.seed = seed.read(parser);
   o.save_dir = parser.value("save").toStdString();
   o.round_trip = parser.isSet("round-trip");

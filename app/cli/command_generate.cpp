@@ -12,13 +12,16 @@
 #include "common_options.h"
 #include "control_options.h"
 #include "hires_options.h"
+#include "init_image_options.h"
 #include "option_values.h"
+#include "prompt_text_options.h"
+#include "output_files.h"
 #include "core/image/image_prep.h"
 #include "core/image/parameters_text.h"
 #include "core/image/png_metadata.h"
+#include "core/image/result_metadata.h"
 #include "core/image/settings_json.h"
 #include "core/pipeline/engine.h"
-#include "core/pipeline/image_request_validation.h"
 #include "core/pipeline/request_validation.h"
 #include "core/util/error.h"
 #include "core/util/threads.h"
@@ -30,29 +33,6 @@ namespace pipeline = latent::pipeline;
 namespace image = latent::image;
 
 namespace {
-
-// FILE.png for one image; FILE-1.png, FILE-2.png, ... for a batch.
-std::vector<QString> outputPaths(const QString& out, int count) {
-  if (count == 1) return {out};
-  const QFileInfo info(out);
-  const QString suffix = info.suffix().isEmpty() ? QString("png") : info.suffix();
-  std::vector<QString> paths;
-  for (int i = 1; i <= count; ++i)
-    paths.push_back(info.dir().filePath(info.completeBaseName() + "-" + QString::number(i) + "." + suffix));
-  return paths;
-}
-
-void checkOutputs(const std::vector<QString>& paths, bool overwrite) {
-  for (const QString& path : paths) {
-    const QFileInfo info(path);
-    if (!info.dir().exists())
-      throw Error("the output folder '" + info.dir().path().toStdString() + "' does not exist");
-    if (info.exists() && !overwrite)
-      throw Error("'" + path.toStdString() + "' exists already; choose another name or pass --overwrite");
-    if (info.suffix().compare("png", Qt::CaseInsensitive) != 0)
-      throw Error("'" + path.toStdString() + "': images are written as PNG, so the name must end in .png");
-  }
-}
 
 // --prediction v|epsilon as the scheduler config's prediction_type names it.
 std::string predictionValue(const QString& value) {
@@ -72,11 +52,16 @@ int runGenerate(const QStringList& arguments) {
   const SeedOption seed{WithoutSeed::random};
   const SizeOptions size{std::nullopt};
   const SamplerOption sampler{"euler_a"};
+  const StepCacheOption stepCache;
+  const ClipSkipOption clipSkip;
+  const InitImageOptions initImage;
   const ComputeDtypeOption dtype{"fp32"};
+  const WeightsOption weights;
   const DeviceOption device;
   const ThreadsOption threads;
   const LoraOption lora;
   const EmbeddingsOption embeddings;
+  const PromptTextOptions promptText;
   const HiresOptions hires;
   const ControlOptions control;
   QCommandLineParser parser;
@@ -86,7 +71,7 @@ int runGenerate(const QStringList& arguments) {
   parser.addHelpOption();
   parser.addOptions(model.options() + OptionList{{"prompt", "What to draw.", "TEXT"}} + negative.options() +
                     steps.options() + guidance.options() + seed.options() + size.options() +
-                    sampler.options());
+                    sampler.options() + stepCache.options());
   const api::SdxlConditioning sdxlDefaults;
   const api::RefinerSettings refinerDefaults;
   parser.addOptions({
@@ -115,8 +100,6 @@ int runGenerate(const QStringList& arguments) {
   });
   parser.addOptions({
       {"eta", "DDIM eta (default 0).", "ETA", "0"},
-      {"clip-skip", "Text encoder layer the prompt is read from, counted from the end as the web UI "
-                    "counts it: 1 = the last layer, 2 = the one before it (default 1).", "N", "1"},
       {"batch", "Images drawn together from one seed (default 1).", "N", "1"},
       {"timestep-spacing", "How the steps are spread over the noise schedule: leading, linspace or "
                            "trailing (diffusers' timestep_spacing; default: the model's scheduler "
@@ -143,23 +126,21 @@ int runGenerate(const QStringList& arguments) {
       {"preview-vae", "Decode a preview after every step with this tiny autoencoder (TAESD, a "
                       "diffusers folder or .safetensors file); --preview-dir writes them all.", "PATH"},
   });
-  parser.addOptions(dtype.options() + device.options() + threads.options() + embeddings.options() +
-                    lora.options() + hires.options() + control.options());
+  parser.addOptions(promptText.options());
+  parser.addOptions(dtype.options() + weights.options() + device.options() + threads.options() +
+                    embeddings.options() + lora.options() + hires.options() + control.options());
+  parser.addOption({"low-memory", "Release the text encoders after encoding and decode the VAE in bands: "
+                                  "the same picture in less memory, a little slower (chosen by itself "
+                                  "when the memory available would not hold the normal way)."});
   parser.addOptions({
       {"lora-partial", "Apply LoRAs that only partly fit the model (the part that fits), with a warning."},
       {"out", "Output PNG; a batch writes NAME-1.png, NAME-2.png, ... (default image.png).", "FILE", "image.png"},
       {"overwrite", "Replace existing output files."},
       {"preview-dir", "Write intermediate VAE previews into this folder.", "DIR"},
       {"preview-every", "Steps between previews written to --preview-dir (default 5).", "K", "5"},
-      {"init-image", "Start from this picture (image to image); without --width/--height the "
-                     "picture's size rounded down to a multiple of 8 is used.", "FILE"},
-      {"strength", "How much of the picture is repainted, 0 to 1 (default 0.75).", "S", "0.75"},
-      {"mask", "Inpaint: repaint where this mask is white (needs --init-image).", "FILE"},
-      {"mask-blur", "Feather the mask's edge by this many pixels (default 4).", "PX", "4"},
-      {"resize-mode", "Fit the picture to the size: resize, crop or pad (default resize).", "MODE", "resize"},
-      {"inpaint-full-res", "Repaint only the masked area, at --width x --height, and paste it back."},
-      {"inpaint-padding", "Context kept around the masked area with --inpaint-full-res (default 32).", "PX", "32"},
-      {"outpaint", "Grow the canvas by LEFT,TOP,RIGHT,BOTTOM pixels and paint the new area.", "L,T,R,B"},
+  });
+  parser.addOptions(initImage.options() + clipSkip.options());
+  parser.addOptions({
       {"preset", "Settings of a known run; 'article': an astronaut riding a horse, 512x512, 100 LMS "
                  "steps, guidance 7.5, seed 32; 'fast': the few-step sampler, steps and guidance the "
                  "model (or its LCM-LoRA) needs, e.g. LCM, 4 steps, guidance 1.", "NAME"},
@@ -196,10 +177,13 @@ int runGenerate(const QStringList& arguments) {
   if (!preset || parser.isSet("width")) request.size.width = givenSize.width;
   if (!preset || parser.isSet("height")) request.size.height = givenSize.height;
   if (!preset || parser.isSet("sampler")) sampling.sampler = sampler.read(parser);
+  sampling.step_cache = stepCache.read(parser);
   // Without --model the bundled starter model draws (at its own size, the model default).
   const ModelChoice modelChoice = model.read(parser);
   api::LoadOptions load = modelChoice.loadOptions();
   load.dtype = dtype.read(parser);
+  load.weights = weights.read(parser);
+  request.low_memory = parser.isSet("low-memory");
   load.device = device.read(parser);
   if (parser.isSet("prediction")) load.prediction = predictionValue(parser.value("prediction"));
   const bool useStarter = modelChoice.starter;
@@ -225,7 +209,7 @@ int runGenerate(const QStringList& arguments) {
   }
   request.refiner.switch_at = doubleValue(parser, "refiner-switch");
   sampling.eta = doubleValue(parser, "eta");
-  sampling.clip_skip = intValue(parser, "clip-skip");
+  sampling.clip_skip = clipSkip.read(parser);
   sampling.timestep_spacing = parser.value("timestep-spacing").toStdString();
   sampling.zero_snr = parser.isSet("zero-snr");
   if (parser.isSet("lcm-original-steps")) {
@@ -252,39 +236,9 @@ int runGenerate(const QStringList& arguments) {
   request.loras.adapters = lora.read(parser);
   request.loras.allow_partial = parser.isSet("lora-partial");
   request.embeddings_dir = embeddings.read(parser);
+  promptText.read(parser, request);
   hires.read(parser, request.second_pass);
-  if (parser.isSet("init-image")) {
-    request.init.path = parser.value("init-image").toStdString();
-    request.init.strength = doubleValue(parser, "strength");
-    request.init.resize_mode = parser.value("resize-mode").toStdString();
-    request.mask.path = parser.value("mask").toStdString();
-    request.mask.blur = intValue(parser, "mask-blur");
-    request.mask.only_masked = parser.isSet("inpaint-full-res");
-    request.mask.only_masked_padding = intValue(parser, "inpaint-padding");
-    if (parser.isSet("outpaint")) {
-      const QStringList sides = parser.value("outpaint").split(',');
-      bool ok = sides.size() == 4;
-      int values[4] = {0, 0, 0, 0};
-      for (int k = 0; ok && k < 4; ++k) values[k] = sides[k].trimmed().toInt(&ok);
-      if (!ok)
-        throw Error("--outpaint needs four whole numbers LEFT,TOP,RIGHT,BOTTOM, not '" +
-                    parser.value("outpaint").toStdString() + "'");
-      request.outpaint = {values[0], values[1], values[2], values[3]};
-    }
-    pipeline::validate_image_request(request);
-    if (!parser.isSet("width") && !parser.isSet("height") && !request.mask.only_masked) {
-      cv::Size size = image::probe_image_size(request.init.path);
-      if (size.width <= 0 || size.height <= 0) size = image::load_image_rgb(request.init.path).size();
-      size.width += request.outpaint.left + request.outpaint.right;
-      size.height += request.outpaint.top + request.outpaint.bottom;
-      size = image::working_size_for(size);
-      request.size.width = size.width;
-      request.size.height = size.height;
-    }
-  } else {
-    for (const char* option : {"strength", "mask", "mask-blur", "resize-mode", "inpaint-full-res", "inpaint-padding", "outpaint"})
-      if (parser.isSet(option)) throw Error(std::string("--") + option + " needs --init-image");
-  }
+  initImage.read(parser, request);
   control.read(parser, request);
   if (!request.control_units.empty() && !parser.isSet("init-image") && !parser.isSet("width") &&
       !parser.isSet("height")) {
@@ -306,8 +260,9 @@ int runGenerate(const QStringList& arguments) {
   }
   latent::util::set_thread_count(threads.read(parser));
 
-  const auto paths = outputPaths(parser.value("out"), request.size.batch_size);
-  checkOutputs(paths, parser.isSet("overwrite"));
+  // FILE.png for one image; FILE-1.png, FILE-2.png, ... for a batch.
+  const auto paths = numberedOutputPaths(parser.value("out"), request.size.batch_size);
+  checkOutputPaths(paths, parser.isSet("overwrite"));
 
   pipeline::Engine engine;
   std::fprintf(stderr, "loading %s%s ...\n", useStarter ? "the starter model, " : "", load.model_path.c_str());
@@ -355,14 +310,11 @@ int runGenerate(const QStringList& arguments) {
   for (const auto& warning : result.warnings) std::fprintf(stderr, "warning: %s\n", warning.c_str());
 
   for (std::size_t i = 0; i < result.images.size(); ++i) {
-    const image::ImageSettings settings = image::image_settings(result, i, load);
-    const image::TextChunks texts = {
-        {image::kParametersChunk,
-         image::format_parameters(result.request, settings.seed, image::parameters_extras(result))},
-        {image::kSettingsChunk, image::settings_to_json(settings)}};
-    image::write_file_atomically(paths[i].toStdString(), image::encode_png(result.images[i], texts));
+    image::write_file_atomically(paths[i].toStdString(),
+                                 image::encode_png(result.images[i], image::result_metadata(result, i, load)));
     std::printf("%s\n", qPrintable(paths[i]));
   }
-  std::fprintf(stderr, "done in %.1f s\n", result.seconds_total);
+  std::fprintf(stderr, "done in %.1f s (%s weights, %s)\n", result.seconds_total, result.weights.c_str(),
+               result.memory_mode.c_str());
   return 0;
 }

@@ -56,6 +56,7 @@ std::vector<server::ModelEntry> modelList(const std::string& start, const QStrin
 int runServe(const QStringList& arguments) {
   const ModelOptions model{WithoutModel::required};
   const ComputeDtypeOption dtype{"fp32"};
+  const WeightsOption weights;
   const DeviceOption device;
   const ThreadsOption threads;
   const EmbeddingsOption embeddings;
@@ -65,7 +66,8 @@ int runServe(const QStringList& arguments) {
       "Serve the web UI's HTTP API (/sdapi/v1/txt2img, img2img, progress, ...) so that programs "
       "written for it draw with this model. Every request runs through one engine and queue.");
   parser.addHelpOption();
-  parser.addOptions(model.options() + dtype.options() + device.options() + threads.options() + embeddings.options());
+  parser.addOptions(model.options() + dtype.options() + weights.options() + device.options() + threads.options() +
+                    embeddings.options());
   parser.addOptions({
       {"listen", "Address to listen on (default " + QString::fromStdString(defaults.host) +
                      ": this machine only). Any other address needs --api-auth.", "ADDR",
@@ -92,6 +94,7 @@ int runServe(const QStringList& arguments) {
   server::ServerSettings settings;
   settings.model = model.read(parser).loadOptions();
   settings.model.dtype = dtype.read(parser);
+  settings.model.weights = weights.read(parser);
   settings.model.device = device.read(parser);
   settings.host = parser.value("listen").toStdString();
   settings.port = intValue(parser, "port");

@@ -17,3 +17,6 @@ int runMakeShapes(const QStringList& arguments);
 int runUpscale(const QStringList& arguments);
 int runServe(const QStringList& arguments);
 int runPreprocess(const QStringList& arguments);
+int runConvert(const QStringList& arguments);
+int runPngInfo(const QStringList& arguments);
+int runGrid(const QStringList& arguments);

@@ -5,6 +5,7 @@
 #include <QRandomGenerator>
 
 #include "core/pipeline/model_bundle.h"
+#include "core/pipeline/weight_loading.h"
 #include "core/schedulers/scheduler.h"
 #include "core/training/shapes_dataset.h"
 #include "core/util/error.h"
@@ -91,6 +92,22 @@ OptionList ComputeDtypeOption::options() const {
 std::string ComputeDtypeOption::read(const QCommandLineParser& parser) const {
   const std::string name = parser.value("dtype").toStdString();
   latent::pipeline::parse_dtype(name);  // the loader's check and message, before any work
+  return name;
+}
+
+OptionList WeightsOption::options() const {
+  return {{"weights",
+           withDefault("How the UNet's and text encoders' linear and convolution weights are held: "
+                       "full (in the compute precision), int8 (8 bits with a scale per output "
+                       "channel, computed in the compute precision: half the memory of bf16), or "
+                       "auto: int8 for a model written by convert --weights int8, else full",
+                       QString::fromStdString(defaultValue)),
+           "FORM", QString::fromStdString(defaultValue)}};
+}
+
+std::string WeightsOption::read(const QCommandLineParser& parser) const {
+  const std::string name = parser.value("weights").toStdString();
+  latent::pipeline::check_weights_name(name);  // the loader's check and message, before any work
   return name;
 }
 
@@ -191,6 +208,27 @@ std::optional<double> GuidanceOption::read(const QCommandLineParser& parser) con
   if (!parser.isSet("guidance") && !defaultValue) return std::nullopt;
   return doubleValue(parser, "guidance");
 }
+
+OptionList StepCacheOption::options() const {
+  return {{"step-cache", "Faster, approximate: only every Nth step runs the whole UNet, the steps "
+                         "between reuse its deep features (DeepCache); the first and last step run "
+                         "in full. 3 is about twice as fast (default 1, off).",
+           "N", "1"}};
+}
+
+int StepCacheOption::read(const QCommandLineParser& parser) const {
+  const int interval = intValue(parser, "step-cache");
+  if (interval < 1) throw Error("--step-cache " + std::to_string(interval) + ": use 1 (off) or more");
+  return interval;
+}
+
+OptionList ClipSkipOption::options() const {
+  return {{"clip-skip", "Text encoder layer the prompt is read from, counted from the end as the web UI "
+                        "counts it: 1 = the last layer, 2 = the one before it (default 1).",
+           "N", "1"}};
+}
+
+int ClipSkipOption::read(const QCommandLineParser& parser) const { return intValue(parser, "clip-skip"); }
 
 OptionList NegativePromptOption::options() const {
   return {{"negative", "Negative prompt: what to steer away from (default: empty).", "TEXT"}};

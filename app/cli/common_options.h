@@ -61,6 +61,14 @@ struct ComputeDtypeOption {
   std::string read(const QCommandLineParser& parser) const;  // a name the loader accepts
 };
 
+// --weights: how the UNet's and text encoders' linear and convolution weights are held
+// (generate, bench, serve, eval-shapes, convert): full, int8 or auto (LoadOptions::weights).
+struct WeightsOption {
+  std::string defaultValue = "auto";
+  OptionList options() const;
+  std::string read(const QCommandLineParser& parser) const;  // a name the loader accepts
+};
+
 // --dtype: the precision weights are written in (make-random-model, train-starter).
 struct StorageDtypeOption {
   OptionList options() const;
@@ -129,6 +137,18 @@ struct GuidanceOption {
   OptionList options() const;
   // The value given, else the default; nullopt when neither (the model's applies).
   std::optional<double> read(const QCommandLineParser& parser) const;
+};
+
+// --step-cache N: the step cache's interval (api::SamplingSettings::step_cache); 1 = off.
+struct StepCacheOption {
+  OptionList options() const;
+  int read(const QCommandLineParser& parser) const;  // 1 or more, else latent::Error
+};
+
+// --clip-skip N: the text encoder layer the prompt is read from, as the web UI counts it.
+struct ClipSkipOption {
+  OptionList options() const;
+  int read(const QCommandLineParser& parser) const;  // range checked with the request
 };
 
 // --negative: the negative prompt.

@@ -16,6 +16,7 @@ void printUsage() {
                "usage: latentstudio-cli COMMAND [OPTIONS]\n\n"
                "commands:\n"
                "  generate            draw images from a prompt\n"
+               "  grid                draw an X/Y/Z plot: settings compared side by side in a labelled grid\n"
                "  info                describe a model file or folder, and check that it loads\n"
                "  make-random-model   write a full-size SD 1.5 folder with random weights\n"
                "  bench               measure speed and memory of a model on this machine\n"
@@ -27,6 +28,8 @@ void printUsage() {
                "  serve               answer the web UI's HTTP API (/sdapi/v1/...) with a model\n"
                "  upscale             make a picture larger with an upscaler network or Lanczos\n"
                "  preprocess          write a ControlNet control map made from a picture\n"
+               "  convert             write a model again with 8-bit weights (--weights int8)\n"
+               "  png-info            print the generation settings a PNG, JPEG or WebP carries, as JSON\n"
                "  --version           print the version and where the resources are read from\n\n"
                "`latentstudio-cli COMMAND --help` lists a command's options.\n");
 }
@@ -53,6 +56,7 @@ int main(int argc, char** argv) {
       return 0;
     }
     if (command == "generate") return runGenerate(arguments);
+    if (command == "grid") return runGrid(arguments);
     if (command == "info") return runInfo(arguments);
     if (command == "make-random-model") return runMakeRandomModel(arguments);
     if (command == "bench") return runBench(arguments);
@@ -64,6 +68,8 @@ int main(int argc, char** argv) {
     if (command == "serve") return runServe(arguments);
     if (command == "upscale") return runUpscale(arguments);
     if (command == "preprocess") return runPreprocess(arguments);
+    if (command == "convert") return runConvert(arguments);
+    if (command == "png-info") return runPngInfo(arguments);
     if (command == "--help" || command == "help") {
       printUsage();
       return 0;

@@ -39,6 +39,10 @@ struct SamplingSettings {
   // that its last step is pure noise, for v-prediction models trained that way; usually
   // with "trailing" spacing and a guidance rescale.
   bool zero_snr = false;
+  // The step cache ("Faster, approximate"; DeepCache): every `step_cache`-th step runs the
+  // whole UNet and the steps between reuse its deep features, the first and last step always
+  // in full. 1 = off (every step in full); 3 is about twice as fast.
+  int step_cache = 1;
 };
 
 // The picture's size, and how many are drawn together from one seed (diffusers'
@@ -182,6 +186,9 @@ struct GenerationRequest {
   // Folder of textual-inversion embeddings (.safetensors) whose file names the prompt and
   // negative prompt may use; empty = none.
   std::string embeddings_dir;
+  // Folder of wildcard files: each `__name__` in the prompts is replaced by a line of
+  // `name.txt` there, chosen by the seed (core/text/wildcards.h); empty = `__name__` is text.
+  std::string wildcards_dir;
 
   SamplingSettings sampling;
   SizeSettings size;
@@ -201,6 +208,10 @@ struct GenerationRequest {
   // negative), their shallow residuals weakened; the web UI's "ControlNet is more important".
   bool control_guess_mode = false;
   SecondPass second_pass;
+  // Run in low-memory mode (text encoders released after encoding, the VAE decoded in bands:
+  // the same picture, a little slower) even where the engine would not choose it; it does
+  // so by itself when the memory available would not hold the normal way.
+  bool low_memory = false;
 };
 
 // True when the request starts from a picture (image to image, inpainting, outpainting).

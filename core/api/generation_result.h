@@ -42,7 +42,12 @@ struct AppliedControlNet {
 };
 
 struct GenerationResult {
-  GenerationRequest request;  // as asked
+  GenerationRequest request;  // as asked, but for its wildcards, expanded
+  // The prompt and negative prompt as written, where wildcards changed them (the metadata's
+  // "Template" and "Negative Template", as the Dynamic Prompts extension names them); empty
+  // otherwise.
+  std::string prompt_template;
+  std::string negative_prompt_template;
   std::vector<Image> images;
   std::vector<uint64_t> seeds;  // the seed each image came from (all equal: one draw per batch)
   std::string model_name;       // file or folder name of the checkpoint
@@ -59,6 +64,10 @@ struct GenerationResult {
   // its file or folder name and hash, counted as model_name and model_hash are.
   std::string vae_name;
   std::string vae_hash;
+  // How the UNet's and text encoders' weights were held: "full" or "int8" (LoadOptions::weights).
+  std::string weights;
+  // How the run used memory, for a status line: "normal memory use" or "low-memory mode (...)".
+  std::string memory_mode;
   double seconds_total = 0;
   double seconds_in_previews = 0;
   std::vector<std::string> warnings;  // things the user should know (a mask resized, ...)

@@ -16,10 +16,16 @@ struct LoadOptions {
   // model's scheduler config (for a 2.x single file without configs, v as diffusers reads
   // it, with the 768 configs; epsilon picks the 512 base configs).
   std::string prediction;
+  // How the UNet's and text encoders' linear and convolution weights are held: "full" (in
+  // the compute precision), "int8" (8 bits with a scale per output channel, computed in the
+  // compute precision), or "auto": int8 when the files hold 8-bit weights (written by
+  // `latentstudio-cli convert --weights int8`), else full.
+  std::string weights = "auto";
 
   bool operator==(const LoadOptions& other) const {
     return model_path == other.model_path && config_dir == other.config_dir &&
-           device == other.device && dtype == other.dtype && prediction == other.prediction;
+           device == other.device && dtype == other.dtype && prediction == other.prediction &&
+           weights == other.weights;
   }
   bool operator!=(const LoadOptions& other) const { return !(*this == other); }
 };

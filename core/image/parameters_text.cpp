@@ -189,6 +189,12 @@ ParametersExtras parameters_extras(const api::GenerationResult& result) {
   extras.vae_hash = result.vae_hash;
   extras.controlnets = result.controlnets;
   if (!result.loras.empty()) extras.more.push_back({"Lora hashes", lora_hashes_text(result.loras)});
+  // The Dynamic Prompts extension's names for the prompts as written before their wildcards
+  // were drawn. It appends them as lines of their own; as fields they leave the parameters
+  // line the last line, where every reader (the web UI's too) looks for it.
+  if (!result.prompt_template.empty()) extras.more.push_back({"Template", result.prompt_template});
+  if (!result.negative_prompt_template.empty())
+    extras.more.push_back({"Negative Template", result.negative_prompt_template});
   return extras;
 }
 
@@ -318,6 +324,7 @@ std::string format_parameters(const api::GenerationRequest& request, uint64_t se
   // setting, so the spacing keeps diffusers' word.
   if (sampling.zero_snr) fields.push_back({"Noise Schedule", "Zero Terminal SNR"});
   if (!sampling.timestep_spacing.empty()) fields.push_back({"Timestep Spacing", sampling.timestep_spacing});
+  if (sampling.step_cache > 1) fields.push_back({"Step cache", std::to_string(sampling.step_cache)});
   if (request.refiner.given() || !extras.refiner_name.empty()) {
     const std::string name =
         extras.refiner_name.empty() ? model_file_name(request.refiner.path) : extras.refiner_name;
@@ -373,6 +380,29 @@ std::optional<std::string> ParsedParameters::field(const std::string& key) const
   for (const auto& [k, v] : fields)
     if (k == key) return v;
   return std::nullopt;
+}
+
+std::string ParsedParameters::to_text() const {
+  std::string text = prompt;
+  if (!negative_prompt.empty()) text += "\nNegative prompt: " + negative_prompt;
+  std::string line;
+  for (const auto& [key, value] : fields)
+    if (!value.empty()) line += (line.empty() ? "" : ", ") + key + ": " + quote_if_needed(value);
+  return line.empty() ? text : text + "\n" + line;
+}
+
+bool is_restored_parameters_field(const std::string& key) {
+  // Kept beside to_request and to_result: a field they learn to read belongs here too.
+  static const char* const kRead[] = {
+      "Steps", "Sampler", "Schedule type", "CFG scale", "Seed", "Size", "Model hash", "Model", "VAE hash",
+      "VAE", "Clip skip", "Eta", "TCD gamma", "LCM original steps", "CFG Rescale", "CFG Rescale \u03c6",
+      "CFG Rescale phi", "Noise Schedule", "Timestep Spacing", "Step cache", "Refiner", "Refiner switch at",
+      "Denoising strength", "Init image hash", "Resize mode", "Mask blur", "Mask hash", "Inpaint area",
+      "Masked area padding", "Outpaint", "Hires upscale", "Hires resize", "Hires upscaler", "Hires steps",
+      "Hires sampler", "Hires schedule type", "Hires prompt", "Hires negative prompt"};
+  for (const char* read : kRead)
+    if (key == read) return true;
+  return key.rfind("ControlNet", 0) == 0;
 }
 
 ParsedParameters parse_parameters(const std::string& text) {
@@ -478,6 +508,12 @@ api::GenerationRequest ParsedParameters::to_request(const api::GenerationRequest
   sampling.timestep_spacing.clear();
   if (const auto v = field("Timestep Spacing"))
     if (*v == "leading" || *v == "linspace" || *v == "trailing") sampling.timestep_spacing = *v;
+  // Without the field (or with a value out of range), every step ran in full.
+  sampling.step_cache = 1;
+  if (const auto v = field("Step cache")) {
+    const int interval = QString::fromStdString(*v).toInt(&ok);
+    if (ok && interval >= 1 && interval <= 1000) sampling.step_cache = interval;
+  }
   if (const auto v = field("Refiner")) {
     const std::string name = split_short_title(*v).first;
     if (!r.refiner.given() || model_file_name(r.refiner.path) != name) r.refiner.path.clear();

@@ -78,8 +78,8 @@ struct ParsedParameters {
 
   std::optional<std::string> field(const std::string& key) const;
   // Fills the request fields that the text carries (prompt, negative, steps, sampler,
-  // CFG scale, seed, size, clip skip, guidance rescale, refiner switch, image-to-image
-  // settings); others keep the values of `base`. Without "CFG Rescale" (or the older
+  // CFG scale, seed, size, clip skip, guidance rescale, step cache, refiner switch,
+  // image-to-image settings); others keep the values of `base`. Without "CFG Rescale" (or the older
   // "CFG Rescale phi") guidance rescale is 0. The text names a refiner only by name, so
   // `base`'s refiner path is kept when its file name is that name, and cleared otherwise
   // (and when the text names no refiner): to_result's refiner_name says which to look for.
@@ -92,8 +92,15 @@ struct ParsedParameters {
   // image: the model's name and hash, the refiner's, the picture's and the mask's hashes,
   // the ControlNets' names and hashes.
   api::GenerationResult to_result(const api::GenerationRequest& base) const;
+  // The text again as the web UI writes it: values holding separators JSON-quoted, the
+  // "Negative prompt:" line left out when empty.
+  std::string to_text() const;
 };
 
 ParsedParameters parse_parameters(const std::string& text);
+
+// True for the fields that ParsedParameters::to_request and to_result read ("ControlNet N"
+// included): the other fields of a text have no counterpart in Latent Studio.
+bool is_restored_parameters_field(const std::string& key);
 
 }  // namespace latent::image

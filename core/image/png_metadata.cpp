@@ -135,20 +135,39 @@ void write_file_atomically(const std::string& path, const std::vector<unsigned c
   if (!file.commit()) throw Error("cannot write '" + path + "': " + file.errorString().toStdString());
 }
 
-TextChunks read_png_text(const std::vector<unsigned char>& bytes) {
-  TextChunks out;
-  if (bytes.size() < 8 || std::memcmp(bytes.data(), kSignature, 8) != 0) return out;
+namespace {
+
+// Calls `visit(type, body)` for each whole chunk up to IEND or the first damaged one.
+template <typename Visit>
+void for_each_chunk(const std::vector<unsigned char>& bytes, Visit visit) {
+  if (bytes.size() < 8 || std::memcmp(bytes.data(), kSignature, 8) != 0) return;
   std::size_t pos = 8;
   while (pos + 12 <= bytes.size()) {
     const uint32_t length = get_u32(&bytes[pos]);
     if (length > kMaxChunkBytes || length > bytes.size() - pos - 12) break;
     const std::string type(reinterpret_cast<const char*>(&bytes[pos + 4]), 4);
     const char* data = reinterpret_cast<const char*>(&bytes[pos + 8]);
-    const std::string body(data, length);
     pos += 12 + length;
     if (type == "IEND") break;
+    visit(type, std::string(data, length));
+  }
+}
+
+}  // namespace
+
+std::string read_png_exif(const std::vector<unsigned char>& bytes) {
+  std::string exif;
+  for_each_chunk(bytes, [&](const std::string& type, const std::string& body) {
+    if (type == "eXIf" && exif.empty()) exif = body;
+  });
+  return exif;
+}
+
+TextChunks read_png_text(const std::vector<unsigned char>& bytes) {
+  TextChunks out;
+  for_each_chunk(bytes, [&](const std::string& type, const std::string& body) {
     const std::size_t nul = body.find('\0');
-    if (nul == std::string::npos || nul == 0 || nul > 79) continue;
+    if (nul == std::string::npos || nul == 0 || nul > 79) return;
     const std::string keyword = body.substr(0, nul);
     if (type == "tEXt") {
       // Latin-1 by the PNG standard: widen to UTF-8.
@@ -159,7 +178,7 @@ TextChunks read_png_text(const std::vector<unsigned char>& bytes) {
       std::size_t p = nul + 1;
       bool compressed = type == "zTXt";
       if (type == "iTXt") {
-        if (p + 2 > body.size()) continue;
+        if (p + 2 > body.size()) return;
         compressed = body[p] != 0;
         p += 2;
         for (int skip = 0; skip < 2; ++skip) {  // language tag, translated keyword
@@ -167,17 +186,17 @@ TextChunks read_png_text(const std::vector<unsigned char>& bytes) {
           if (end == std::string::npos) { p = body.size() + 1; break; }
           p = end + 1;
         }
-        if (p > body.size()) continue;
+        if (p > body.size()) return;
       } else {
         p += 1;  // compression method byte
-        if (p > body.size()) continue;
+        if (p > body.size()) return;
       }
       QByteArray text(body.data() + p, static_cast<qsizetype>(body.size() - p));
-      if (compressed && !inflate_bounded(text, kMaxTextBytes)) continue;
+      if (compressed && !inflate_bounded(text, kMaxTextBytes)) return;
       out.push_back({keyword, type == "iTXt" ? text.toStdString()
                                              : QString::fromLatin1(text).toStdString()});
     }
-  }
+  });
   return out;
 }
 

@@ -25,4 +25,8 @@ void write_file_atomically(const std::string& path, const std::vector<unsigned c
 TextChunks read_png_text(const std::vector<unsigned char>& bytes);
 TextChunks read_png_text_file(const std::string& path);
 
+// The body of a PNG's eXIf chunk (an EXIF block, see foreign_metadata/exif_reader.h); empty
+// without one. Never throws for bad data.
+std::string read_png_exif(const std::vector<unsigned char>& bytes);
+
 }  // namespace latent::image

@@ -32,6 +32,7 @@ ImageSettings image_settings(const api::GenerationResult& result, std::size_t in
   settings.refiner_hash = result.refiner_hash;
   settings.vae_name = result.vae_name;
   settings.vae_hash = result.vae_hash;
+  settings.weights = result.weights;
   return settings;
 }
 
@@ -52,6 +53,7 @@ std::string settings_to_json(const ImageSettings& s) {
   o["guidance_rescale"] = sampling.guidance_rescale;
   o["timestep_spacing"] = QString::fromStdString(sampling.timestep_spacing);
   o["zero_snr"] = sampling.zero_snr;
+  o["step_cache"] = sampling.step_cache;
   // Seeds are 64-bit; JSON numbers are doubles, so keep the exact value as text.
   o["seed"] = QString::number(s.seed);
   o["sampler"] = QString::fromStdString(sampling.sampler);
@@ -65,6 +67,7 @@ std::string settings_to_json(const ImageSettings& s) {
   o["model_path"] = QString::fromStdString(s.model_path);
   o["dtype"] = QString::fromStdString(s.dtype);
   o["device"] = QString::fromStdString(s.device);
+  if (!s.weights.empty()) o["weights"] = QString::fromStdString(s.weights);
   o["rng"] = "cpu";
   QJsonArray loras;
   auto add_lora = [&](const api::AppliedLora& lora) {
@@ -172,6 +175,8 @@ bool settings_from_json(const std::string& json, ImageSettings* s) {
   sampling.timestep_spacing =
       o.value("timestep_spacing").toString(QString::fromStdString(defaults.sampling.timestep_spacing)).toStdString();
   sampling.zero_snr = o.value("zero_snr").toBool(defaults.sampling.zero_snr);
+  const int step_cache = o.value("step_cache").toInt(defaults.sampling.step_cache);
+  sampling.step_cache = step_cache >= 1 && step_cache <= 1000 ? step_cache : defaults.sampling.step_cache;
   bool ok = false;
   const qulonglong seed = o.value("seed").toString().toULongLong(&ok);
   if (ok) s->seed = seed;
@@ -188,6 +193,7 @@ bool settings_from_json(const std::string& json, ImageSettings* s) {
   s->model_path = o.value("model_path").toString().toStdString();
   s->dtype = o.value("dtype").toString().toStdString();
   s->device = o.value("device").toString().toStdString();
+  s->weights = o.value("weights").toString().toStdString();
   if (o.value("loras").isArray()) {
     s->loras.clear();
     r.loras.adapters.clear();

@@ -25,6 +25,9 @@ struct ImageSettings {
   std::string model_path;
   std::string dtype;
   std::string device;
+  // How the UNet's and text encoders' weights were held (GenerationResult::weights): "full"
+  // or "int8"; written as "weights", read back as LoadOptions::weights takes it.
+  std::string weights;
   // The LoRAs of the result (GenerationResult::loras). Written as the "loras" array;
   // without them the array lists request.loras.adapters. Read back, the entries that did
   // not come from the prompt's <lora:...> tags become request.loras.adapters.

@@ -42,19 +42,23 @@ Blocks plan_blocks(int64_t nq, int64_t nk, int64_t heads, int64_t per_score, int
   return b;
 }
 
-// The CPU path with oneDNN: both products read q, k and v through their strides (no
-// copies), the 1/√d scale rides on the first product, and each block's scores are
-// normalised in place in one reused buffer.
+// The CPU path with oneDNN: the 1/√d scale rides on the first product, and each block's
+// scores are normalised in place in one reused buffer. oneDNN's brgemm kernels (AMX,
+// AVX512-BF16) take only dense operands: a head viewed out of [B, N, h·d] (a row stride of
+// h·d) sends a product to the generic gemm:jit, measured at 12–19 GFLOP/s in bf16 against
+// hundreds. So q, k, v and the result are dense per head, [B, h, N, d], at the price of a
+// copy of each (N·h·d values against the products' N·Nk·h·d multiply-adds); kᵀ is a
+// transposed view, which brgemm reads as it is.
 torch::Tensor attention_onednn(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
                                int64_t score_budget_bytes) {
   const int64_t batch = q.size(0), heads = q.size(1), nq = q.size(2), nk = k.size(2), d = q.size(3);
   const float scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(d)));
   const auto blocks = plan_blocks(nq, nk, heads, q.element_size(), kBlockBytesOneDnn, score_budget_bytes);
   const auto scratch = torch::empty({blocks.group * blocks.rows * nk}, q.options());
-  // The result lives as [B, N, h, d] so the caller's merge of the heads is a view.
-  auto out = torch::empty({batch, nq, heads, d}, q.options()).permute({0, 2, 1, 3});  // [B, h, N, d]
+  const auto qd = q.contiguous(), kd = k.contiguous(), vd = v.contiguous();  // [B, h, N, d]
+  auto out = torch::empty({batch, heads, nq, d}, q.options());                // [B, h, N, d]
   for (int64_t b = 0; b < batch; ++b) {
-    const auto qb = q[b], k_t = k[b].transpose(1, 2), vb = v[b], ob = out[b];  // [h, ., .]
+    const auto qb = qd[b], k_t = kd[b].transpose(1, 2), vb = vd[b], ob = out[b];  // [h, ., .]
     for (int64_t h0 = 0; h0 < heads; h0 += blocks.group) {
       const int64_t g = std::min(blocks.group, heads - h0);
       for (int64_t r0 = 0; r0 < nq; r0 += blocks.rows) {

@@ -6,10 +6,16 @@
 
 #include "core/models/config_json.h"
 #include "core/models/norms.h"
+#include "core/models/quantized_weights.h"
 #include "core/util/error.h"
 
 namespace latent::models {
 namespace {
+
+// layer(x) as torch::nn::Linear computes it, with an 8-bit weight dequantized first.
+torch::Tensor run_linear(const torch::nn::Linear& layer, const torch::Tensor& x) {
+  return torch::linear(x, compute_weight(*layer, layer->weight, x.scalar_type()), layer->bias);
+}
 
 bool is_half(const torch::Tensor& t) {
   return t.scalar_type() == torch::kHalf || t.scalar_type() == torch::kBFloat16;
@@ -105,16 +111,16 @@ torch::Tensor CLIPAttentionImpl::forward(const torch::Tensor& x, const torch::Te
     return t.view({b, n, num_heads, head_dim}).transpose(1, 2);  // [B, h, N, d]
   };
   // transformers scales the query before the product.
-  const auto q = split(q_proj(x) * scale);
-  const auto k = split(k_proj(x));
-  const auto v = split(v_proj(x));
+  const auto q = split(run_linear(q_proj, x) * scale);
+  const auto k = split(run_linear(k_proj, x));
+  const auto v = split(run_linear(v_proj, x));
   auto scores = torch::matmul(q, k.transpose(-1, -2)) + mask;  // [B, h, N, N]
   if (is_half(scores))
     scores = torch::softmax(scores, -1, torch::kFloat32).to(v.scalar_type());
   else
     scores = torch::softmax(scores, -1);
   const auto out = torch::matmul(scores, v).transpose(1, 2).reshape({b, n, d});  // [B, N, D]
-  return out_proj(out);
+  return run_linear(out_proj, out);
 }
 
 CLIPMLPImpl::CLIPMLPImpl(const CLIPTextConfig& config) : activation(config.hidden_act) {
@@ -123,12 +129,12 @@ CLIPMLPImpl::CLIPMLPImpl(const CLIPTextConfig& config) : activation(config.hidde
 }
 
 torch::Tensor CLIPMLPImpl::forward(const torch::Tensor& x) {
-  auto h = fc1(x);  // [B, N, I]
+  auto h = run_linear(fc1, x);  // [B, N, I]
   if (activation == CLIPActivation::QuickGelu)
     h = h * torch::sigmoid(h * 1.702);
   else
     h = torch::gelu(h);
-  return fc2(h);
+  return run_linear(fc2, h);
 }
 
 CLIPEncoderLayerImpl::CLIPEncoderLayerImpl(const CLIPTextConfig& config) {
@@ -269,7 +275,7 @@ CLIPTextEncoding CLIPTextModelImpl::encode_hidden(torch::Tensor h, const torch::
                                      : layer_norm(text_model->final_layer_norm,
                                                   run_layers(chosen, chosen_layer, all_layers));
     out.pooled = pool(last, ids);                                    // [B, D]
-    if (has_projection()) out.pooled = text_projection(out.pooled);  // [B, P]
+    if (has_projection()) out.pooled = run_linear(text_projection, out.pooled);  // [B, P]
   }
   return out;
 }
@@ -316,7 +322,7 @@ CLIPTextOutput CLIPTextModelImpl::forward_full(const torch::Tensor& input_ids,
                  output_hidden_states ? &out.hidden_states : nullptr);
   out.last_hidden_state = layer_norm(text_model->final_layer_norm, h);         // [B, N, D]
   out.pooler_output = pool(out.last_hidden_state, ids);                        // [B, D]
-  if (has_projection()) out.text_embeds = text_projection(out.pooler_output);  // [B, P]
+  if (has_projection()) out.text_embeds = run_linear(text_projection, out.pooler_output);  // [B, P]
   return out;
 }
 

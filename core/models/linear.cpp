@@ -1,5 +1,7 @@
 #include "core/models/linear.h"
 
+#include "core/models/quantized_weights.h"
+
 namespace latent::models {
 namespace {
 
@@ -36,7 +38,12 @@ torch::Tensor linear(const torch::Tensor& x, const torch::Tensor& weight, const 
 }
 
 torch::Tensor linear(const torch::nn::Linear& layer, const torch::Tensor& x) {
-  return linear(x, layer->weight, layer->bias);
+  return linear(x, compute_weight(*layer, layer->weight, x.scalar_type()), layer->bias);
+}
+
+torch::Tensor linear(const torch::nn::Conv2d& pointwise, const torch::Tensor& x) {
+  const auto weight = compute_weight(*pointwise, pointwise->weight, x.scalar_type());
+  return linear(x, weight.flatten(1), pointwise->bias);
 }
 
 }  // namespace latent::models

@@ -11,7 +11,10 @@ namespace latent::models {
 // recent processors), and even for bf16 the convolution primitive measured faster here
 // (float32 2×, bf16 1.15×). Elsewhere, and for few rows, plain torch::linear.
 torch::Tensor linear(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias);
+// A layer's product; an 8-bit weight (quantized_weights.h) is dequantized to x's precision first.
 torch::Tensor linear(const torch::nn::Linear& layer, const torch::Tensor& x);
+// A 1×1 convolution's product on tokens x [..., in] → [..., out].
+torch::Tensor linear(const torch::nn::Conv2d& pointwise, const torch::Tensor& x);
 
 // x [M, K] rows times a [O, K/groups] matrix (+ bias [O] when defined) through a 1×1
 // convolution with `groups` groups: output columns g·O/groups.. see only input columns

@@ -5,6 +5,7 @@
 #ifdef LATENT_WITH_ONEDNN
 #include <oneapi/dnnl/dnnl.hpp>
 
+#include <algorithm>
 #include <cstring>
 #include <map>
 #include <mutex>
@@ -26,12 +27,18 @@ dnnl::memory::data_type data_type(const torch::Tensor& t) {
 
 // The tensor's sizes and strides as oneDNN sees them. A dimension of size 1 gets the stride
 // a dense layout would give it: LibTorch leaves any value there (a narrowed head, say),
-// and oneDNN takes odd strides as a reason to fall back to slow reference code.
+// and oneDNN takes odd strides as a reason to fall back to slow code. A leading one is the
+// outermost, spanning all the others: that keeps a transposed operand (kᵀ of one head,
+// [1, d, N] with strides {·, 1, d}) recognisable as dense, which the brgemm kernels need.
 dnnl::memory::desc describe(const torch::Tensor& t) {
   dnnl::memory::dims sizes(t.sizes().begin(), t.sizes().end());
   dnnl::memory::dims strides(t.strides().begin(), t.strides().end());
-  for (int64_t i = t.dim() - 1; i >= 0; --i)
+  for (int64_t i = t.dim() - 1; i >= 1; --i)
     if (sizes[i] == 1) strides[i] = i + 1 < t.dim() ? sizes[i + 1] * strides[i + 1] : 1;
+  if (t.dim() > 0 && sizes[0] == 1) {
+    strides[0] = 1;
+    for (int64_t j = 1; j < t.dim(); ++j) strides[0] = std::max(strides[0], sizes[j] * strides[j]);
+  }
   return dnnl::memory::desc(sizes, data_type(t), strides);
 }
 
@@ -131,6 +138,8 @@ void softmax_last_dim_(const torch::Tensor& t) {
   thread_stream().wait();
 }
 
+bool set_verbose(bool on) { return dnnl_set_verbose(on ? 1 : 0) == dnnl_success; }
+
 #else  // without oneDNN's headers
 
 bool available() { return false; }
@@ -141,6 +150,8 @@ void batched_matmul(const torch::Tensor&, const torch::Tensor&, const torch::Ten
 }
 
 void softmax_last_dim_(const torch::Tensor&) { throw Error("oneDNN kernels: this build has no oneDNN"); }
+
+bool set_verbose(bool) { return false; }
 
 #endif
 

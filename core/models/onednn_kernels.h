@@ -24,4 +24,10 @@ void batched_matmul(const torch::Tensor& a, const torch::Tensor& b, const torch:
 // Softmax over the last dimension, in place, on a contiguous tensor.
 void softmax_last_dim_(const torch::Tensor& t);
 
+// Turns oneDNN's verbose mode on or off for the whole process (LibTorch's convolutions and
+// matrix products run in the same library): while on, every primitive executed prints a
+// line to the standard output (core/util/onednn_verbose.h reads them). Returns false where
+// the build has no oneDNN of its own to ask.
+bool set_verbose(bool on);
+
 }  // namespace latent::models::onednn

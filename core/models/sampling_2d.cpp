@@ -1,6 +1,7 @@
 // diffusers models/downsampling.py Downsample2D and upsampling.py Upsample2D (use_conv=True).
 #include "core/models/sampling_2d.h"
 
+#include "core/models/conv2d.h"
 #include "core/util/error.h"
 
 namespace latent::models {
@@ -17,9 +18,8 @@ Downsample2DImpl::Downsample2DImpl(int64_t channels, int64_t padding_) : padding
 
 torch::Tensor Downsample2DImpl::forward(const torch::Tensor& x) {
   if (padding == 0)
-    return conv->forward(
-        F::pad(x, F::PadFuncOptions({0, 1, 0, 1}).mode(torch::kConstant).value(0)));
-  return conv->forward(x);
+    return conv2d(conv, F::pad(x, F::PadFuncOptions({0, 1, 0, 1}).mode(torch::kConstant).value(0)));
+  return conv2d(conv, x);
 }
 
 Upsample2DImpl::Upsample2DImpl(int64_t channels) {
@@ -42,7 +42,7 @@ torch::Tensor Upsample2DImpl::forward(const torch::Tensor& x,
     // so a float32 round trip is exact.
     h = F::interpolate(x.to(torch::kFloat32), opts).to(x.scalar_type());
   }
-  return conv->forward(h);
+  return conv2d(conv, h);
 }
 
 }  // namespace latent::models

@@ -124,11 +124,9 @@ torch::Tensor Transformer2DModelImpl::forward(const torch::Tensor& x,
   // Token layout [B, H·W, C]: a free view when the activations are channels-last. The 1×1
   // proj_in/proj_out convolutions are the same products as linear layers on the tokens.
   h = h.permute({0, 2, 3, 1}).reshape({b, height * width, channels});  // [B, HW, C]
-  h = proj_in_conv ? linear(h, proj_in_conv->weight.flatten(1), proj_in_conv->bias)
-                   : linear(proj_in_linear, h);  // [B, HW, inner]
+  h = proj_in_conv ? linear(proj_in_conv, h) : linear(proj_in_linear, h);  // [B, HW, inner]
   for (auto& block : blocks) h = block->forward(h, context);
-  h = proj_out_conv ? linear(h, proj_out_conv->weight.flatten(1), proj_out_conv->bias)
-                    : linear(proj_out_linear, h);  // [B, HW, C]
+  h = proj_out_conv ? linear(proj_out_conv, h) : linear(proj_out_linear, h);  // [B, HW, C]
   // Back to [B, C, H, W], channels-last in memory, without a copy.
   return h.view({b, height, width, channels}).permute({0, 3, 1, 2}).add_(x);
 }

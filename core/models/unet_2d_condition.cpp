@@ -168,11 +168,13 @@ void check_added_conditions(const UNet2DConditionConfig& c, const UNetAddedCondi
 }
 
 // skips[i] += down[i], as diffusers adds a ControlNet's down residuals to the down
-// blocks' outputs before the up blocks read them.
-void add_residuals(std::vector<torch::Tensor>& skips, const std::vector<torch::Tensor>& down) {
-  if (down.size() != skips.size())
+// blocks' outputs before the up blocks read them. `expected` is the skips of a full pass;
+// a shallow pass (forward_shallow) has made only the first of them.
+void add_residuals(std::vector<torch::Tensor>& skips, const std::vector<torch::Tensor>& down,
+                   int64_t expected) {
+  if (static_cast<int64_t>(down.size()) != expected)
     throw Error("UNet: " + std::to_string(down.size()) + " down residuals given for " +
-                std::to_string(skips.size()) + " skip connections");
+                std::to_string(expected) + " skip connections");
   for (size_t i = 0; i < skips.size(); ++i) {
     if (down[i].sizes() != skips[i].sizes())
       throw Error("UNet: down residual " + std::to_string(i) + " is " + c10::str(down[i].sizes()) +
@@ -380,7 +382,15 @@ std::shared_ptr<UNetMidBlock2DCrossAttn> make_unet_mid_block(const UNet2DConditi
   return std::make_shared<UNetMidBlock2DCrossAttn>(o);
 }
 
-UNet2DConditionModelImpl::UNet2DConditionModelImpl(const UNet2DConditionConfig& c) : config(c) {
+UNetCut default_deep_cut(const UNet2DConditionConfig& c) {
+  for (size_t i = 0; i < c.down_block_types.size(); ++i)
+    if (c.down_block_types[i] == UNetDownBlockType::CrossAttnDownBlock2D)
+      return {static_cast<int64_t>(i), 1};
+  return {0, 1};
+}
+
+UNet2DConditionModelImpl::UNet2DConditionModelImpl(const UNet2DConditionConfig& c)
+    : config(c), deep_cut(default_deep_cut(c)) {
   namespace nn = torch::nn;
   const size_t n = c.block_out_channels.size();
   if (n == 0 || c.down_block_types.size() != n || c.up_block_types.size() != n ||
@@ -452,6 +462,51 @@ torch::Tensor UNet2DConditionModelImpl::forward(const torch::Tensor& sample,
                                                 const UNetResiduals* residuals,
                                                 const UNetAddedConditions* added,
                                                 const torch::Tensor& timestep_cond) {
+  return run(sample, timestep, encoder_hidden_states, residuals, added, timestep_cond, nullptr, nullptr);
+}
+
+torch::Tensor UNet2DConditionModelImpl::forward_keeping_deep(
+    const torch::Tensor& sample, const torch::Tensor& timestep, const torch::Tensor& encoder_hidden_states,
+    torch::Tensor& deep, const UNetResiduals* residuals, const UNetAddedConditions* added,
+    const torch::Tensor& timestep_cond) {
+  return run(sample, timestep, encoder_hidden_states, residuals, added, timestep_cond, &deep, nullptr);
+}
+
+torch::Tensor UNet2DConditionModelImpl::forward_shallow(
+    const torch::Tensor& sample, const torch::Tensor& timestep, const torch::Tensor& encoder_hidden_states,
+    const torch::Tensor& deep, const UNetResiduals* residuals, const UNetAddedConditions* added,
+    const torch::Tensor& timestep_cond) {
+  if (!deep.defined()) throw Error("UNet: a shallow pass needs the deep features of a full pass");
+  return run(sample, timestep, encoder_hidden_states, residuals, added, timestep_cond, nullptr, &deep);
+}
+
+size_t UNet2DConditionModelImpl::deep_cut_block() const {
+  const auto n = static_cast<int64_t>(down_blocks.size());
+  if (deep_cut.level < 0 || deep_cut.level >= n || deep_cut.layers < 1 ||
+      deep_cut.layers > down_blocks[deep_cut.level]->num_layers())
+    throw Error("UNet: no cut after " + std::to_string(deep_cut.layers) + " layers of down block " +
+                std::to_string(deep_cut.level) + " in a UNet of " + std::to_string(n) + " levels");
+  return static_cast<size_t>(n - 1 - deep_cut.level);
+}
+
+int64_t UNet2DConditionModelImpl::deep_cut_layer() const {
+  // The mirroring up block reads its down block's skips in reverse, then the one made before
+  // it: its last `layers` + 1 layers read the skips the shallow path makes.
+  return up_blocks[deep_cut_block()]->num_resnets() - (deep_cut.layers + 1);
+}
+
+int64_t UNet2DConditionModelImpl::num_skips() const {
+  int64_t n = 1;  // conv_in's
+  for (size_t i = 0; i < down_blocks.size(); ++i)
+    n += down_blocks[i]->num_layers() + (i + 1 < down_blocks.size() ? 1 : 0);
+  return n;
+}
+
+torch::Tensor UNet2DConditionModelImpl::run(const torch::Tensor& sample, const torch::Tensor& timestep,
+                                            const torch::Tensor& encoder_hidden_states,
+                                            const UNetResiduals* residuals, const UNetAddedConditions* added,
+                                            const torch::Tensor& timestep_cond, torch::Tensor* keep_deep,
+                                            const torch::Tensor* reuse_deep) {
   if (sample.dim() != 4 || sample.size(1) != config.in_channels)
     throw Error("UNet: sample must be [B, " + std::to_string(config.in_channels) + ", H, W], got " +
                 c10::str(sample.sizes()));
@@ -475,19 +530,47 @@ torch::Tensor UNet2DConditionModelImpl::forward(const torch::Tensor& sample,
 
   auto h = conv_in->forward(x);  // [B, C0, H, W]
   std::vector<torch::Tensor> skips{h};
-  for (auto& block : down_blocks) h = block->forward(h, temb, context, skips);
-  if (residuals && !residuals->down.empty()) add_residuals(skips, residuals->down);
-  if (mid_block) h = mid_block->forward(h, temb, context);
-  if (residuals && residuals->mid.defined()) h = h + to_compute(residuals->mid, w);
-  for (size_t i = 0; i < up_blocks.size(); ++i) {
-    auto& block = up_blocks[i];
+  const size_t cut_block = keep_deep || reuse_deep ? deep_cut_block() : 0;
+  const int64_t cut_layer = keep_deep || reuse_deep ? deep_cut_layer() : 0;
+  if (reuse_deep) {
+    const auto level = static_cast<size_t>(deep_cut.level);
+    for (size_t i = 0; i < level; ++i) h = down_blocks[i]->forward(h, temb, context, skips);
+    (void)down_blocks[level]->forward_layers(h, temb, context, skips, deep_cut.layers);
+  } else {
+    for (auto& block : down_blocks) h = block->forward(h, temb, context, skips);
+  }
+  if (residuals && !residuals->down.empty()) add_residuals(skips, residuals->down, num_skips());
+  if (reuse_deep) {
+    const auto& shallow_skip = skips.back();
+    if (reuse_deep->dim() != 4 || reuse_deep->size(0) != batch || reuse_deep->size(2) != shallow_skip.size(2) ||
+        reuse_deep->size(3) != shallow_skip.size(3))
+      throw Error("UNet: the deep features kept are " + c10::str(reuse_deep->sizes()) +
+                  ", this pass needs a batch of " + std::to_string(batch) + " at " +
+                  std::to_string(shallow_skip.size(2)) + "x" + std::to_string(shallow_skip.size(3)));
+    h = to_compute(*reuse_deep, w);
+  } else {
+    if (mid_block) h = mid_block->forward(h, temb, context);
+    if (residuals && residuals->mid.defined()) h = h + to_compute(residuals->mid, w);
+  }
+  // A shallow pass starts at the cut; a full one runs every layer, keeping the deep features
+  // where the cut is when asked to.
+  for (size_t i = reuse_deep ? cut_block : 0; i < up_blocks.size(); ++i) {
+    auto& block = *up_blocks[i];
+    const int64_t first = reuse_deep && i == cut_block ? cut_layer : 0;
     std::optional<std::vector<int64_t>> upsample_size;
-    const auto remaining = static_cast<int64_t>(skips.size()) - block->num_resnets();
+    const auto remaining = static_cast<int64_t>(skips.size()) - (block.num_resnets() - first);
     if (forward_upsample_size && i + 1 < up_blocks.size() && remaining >= 1) {
       const auto& skip = skips[remaining - 1];
       upsample_size = std::vector<int64_t>{skip.size(2), skip.size(3)};
     }
-    h = block->forward(h, temb, context, skips, upsample_size);
+    if (keep_deep && i == cut_block) {
+      h = block.forward_layers(h, temb, context, skips, 0, cut_layer);
+      *keep_deep = h;
+      h = block.forward_layers(h, temb, context, skips, cut_layer, block.num_resnets());
+    } else {
+      h = block.forward_layers(h, temb, context, skips, first, block.num_resnets());
+    }
+    h = block.upsample(h, upsample_size);
   }
   h = group_norm(conv_norm_out, h);
   h = conv_out->forward(torch::silu_(h));  // [B, out, H, W], channels-last with CL weights

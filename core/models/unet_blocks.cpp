@@ -83,23 +83,47 @@ torch::Tensor pop_concat(const torch::Tensor& x, std::vector<torch::Tensor>& ski
   return h;
 }
 
+void check_layers(int64_t first, int64_t end, int64_t layers) {
+  if (first < 0 || first > end || end > layers)
+    throw Error("UNet block: layers " + std::to_string(first) + " to " + std::to_string(end) +
+                " asked of a block of " + std::to_string(layers));
+}
+
 }  // namespace
+
+torch::Tensor UNetDownBlock::forward(const torch::Tensor& x, const torch::Tensor& temb,
+                                     const torch::Tensor& context, std::vector<torch::Tensor>& skips) {
+  auto h = forward_layers(x, temb, context, skips, num_layers());
+  if (downsampler_) {
+    h = downsampler_->forward(h);
+    skips.push_back(h);
+  }
+  return h;
+}
+
+torch::Tensor UNetUpBlock::forward(const torch::Tensor& x, const torch::Tensor& temb,
+                                   const torch::Tensor& context, std::vector<torch::Tensor>& skips,
+                                   const std::optional<std::vector<int64_t>>& upsample_size) {
+  return upsample(forward_layers(x, temb, context, skips, 0, num_resnets()), upsample_size);
+}
+
+torch::Tensor UNetUpBlock::upsample(const torch::Tensor& x,
+                                    const std::optional<std::vector<int64_t>>& upsample_size) {
+  return upsampler_ ? upsampler_->forward(x, upsample_size) : x;
+}
 
 DownBlock2D::DownBlock2D(const UNetBlockOptions& o) : resnets_(down_resnets(o)) {
   register_list(*this, "resnets", resnets_);
   downsampler_ = register_downsampler(*this, o);
 }
 
-torch::Tensor DownBlock2D::forward(const torch::Tensor& x, const torch::Tensor& temb,
-                                   const torch::Tensor& /*context*/,
-                                   std::vector<torch::Tensor>& skips) {
+torch::Tensor DownBlock2D::forward_layers(const torch::Tensor& x, const torch::Tensor& temb,
+                                          const torch::Tensor& /*context*/,
+                                          std::vector<torch::Tensor>& skips, int64_t count) {
+  check_layers(0, count, num_layers());
   auto h = x;
-  for (auto& resnet : resnets_) {
-    h = resnet->forward(h, temb);
-    skips.push_back(h);
-  }
-  if (downsampler_) {
-    h = downsampler_->forward(h);
+  for (int64_t i = 0; i < count; ++i) {
+    h = resnets_[i]->forward(h, temb);
     skips.push_back(h);
   }
   return h;
@@ -113,17 +137,14 @@ CrossAttnDownBlock2D::CrossAttnDownBlock2D(const UNetBlockOptions& o) : resnets_
   downsampler_ = register_downsampler(*this, o);
 }
 
-torch::Tensor CrossAttnDownBlock2D::forward(const torch::Tensor& x, const torch::Tensor& temb,
-                                            const torch::Tensor& context,
-                                            std::vector<torch::Tensor>& skips) {
+torch::Tensor CrossAttnDownBlock2D::forward_layers(const torch::Tensor& x, const torch::Tensor& temb,
+                                                   const torch::Tensor& context,
+                                                   std::vector<torch::Tensor>& skips, int64_t count) {
+  check_layers(0, count, num_layers());
   auto h = x;
-  for (size_t i = 0; i < resnets_.size(); ++i) {
+  for (int64_t i = 0; i < count; ++i) {
     h = resnets_[i]->forward(h, temb);
     h = attentions_[i]->forward(h, context);
-    skips.push_back(h);
-  }
-  if (downsampler_) {
-    h = downsampler_->forward(h);
     skips.push_back(h);
   }
   return h;
@@ -134,13 +155,12 @@ UpBlock2D::UpBlock2D(const UNetBlockOptions& o) : resnets_(up_resnets(o)) {
   upsampler_ = register_upsampler(*this, o);
 }
 
-torch::Tensor UpBlock2D::forward(const torch::Tensor& x, const torch::Tensor& temb,
-                                 const torch::Tensor& /*context*/,
-                                 std::vector<torch::Tensor>& skips,
-                                 const std::optional<std::vector<int64_t>>& upsample_size) {
+torch::Tensor UpBlock2D::forward_layers(const torch::Tensor& x, const torch::Tensor& temb,
+                                        const torch::Tensor& /*context*/,
+                                        std::vector<torch::Tensor>& skips, int64_t first, int64_t end) {
+  check_layers(first, end, num_resnets());
   auto h = x;
-  for (auto& resnet : resnets_) h = resnet->forward(pop_concat(h, skips), temb);
-  if (upsampler_) h = upsampler_->forward(h, upsample_size);
+  for (int64_t i = first; i < end; ++i) h = resnets_[i]->forward(pop_concat(h, skips), temb);
   return h;
 }
 
@@ -152,15 +172,15 @@ CrossAttnUpBlock2D::CrossAttnUpBlock2D(const UNetBlockOptions& o) : resnets_(up_
   upsampler_ = register_upsampler(*this, o);
 }
 
-torch::Tensor CrossAttnUpBlock2D::forward(
-    const torch::Tensor& x, const torch::Tensor& temb, const torch::Tensor& context,
-    std::vector<torch::Tensor>& skips, const std::optional<std::vector<int64_t>>& upsample_size) {
+torch::Tensor CrossAttnUpBlock2D::forward_layers(const torch::Tensor& x, const torch::Tensor& temb,
+                                                 const torch::Tensor& context, std::vector<torch::Tensor>& skips,
+                                                 int64_t first, int64_t end) {
+  check_layers(first, end, num_resnets());
   auto h = x;
-  for (size_t i = 0; i < resnets_.size(); ++i) {
+  for (int64_t i = first; i < end; ++i) {
     h = resnets_[i]->forward(pop_concat(h, skips), temb);
     h = attentions_[i]->forward(h, context);
   }
-  if (upsampler_) h = upsampler_->forward(h, upsample_size);
   return h;
 }
 

@@ -35,70 +35,91 @@ struct UNetBlockOptions {
   bool upcast_attention = false;
 };
 
-// A down block pushes one skip tensor per resnet, and one after its downsampler.
+// A block's layer is one resnet and, in the cross-attention blocks, the transformer after it.
+// The step cache (core/pipeline/step_cache.h) runs some layers of a block alone.
+
+// A down block pushes one skip tensor per layer, and one after its downsampler.
 struct UNetDownBlock : torch::nn::Module {
-  virtual torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& temb,
-                                const torch::Tensor& context,
-                                std::vector<torch::Tensor>& skips) = 0;
+  virtual int64_t num_layers() const = 0;
+  // Layers 0 .. count−1, each pushing its output to `skips`; no downsampler.
+  virtual torch::Tensor forward_layers(const torch::Tensor& x, const torch::Tensor& temb,
+                                       const torch::Tensor& context, std::vector<torch::Tensor>& skips,
+                                       int64_t count) = 0;
+  // Every layer, then the downsampler.
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& temb, const torch::Tensor& context,
+                        std::vector<torch::Tensor>& skips);
+
+ protected:
+  Downsample2D downsampler_{nullptr};
 };
 
-// An up block pops one skip tensor per resnet from the back of `skips`; its upsampler
+// An up block pops one skip tensor per layer from the back of `skips`; its upsampler
 // scales x2, or to `upsample_size` ({H, W}) when given.
 struct UNetUpBlock : torch::nn::Module {
   virtual int64_t num_resnets() const = 0;
-  virtual torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& temb,
-                                const torch::Tensor& context, std::vector<torch::Tensor>& skips,
-                                const std::optional<std::vector<int64_t>>& upsample_size) = 0;
+  // Layers first .. end−1 on x, the input of layer `first`; no upsampler.
+  virtual torch::Tensor forward_layers(const torch::Tensor& x, const torch::Tensor& temb,
+                                       const torch::Tensor& context, std::vector<torch::Tensor>& skips,
+                                       int64_t first, int64_t end) = 0;
+  // Every layer, then the upsampler.
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& temb, const torch::Tensor& context,
+                        std::vector<torch::Tensor>& skips,
+                        const std::optional<std::vector<int64_t>>& upsample_size);
+  // The upsampler alone (x itself when the block has none).
+  torch::Tensor upsample(const torch::Tensor& x, const std::optional<std::vector<int64_t>>& upsample_size);
+
+ protected:
+  Upsample2D upsampler_{nullptr};
 };
 
 class DownBlock2D : public UNetDownBlock {
  public:
   explicit DownBlock2D(const UNetBlockOptions& options);
-  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& temb,
-                        const torch::Tensor& context, std::vector<torch::Tensor>& skips) override;
+  int64_t num_layers() const override { return static_cast<int64_t>(resnets_.size()); }
+  torch::Tensor forward_layers(const torch::Tensor& x, const torch::Tensor& temb,
+                               const torch::Tensor& context, std::vector<torch::Tensor>& skips,
+                               int64_t count) override;
 
  private:
   std::vector<ResnetBlock2D> resnets_;
-  Downsample2D downsampler_{nullptr};
 };
 
 class CrossAttnDownBlock2D : public UNetDownBlock {
  public:
   explicit CrossAttnDownBlock2D(const UNetBlockOptions& options);
-  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& temb,
-                        const torch::Tensor& context, std::vector<torch::Tensor>& skips) override;
+  int64_t num_layers() const override { return static_cast<int64_t>(resnets_.size()); }
+  torch::Tensor forward_layers(const torch::Tensor& x, const torch::Tensor& temb,
+                               const torch::Tensor& context, std::vector<torch::Tensor>& skips,
+                               int64_t count) override;
 
  private:
   std::vector<ResnetBlock2D> resnets_;
   std::vector<Transformer2DModel> attentions_;
-  Downsample2D downsampler_{nullptr};
 };
 
 class UpBlock2D : public UNetUpBlock {
  public:
   explicit UpBlock2D(const UNetBlockOptions& options);
   int64_t num_resnets() const override { return static_cast<int64_t>(resnets_.size()); }
-  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& temb,
-                        const torch::Tensor& context, std::vector<torch::Tensor>& skips,
-                        const std::optional<std::vector<int64_t>>& upsample_size) override;
+  torch::Tensor forward_layers(const torch::Tensor& x, const torch::Tensor& temb,
+                               const torch::Tensor& context, std::vector<torch::Tensor>& skips,
+                               int64_t first, int64_t end) override;
 
  private:
   std::vector<ResnetBlock2D> resnets_;
-  Upsample2D upsampler_{nullptr};
 };
 
 class CrossAttnUpBlock2D : public UNetUpBlock {
  public:
   explicit CrossAttnUpBlock2D(const UNetBlockOptions& options);
   int64_t num_resnets() const override { return static_cast<int64_t>(resnets_.size()); }
-  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& temb,
-                        const torch::Tensor& context, std::vector<torch::Tensor>& skips,
-                        const std::optional<std::vector<int64_t>>& upsample_size) override;
+  torch::Tensor forward_layers(const torch::Tensor& x, const torch::Tensor& temb,
+                               const torch::Tensor& context, std::vector<torch::Tensor>& skips,
+                               int64_t first, int64_t end) override;
 
  private:
   std::vector<ResnetBlock2D> resnets_;
   std::vector<Transformer2DModel> attentions_;
-  Upsample2D upsampler_{nullptr};
 };
 
 // resnet, then (transformer, resnet) × num_layers, all at in_channels.

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <limits>
 #include <cstdio>
 #include <memory>
 #include <thread>
@@ -19,6 +20,7 @@
 #include "core/pipeline/model_bundle.h"
 #include "core/pipeline/noise_predictor.h"
 #include "core/pipeline/preview.h"
+#include "core/pipeline/step_cache.h"
 #include "core/pipeline/text_conditioning.h"
 #include "core/pipeline/text_to_image.h"
 #include "core/pipeline/tiny_preview_size.h"
@@ -218,6 +220,7 @@ BenchmarkResult run_benchmark(const BenchmarkOptions& requested, const Benchmark
     r.peak_rss_load = std::max(r.peak_rss_load, util::peak_resident_bytes());
   }
   r.rss_loaded = util::resident_bytes();
+  r.options.load.weights = model->weights;  // what "auto" became
   const auto device = model->device;
   const auto dtype = model->dtype;
 
@@ -241,6 +244,7 @@ BenchmarkResult run_benchmark(const BenchmarkOptions& requested, const Benchmark
   params.sampler = o.sampler;
   params.guidance_scale = o.guidance_scale;
   params.seed = 1;
+  params.step_cache = o.step_cache;
 
   // The conditioning as a generation builds it (SDXL's pooled embedding and time ids too).
   say("text encoding");
@@ -261,6 +265,23 @@ BenchmarkResult run_benchmark(const BenchmarkOptions& requested, const Benchmark
   r.unet_step = time_runs(o.repeats, true, device, [&] {
     (void)guided_prediction(predict, model_input, timestep, conditioning, text.guidance, true);
   });
+
+  if (o.step_cache > 1) {
+    // A cache whose first call keeps the deep features and whose every later call is shallow.
+    const int never = std::numeric_limits<int>::max();
+    const NoisePredictor cached = step_cached_predictor(*model, never, never);
+    (void)guided_prediction(cached, model_input, timestep, conditioning, text.guidance, true);
+    say("one guided step of the step cache's shallow path");
+    r.shallow_step = time_runs(o.repeats, true, device, [&] {
+      (void)guided_prediction(cached, model_input, timestep, conditioning, text.guidance, true);
+    });
+  }
+  if (o.kernels) {
+    say("oneDNN's kernels over one guided UNet step and one VAE decode");
+    r.step_kernels = profile_onednn_kernels(
+        [&] { (void)guided_prediction(predict, model_input, timestep, conditioning, text.guidance, true); });
+    r.decode_kernels = profile_onednn_kernels([&] { (void)decode_latents(*model, latents); });
+  }
 
   if (!o.control.empty()) {
     // One ControlNet on the guided batch, as a controlled generation runs every step.
@@ -372,6 +393,7 @@ QJsonObject benchmark_to_json(const BenchmarkResult& r) {
   const auto& o = r.options;
   QJsonObject setup{{"model", QString::fromStdString(o.load.model_path)},
                     {"dtype", QString::fromStdString(o.load.dtype)},
+                    {"weights", QString::fromStdString(o.load.weights)},
                     {"device", QString::fromStdString(o.load.device)},
                     {"width", o.width},
                     {"height", o.height},
@@ -379,6 +401,7 @@ QJsonObject benchmark_to_json(const BenchmarkResult& r) {
                     {"sampler", QString::fromStdString(o.sampler)},
                     {"guidance_scale", o.guidance_scale},
                     {"vae", QString::fromStdString(o.vae)},
+                    {"step_cache", o.step_cache},
                     {"repeats", o.repeats},
                     {"load_repeats", o.load_repeats},
                     {"generation_repeats", o.generation_repeats},
@@ -415,6 +438,11 @@ QJsonObject benchmark_to_json(const BenchmarkResult& r) {
                   {"approximate_preview_fraction_of_step",
                    r.unet_step.median() > 0 ? r.approximate_preview.median() / r.unet_step.median() : -1},
                   {"run_step", timing_json(r.run_step)},
+                  {"shallow_step", timing_json(r.shallow_step)},
+                  {"shallow_step_fraction_of_step",
+                   r.unet_step.median() > 0 && !r.shallow_step.seconds.empty()
+                       ? r.shallow_step.median() / r.unet_step.median()
+                       : -1},
                   {"other_vae_decode", timing_json(r.other_vae_decode)},
                   {"other_vae_decode_fraction_of_run_step",
                    r.run_step.median() > 0 ? r.other_vae_decode.median() / r.run_step.median() : -1},
@@ -436,6 +464,9 @@ QJsonObject benchmark_to_json(const BenchmarkResult& r) {
                   {"unet_step_fraction_of_peak", r.unet_fraction_of_peak()},
                   {"vae_decode_gflops", r.vae_gflops()},
                   {"vae_decode_fraction_of_peak", r.vae_fraction_of_peak()}};
+  if (o.kernels)
+    out.insert("kernels", QJsonObject{{"unet_step", kernel_report_json(r.step_kernels)},
+                                      {"vae_decode", kernel_report_json(r.decode_kernels)}});
   if (o.preview_share) {
     out.insert("preview_share",
                QJsonObject{{"steps", o.preview_steps},
@@ -455,7 +486,8 @@ std::string benchmark_report(const BenchmarkResult& r) {
   std::string s;
   s += r.cpu + ", " + std::to_string(r.threads) + " threads, LibTorch " + r.torch_version +
        (r.cpu_native_bf16 ? ", native bf16" : ", no native bf16") + "\n";
-  s += o.load.dtype + " on " + o.load.device + ", " + std::to_string(o.width) + "x" +
+  s += o.load.dtype + (o.load.weights == "int8" ? " with int8 weights" : "") + " on " + o.load.device + ", " +
+       std::to_string(o.width) + "x" +
        std::to_string(o.height) + fmt(", load average %.1f -> %.1f\n", r.load_average_start,
                                       r.load_average_end);
   auto line = [&](const char* name, const Timing& t) {
@@ -473,6 +505,7 @@ std::string benchmark_report(const BenchmarkResult& r) {
   if (!o.vae.empty()) line(("decode with " + o.vae).c_str(), r.other_vae_decode);
   if (!r.tiny_preview.seconds.empty()) line("tiny-autoencoder preview", r.tiny_preview);
   line("UNet step as generated", r.run_step);
+  if (!r.shallow_step.seconds.empty()) line("UNet step, shallow (cache)", r.shallow_step);
   line(("generation, " + std::to_string(o.steps) + " steps").c_str(), r.generation);
   line("cancel to return", r.cancel_latency);
   s += fmt("  peak RSS: load %.2f GiB, generation %.2f GiB; %.2f GiB resident when loaded\n",
@@ -506,6 +539,13 @@ std::string benchmark_report(const BenchmarkResult& r) {
   if (r.run_step.median() > 0 && !r.tiny_preview.seconds.empty())
     s += fmt("  tiny-autoencoder preview: %.0fx%.0f, %.1f%% of a step as generated\n", r.tiny_preview_width,
              r.tiny_preview_height, 100 * r.tiny_preview.median() / r.run_step.median());
+  if (r.unet_step.median() > 0 && !r.shallow_step.seconds.empty())
+    s += fmt("  step cache %.0f: a shallow step takes %.2fx a full one\n", o.step_cache,
+             r.shallow_step.median() / r.unet_step.median());
+  if (o.kernels) {
+    s += kernel_report_text(r.step_kernels, "one guided UNet step");
+    s += kernel_report_text(r.decode_kernels, "one VAE decode");
+  }
   if (o.preview_share && r.preview_generation_seconds > 0)
     s += fmt("  previews: %.0f VAE decodes, %.1f%% of a %.1f s generation\n", r.preview_vae_decodes,
              100 * r.preview_seconds / r.preview_generation_seconds, r.preview_generation_seconds);

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "core/pipeline/flops.h"
+#include "core/pipeline/kernel_report.h"
 #include "core/api/load_options.h"
 
 namespace latent::pipeline {
@@ -33,6 +34,11 @@ struct BenchmarkOptions {
   // timed with it guiding (one unit); empty = none.
   std::string control;
   int threads = 0;          // 0: one per core
+  // The generation's step cache (SamplingSettings::step_cache); above 1 the shallow guided
+  // step it runs between full ones is timed too.
+  int step_cache = 1;
+  // Which oneDNN kernels one guided step and one VAE decode run (kernel_report.h).
+  bool kernels = false;
   bool measure_peak = true;
   // A generation through the Engine with the automatic VAE preview cadence, to measure
   // the previews' share of the time; off by default (it runs preview_steps steps).
@@ -78,6 +84,9 @@ struct BenchmarkResult {
   int tiny_preview_width = 0; // that preview's size in pixels
   int tiny_preview_height = 0;
   Timing run_step;            // one UNet call as the generation makes it (batch 1 unguided)
+  Timing shallow_step;        // one guided call of the step cache's shallow path (step_cache > 1)
+  KernelReport step_kernels;   // options.kernels: one guided UNet step
+  KernelReport decode_kernels; // and one VAE decode
   Timing generation;          // encode + steps + decode
   Timing cancel_latency;      // from a cancel during a step or the decode to the return
   bool vae_banded = false;    // the decode at this size went band by band

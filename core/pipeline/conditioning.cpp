@@ -54,4 +54,28 @@ Conditioning GuidedConditioning::batched() const {
   return guided() ? Conditioning::stack(uncond, cond) : cond;
 }
 
+std::vector<int64_t> GuidedConditioning::cond_images() const {
+  std::vector<int64_t> images;
+  if (composition.empty()) {
+    for (int64_t i = 0; i < cond.context.size(0); ++i) images.push_back(i);
+    return images;
+  }
+  images.resize(static_cast<std::size_t>(cond.context.size(0)), 0);
+  for (std::size_t image = 0; image < composition.size(); ++image)
+    for (const auto& term : composition[image]) images.at(static_cast<std::size_t>(term.row)) = static_cast<int64_t>(image);
+  return images;
+}
+
+GuidedConditioning GuidedConditioning::with_concat(const torch::Tensor& channels) const {
+  GuidedConditioning out = *this;
+  if (composition.empty()) {
+    out.cond = cond.with_concat(channels);
+  } else {
+    const auto rows = torch::tensor(cond_images(), torch::kInt64).to(channels.device());
+    out.cond = cond.with_concat(channels.index_select(0, rows));
+  }
+  if (guided()) out.uncond = uncond.with_concat(channels);
+  return out;
+}
+
 }  // namespace latent::pipeline

@@ -44,16 +44,31 @@ struct Guidance {
   double rescale = 0.0;
 };
 
+// AND composition (prompt_composition.h): which rows of the conditional batch make up each
+// image, and their weights. Row `row` of GuidedConditioning::cond.
+struct ComposedTerm {
+  int64_t row = 0;
+  double weight = 1.0;
+};
+// One list of terms per image; empty = the usual batch, one row of weight 1 per image.
+using Composition = std::vector<std::vector<ComposedTerm>>;
+
 // The conditioning of a run under classifier-free guidance: the prompt's and, when
 // guidance is on, the negative prompt's. The model sees them as one batch.
 struct GuidedConditioning {
-  Conditioning cond;
-  Conditioning uncond;  // empty (no context) when guidance is off
+  Conditioning cond;    // one row per image, or with `composition` one per term
+  Conditioning uncond;  // empty (no context) when guidance is off; one row per image
   Guidance guidance;
+  Composition composition;
 
   bool guided() const { return uncond.context.defined(); }
   // [uncond; cond] with guidance, cond alone without.
   Conditioning batched() const;
+  // For each row of `cond`, the image it belongs to.
+  std::vector<int64_t> cond_images() const;
+  // Both halves with `channels` ([images, C, h, w]) as their extra input channels, each
+  // row of `cond` given its image's.
+  GuidedConditioning with_concat(const torch::Tensor& channels) const;
 };
 
 }  // namespace latent::pipeline

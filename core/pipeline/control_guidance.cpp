@@ -10,11 +10,11 @@
 namespace latent::pipeline {
 namespace {
 
-// The unit's picture for a call: one per image drawn, doubled for the guided batch unless
-// the net sees only the conditional half (guess mode).
-torch::Tensor batched_image(const torch::Tensor& image, int64_t batch, bool doubled) {
-  auto x = image.repeat_interleave(batch, 0);
-  return doubled ? torch::cat({x, x}) : x;
+// The unit's picture for a call: one per row of the latents the net sees (the images drawn,
+// doubled for the guided batch, or more with AND composition; every row shows the same
+// picture).
+torch::Tensor batched_image(const torch::Tensor& image, int64_t rows) {
+  return image.repeat_interleave(rows, 0);
 }
 
 }  // namespace
@@ -34,19 +34,26 @@ models::UNetResiduals control_residuals(const ControlParams& control, const torc
                                         const torch::Tensor& timestep, const torch::Tensor& context,
                                         int call, int calls, bool guided, int64_t batch) {
   const bool cond_only = control.guess_mode && guided;
-  // Guess mode: the conditional half of the guided batch alone.
-  const torch::Tensor x = cond_only ? latents.chunk(2)[1] : latents;
-  const torch::Tensor text = cond_only ? context.chunk(2)[1] : context;
+  // Guess mode: the conditional part of the guided batch alone (the rows after the `batch`
+  // unconditional ones: half of it, or more with AND composition).
+  const int64_t cond_rows = latents.size(0) - batch;
+  const torch::Tensor x = cond_only ? latents.narrow(0, batch, cond_rows) : latents;
+  const torch::Tensor text = cond_only ? context.narrow(0, batch, cond_rows) : context;
   models::UNetResiduals sum;
   for (const auto& unit : control.units) {
     const double keep = control_keep_at(call, calls, unit.start, unit.end);
     if (keep == 0.0) continue;  // scaled by 0 the residuals would add exact zeros
-    const auto image = batched_image(unit.image, batch, guided && !control.guess_mode);
+    const auto image = batched_image(unit.image, x.size(0));
     models::ControlNetModel net = unit.net;  // a holder: shares the module, not a copy
     auto r = net->forward(x, timestep, text, image, unit.scale * keep, control.guess_mode);
     if (cond_only) {
-      for (auto& d : r.down) d = torch::cat({torch::zeros_like(d), d});
-      r.mid = torch::cat({torch::zeros_like(r.mid), r.mid});
+      const auto unconditional_zeros = [batch](const torch::Tensor& t) {
+        auto sizes = t.sizes().vec();
+        sizes[0] = batch;
+        return torch::cat({torch::zeros(sizes, t.options()), t});
+      };
+      for (auto& d : r.down) d = unconditional_zeros(d);
+      r.mid = unconditional_zeros(r.mid);
     }
     if (sum.down.empty()) {
       sum = std::move(r);

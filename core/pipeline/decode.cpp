@@ -1,5 +1,7 @@
 #include "core/pipeline/decode.h"
 
+#include <optional>
+
 #include "core/image/tensor_image.h"
 #include "core/pipeline/model_bundle.h"
 #include "core/pipeline/vae_decode.h"
@@ -30,7 +32,12 @@ torch::Tensor decode_latents(ModelBundle& model, const torch::Tensor& latents) {
   if (!model.tiny_vae.is_empty()) return decode_latents_tiny(model.tiny_vae, latents);
   // In the VAE's own precision: fp32 where an SDXL model's VAE is upcast (force_upcast).
   const auto scaled = (latents / model.vae->scaling_factor()).to(model.device, model.vae_dtype());
-  auto images = image::decoded_to_uint8(vae_decode(model.vae, scaled));
+  const VaeDecodeOptions options = model.low_memory ? VaeDecodeOptions::low_memory() : VaeDecodeOptions();
+  // Low-memory mode keeps only a band's worth of freed blocks: slower, but the decode's peak
+  // is then its bands' rather than the cache's.
+  std::optional<util::CpuCacheLimit> band_cache;
+  if (model.low_memory) band_cache.emplace(2 * options.band_bytes);
+  auto images = image::decoded_to_uint8(vae_decode(model.vae, scaled, options));
   util::release_cached_cpu_memory();
   return images;
 }

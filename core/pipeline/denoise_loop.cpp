@@ -21,13 +21,21 @@ std::unique_ptr<schedulers::Scheduler> make_params_scheduler(const ModelBundle& 
   return scheduler;
 }
 
+void set_text_conditioning(DenoiseSpec& spec, ConditioningSchedule schedule) {
+  spec.conditioning = schedule.at_call(spec.begin);
+  spec.schedule = schedule.changes() ? std::move(schedule) : ConditioningSchedule{};
+}
+
 torch::Tensor denoise(ModelBundle& model, schedulers::Scheduler& scheduler, torch::Tensor latents,
                       const DenoiseSpec& spec, at::Generator& generator, const StepObserver& observer,
                       const std::atomic<bool>* cancel, std::vector<double>* timesteps_run) {
   const bool guided = spec.conditioning.guided();
-  const Guidance& guidance = spec.conditioning.guidance;
   // Converted to the model's dtype once, not at every call.
   const Conditioning conditioning = spec.conditioning.batched().to(model.device, model.dtype);
+  // Prompt editing and alternation: each phase converted once, then picked call by call.
+  std::vector<Conditioning> phases;
+  if (spec.schedule.changes())
+    for (const auto& phase : spec.schedule.phases) phases.push_back(phase.batched().to(model.device, model.dtype));
   const NoisePredictor predict = spec.predict ? spec.predict : unet_noise_predictor(model);
   const auto timesteps = scheduler.timesteps();
   const int calls = spec.end < 0 ? scheduler.num_calls() : std::min(spec.end, scheduler.num_calls());
@@ -36,7 +44,11 @@ torch::Tensor denoise(ModelBundle& model, schedulers::Scheduler& scheduler, torc
     throw_if_cancelled(cancel);
     const auto t = timesteps[i];
     const auto model_input = scheduler.scale_model_input(latents, i);
-    const auto noise_pred = guided_prediction(predict, model_input, t, conditioning, guidance, guided);
+    const int phase = phases.empty() ? -1 : spec.schedule.phase_at_call(i);
+    const GuidedConditioning& text = phase < 0 ? spec.conditioning : spec.schedule.phases[static_cast<std::size_t>(phase)];
+    const Conditioning& batched = phase < 0 ? conditioning : phases[static_cast<std::size_t>(phase)];
+    const auto noise_pred =
+        guided_prediction(predict, model_input, t, batched, text.guidance, guided, text.composition);
     auto step = scheduler.step(noise_pred, i, latents, generator);
     latents = step.prev_sample;
     if (spec.after_step) latents = spec.after_step(i, latents);

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "core/pipeline/conditioning.h"
+#include "core/pipeline/conditioning_schedule.h"
 #include "core/pipeline/noise_predictor.h"
 #include "core/pipeline/pipeline_params.h"
 #include "core/schedulers/scheduler.h"
@@ -29,6 +30,10 @@ std::unique_ptr<schedulers::Scheduler> make_params_scheduler(const ModelBundle& 
 
 struct DenoiseSpec {
   GuidedConditioning conditioning;
+  // Prompts that change during the run (prompt editing, alternation): when the schedule has
+  // several phases, each call uses its phase instead of `conditioning` (which then holds the
+  // first call's, for what reads it before the loop). set_text_conditioning fills both.
+  ConditioningSchedule schedule;
   NoisePredictor predict;  // empty: the bundle's UNet (unet_noise_predictor)
   int begin = 0;           // first scheduler call
   int end = -1;            // one past the last call; -1 = num_calls() (the base of an
@@ -38,6 +43,10 @@ struct DenoiseSpec {
   // Turns the scheduler's predicted clean latents into what the observer sees.
   std::function<torch::Tensor(const torch::Tensor& denoised)> preview;
 };
+
+// Gives `spec` the text conditioning of `schedule`: its phase at the first call the spec
+// runs as spec.conditioning, and the schedule itself when it changes during the run.
+void set_text_conditioning(DenoiseSpec& spec, ConditioningSchedule schedule);
 
 // Runs calls spec.begin .. end−1 (spec.end, or num_calls()) from `latents` ([B,4,h,w]
 // float32 on the model's device) and returns the final latents. The observer sees the

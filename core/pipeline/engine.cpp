@@ -14,7 +14,9 @@
 #include "core/pipeline/control_request.h"
 #include "core/pipeline/controlnet_cache.h"
 #include "core/pipeline/lora_set.h"
+#include "core/pipeline/request_wildcards.h"
 #include "core/pipeline/memory_estimate.h"
+#include "core/pipeline/memory_plan.h"
 #include "core/pipeline/model_bundle.h"
 #include "core/pipeline/preview.h"
 #include "core/pipeline/preview_schedule.h"
@@ -22,6 +24,7 @@
 #include "core/pipeline/request_validation.h"
 #include "core/pipeline/image_request.h"
 #include "core/pipeline/text_to_image.h"
+#include "core/pipeline/text_encoder_residency.h"
 #include "core/pipeline/textual_inversion.h"
 #include "core/io/model_files.h"
 #include "core/util/resources.h"
@@ -63,6 +66,27 @@ class AutoencoderSwap {
  private:
   ModelBundle& model_;
   models::AutoencoderKL saved_;
+};
+
+// For one run: the LoRAs merged into the text encoders are forgotten when low-memory mode
+// releases them, and merged again when they come back.
+class TextEncoderLoras {
+ public:
+  TextEncoderLoras(ModelBundle& model, LoraSet& loras) : release_(model.text_encoder_release) {
+    release_.before_release = [&model, &loras] {
+      for (const auto& encoder : model.text_encoders) loras.forget(encoder.name);
+    };
+    release_.after_reload = [&loras] { loras.merge_again(); };
+  }
+  ~TextEncoderLoras() {
+    release_.before_release = nullptr;
+    release_.after_reload = nullptr;
+  }
+  TextEncoderLoras(const TextEncoderLoras&) = delete;
+  TextEncoderLoras& operator=(const TextEncoderLoras&) = delete;
+
+ private:
+  TextEncoderRelease& release_;
 };
 
 }  // namespace
@@ -134,6 +158,7 @@ struct Engine::Impl {
     wanted.model_path = path;  // a single file's configs: the bundled ones of its family
     wanted.device = options.device;
     wanted.dtype = options.dtype;
+    wanted.weights = options.weights;
     if (refiner && wanted == refiner_options) return *refiner;
     release_refiner();  // free the old weights before the new ones arrive
     // The family comes from the configs, so a wrong file is refused before its weights load.
@@ -155,7 +180,8 @@ void Engine::load(const LoadOptions& options) {
   impl_->model.reset();  // free the old weights before the new ones arrive
   impl_->hash.clear();
   // A refiner stays for the next model only where it would load the same again.
-  if (options.device != impl_->refiner_options.device || options.dtype != impl_->refiner_options.dtype)
+  if (options.device != impl_->refiner_options.device || options.dtype != impl_->refiner_options.dtype ||
+      options.weights != impl_->refiner_options.weights)
     impl_->release_refiner();
   impl_->autoencoders.clear();  // built for the old model's device and precision
   impl_->autoencoder_hashes.clear();
@@ -198,8 +224,10 @@ text::PromptStats Engine::prompt_stats(const std::string& prompt,
   }
 }
 
-GenerationResult Engine::generate(const GenerationRequest& request, const ProgressCallback& on_step,
+GenerationResult Engine::generate(const GenerationRequest& asked, const ProgressCallback& on_step,
                                   const std::atomic<bool>* cancel) {
+  // Wildcards first: everything after (checks, <lora:...> tags) sees the prompts as drawn.
+  const GenerationRequest request = expand_request_wildcards(asked);
   validate_request(request);
   validate_image_request(request);
   if (!impl_->model) throw Error("no model is loaded");
@@ -219,7 +247,9 @@ GenerationResult Engine::generate(const GenerationRequest& request, const Progre
   const bool controlled = !enabled_control_units(request).empty();
   if (controlled && (refiner || hires))
     throw Error("ControlNet guides one pass: turn off the refiner and the hires fix to use it");
-  const MemoryEstimate memory = check_generation_memory(model, request);  // refuses what cannot fit
+  // Text encoders an earlier low-memory run released come back before LoRAs merge into them.
+  ensure_text_encoders(model);
+  MemoryPlan memory_plan = plan_generation_memory(model, request);  // refuses what cannot fit
   ImageResizer hires_resizer;  // an upscaler network's, when the hires fix names one
   if (hires) {
     api::GenerationRequest second = request;
@@ -228,7 +258,9 @@ GenerationResult Engine::generate(const GenerationRequest& request, const Progre
                      static_cast<int>(model.vae->config().downscale_factor()));
     second.size.width = target.second_width;
     second.size.height = target.second_height;
-    (void)check_generation_memory(model, second);
+    // The larger pass decides how the whole run uses memory.
+    const MemoryPlan second_plan = plan_generation_memory(model, second);
+    if (second_plan.needed_bytes() > memory_plan.needed_bytes()) memory_plan = second_plan;
     if (!request.second_pass.sampler.empty()) (void)schedulers::make_scheduler(request.second_pass.sampler);
     // Any name but a built-in one is an upscaler network's file.
     if (!api::find_built_in_upscaler(request.second_pass.upscaler)) {
@@ -254,7 +286,12 @@ GenerationResult Engine::generate(const GenerationRequest& request, const Progre
 
   GenerationResult result;
   result.request = request;
+  if (request.prompt != asked.prompt) result.prompt_template = asked.prompt;
+  if (request.negative_prompt != asked.negative_prompt) result.negative_prompt_template = asked.negative_prompt;
   result.model_name = model.name;
+  result.weights = model.weights;
+  result.memory_mode = describe_memory_plan(memory_plan);
+  const MemoryEstimate& memory = memory_plan.estimate;
   const auto start = Clock::now();
   PreviewSchedule vae_previews(request.preview.vae_every);
   TinyPreviewSize tiny_preview_size;
@@ -298,6 +335,8 @@ GenerationResult Engine::generate(const GenerationRequest& request, const Progre
   if (!impl_->loras) impl_->loras = std::make_unique<LoraSet>(model);
   const auto [run, loras] = impl_->loras->apply_request(request);
   result.loras = loras;
+  const MemoryPlanScope memory_scope(model, memory_plan);
+  const TextEncoderLoras text_encoder_loras(model, *impl_->loras);
   // The request's ControlNets (loaded unless they are), their maps made at the run's size.
   const std::vector<models::ControlNetModel> nets = impl_->controlnets.nets_for(request, model);
   result.controlnets = impl_->controlnets.applied(request);

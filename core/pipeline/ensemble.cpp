@@ -10,7 +10,8 @@
 #include "core/pipeline/denoise_loop.h"
 #include "core/pipeline/latents.h"
 #include "core/pipeline/model_bundle.h"
-#include "core/pipeline/text_conditioning.h"
+#include "core/pipeline/step_cache.h"
+#include "core/pipeline/text_schedule.h"
 #include "core/util/cancellation.h"
 #include "core/util/error.h"
 
@@ -65,12 +66,15 @@ EnsembleOutput ensemble_text_to_image(ModelBundle& base, ModelBundle& refiner, c
   refiner_spec.begin = denoising_start_call(*refiner_scheduler, switch_at);
   refiner_scheduler->set_begin_index(refiner_spec.begin);
   const int base_calls = base_spec.end;
+  base_spec.predict = step_cached_predictor(base, p.step_cache, base_calls);
+  refiner_spec.predict =
+      step_cached_predictor(refiner, p.step_cache, refiner_scheduler->num_calls() - refiner_spec.begin);
   const int total = base_calls + (refiner_scheduler->num_calls() - refiner_spec.begin);
 
   EnsembleOutput out;
   // The base: StableDiffusionXLPipeline(..., denoising_end=f, output_type="latent"), the
   // text-to-image draw order (the noise first, then whatever the sampler draws).
-  base_spec.conditioning = encode_text_conditioning(base, p);
+  set_text_conditioning(base_spec, encode_text_schedule(base, p, {base_scheduler->num_calls()}));
   out.base_conditioning = base_spec.conditioning.batched();
   throw_if_cancelled(cancel);
   auto base_generator = at::detail::createCPUGenerator(p.seed);
@@ -83,7 +87,9 @@ EnsembleOutput ensemble_text_to_image(ModelBundle& base, ModelBundle& refiner, c
   // conditioned with its own text encoder and the aesthetic-score time ids. A 4-channel
   // image is taken as latents as it is (no VAE, no scaling) and, denoising_start being
   // given, no noise is added: preparing its latents draws nothing.
-  refiner_spec.conditioning = encode_text_conditioning(refiner, p, TimeIdsLayout::image_to_image);
+  // The refiner goes on counting the steps where the base stopped, as the web UI's does.
+  set_text_conditioning(refiner_spec, encode_text_schedule(refiner, p, {refiner_scheduler->num_calls()},
+                                                           TimeIdsLayout::image_to_image));
   out.refiner_conditioning = refiner_spec.conditioning.batched();
   throw_if_cancelled(cancel);
   // Its own generator, seeded as the base's (each pipeline is given

@@ -14,7 +14,8 @@
 #include "core/pipeline/latents.h"
 #include "core/pipeline/model_bundle.h"
 #include "core/pipeline/request_validation.h"
-#include "core/pipeline/text_conditioning.h"
+#include "core/pipeline/step_cache.h"
+#include "core/pipeline/text_schedule.h"
 #include "core/util/cancellation.h"
 #include "core/util/error.h"
 
@@ -75,11 +76,16 @@ SecondPassRun prepare_second_pass(ModelBundle& model, const HiresParams& p, cons
 
 // Image to image from 4-channel latents (out.image_latents): the noise is the generator's
 // next draw, added at the first call run (nothing added and nothing run at strength 0).
+// `first_pass_calls` counts the steps of the prompts' schedules as the web UI does for a
+// second pass (text::ScheduleSteps).
 void run_second_pass(ModelBundle& model, SecondPassRun& run, HiresOutput& out, at::Generator& generator,
-                     const StepObserver& observer, const std::atomic<bool>* cancel) {
+                     int first_pass_calls, const StepObserver& observer, const std::atomic<bool>* cancel) {
   DenoiseSpec spec;
-  spec.conditioning = encode_text_conditioning(model, run.params, TimeIdsLayout::image_to_image);
   spec.begin = run.begin;
+  spec.predict = step_cached_predictor(model, run.params.step_cache, run.scheduler->num_calls() - run.begin);
+  set_text_conditioning(spec, encode_text_schedule(model, run.params,
+                                                   {run.scheduler->num_calls(), run.begin, first_pass_calls},
+                                                   TimeIdsLayout::image_to_image));
   throw_if_cancelled(cancel);
   auto& scheduler = *run.scheduler;
   out.begin_index = run.begin;
@@ -176,7 +182,8 @@ HiresOutput hires_fix(ModelBundle& model, const HiresParams& p, const StepObserv
   // Pass 1: StableDiffusionPipeline(..., output_type="latent").
   HiresOutput out;
   DenoiseSpec first_spec;
-  first_spec.conditioning = encode_text_conditioning(model, p);
+  first_spec.predict = step_cached_predictor(model, p.step_cache, first_calls);
+  set_text_conditioning(first_spec, encode_text_schedule(model, p, {first_calls}));
   throw_if_cancelled(cancel);
   auto first_generator = at::detail::createCPUGenerator(p.seed);
   const auto start = noise_latents(model, p, *first_scheduler, first_generator);
@@ -206,7 +213,7 @@ HiresOutput hires_fix(ModelBundle& model, const HiresParams& p, const StepObserv
                                          target.height / f * f, generator);
     out.image_latents = crop_latents(encoded.to(torch::kFloat32), target);
   }
-  run_second_pass(model, second, out, generator, pass_observer(observer, first_calls, total), cancel);
+  run_second_pass(model, second, out, generator, first_calls, pass_observer(observer, first_calls, total), cancel);
   return out;
 }
 
@@ -224,7 +231,9 @@ HiresOutput hires_second_pass_from_picture(ModelBundle& model, const HiresParams
   out.upscaled_images = tensor_of(upscaled).unsqueeze(0);
   out.image_latents = crop_latents(
       encode_pictures(model, out.upscaled_images, upscaled.cols / f * f, upscaled.rows / f * f, generator), target);
-  run_second_pass(model, second, out, generator, observer, cancel);
+  // The first pass did not run here; its schedule's length still counts the prompts' steps.
+  const int first_pass_calls = make_params_scheduler(model, p)->num_calls();
+  run_second_pass(model, second, out, generator, first_pass_calls, observer, cancel);
   return out;
 }
 

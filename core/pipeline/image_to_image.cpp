@@ -14,7 +14,8 @@
 #include "core/pipeline/latents.h"
 #include "core/pipeline/model_bundle.h"
 #include "core/pipeline/request_validation.h"
-#include "core/pipeline/text_conditioning.h"
+#include "core/pipeline/step_cache.h"
+#include "core/pipeline/text_schedule.h"
 #include "core/pipeline/vae_encode.h"
 #include "core/util/cancellation.h"
 #include "core/util/error.h"
@@ -106,12 +107,14 @@ ImageToImageOutput image_to_image(ModelBundle& model, const ImageToImageParams& 
   const bool strength_is_max = inpaint && p.strength == 1.0;
 
   DenoiseSpec spec;
-  spec.conditioning = encode_text_conditioning(model, p, TimeIdsLayout::image_to_image);
   spec.begin = out.begin_index;
+  set_text_conditioning(spec, encode_text_schedule(model, p, {scheduler->num_calls(), out.begin_index},
+                                                   TimeIdsLayout::image_to_image));
+  spec.predict = step_cached_predictor(model, p.step_cache, scheduler->num_calls() - out.begin_index);
   if (p.control.any()) {
     // The keep window counts the steps left after strength, as diffusers' does.
     check_control(p.control, p.width, p.height);
-    spec.predict = controlled_predictor(unet_noise_predictor(model), p.control, spec.conditioning.guided(),
+    spec.predict = controlled_predictor(spec.predict, p.control, spec.conditioning.guided(),
                                         p.batch(), scheduler->num_calls() - out.begin_index);
   }
   out.prompt_embeds = spec.conditioning.batched().context;
@@ -154,8 +157,8 @@ ImageToImageOutput image_to_image(ModelBundle& model, const ImageToImageParams& 
     // The mask and the masked picture's latents as extra input channels, for both halves.
     const auto extra =
         torch::cat({mask_latent, out.masked_image_latents.to(model.device).repeat({batch, 1, 1, 1})}, 1);
-    spec.conditioning.cond = spec.conditioning.cond.with_concat(extra);  // [B,5,h,w]
-    if (spec.conditioning.guided()) spec.conditioning.uncond = spec.conditioning.uncond.with_concat(extra);
+    spec.conditioning = spec.conditioning.with_concat(extra);  // [B,5,h,w]
+    spec.schedule = spec.schedule.with_concat(extra);
   } else if (inpaint) {
     const int last = scheduler->num_calls() - 1;
     auto& sched = *scheduler;

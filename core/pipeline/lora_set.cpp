@@ -8,6 +8,7 @@
 #include <cmath>
 #include <set>
 
+#include "core/models/quantized_weights.h"
 #include "core/text/lora_prompt.h"
 #include "core/util/error.h"
 
@@ -30,10 +31,22 @@ models::NamedTextEncoders text_encoders_of(ModelBundle& model) {
   return out;
 }
 
+// The scales of the 8-bit layers of `module`, by "<owner>/<module path>".
+void collect_int8_scales(torch::nn::Module& module, const std::string& owner, std::map<std::string, torch::Tensor>& out) {
+  for (const auto& item : module.named_modules("", /*include_self=*/false)) {
+    if (!models::is_quantized(*item.value())) continue;
+    const auto buffers = item.value()->named_buffers(/*recurse=*/false);
+    out[owner + "/" + item.key()] = buffers[models::kWeightScaleName];
+  }
+}
+
 }  // namespace
 
 LoraSet::LoraSet(ModelBundle& model)
-    : targets_(models::lora_targets(model.unet, text_encoders_of(model), model.family)) {}
+    : targets_(models::lora_targets(model.unet, text_encoders_of(model), model.family)), dtype_(model.dtype) {
+  collect_int8_scales(*model.unet, "unet", int8_scales_);
+  for (auto& encoder : model.text_encoders) collect_int8_scales(*encoder.model, encoder.name, int8_scales_);
+}
 
 LoraSet::~LoraSet() {
   try {
@@ -94,7 +107,7 @@ std::vector<api::AppliedLora> LoraSet::apply(const std::vector<LoraUse>& loras, 
       const auto want = wanted.find(key);
       auto slot = slots_.find(key);
       if (want == wanted.end()) {  // no LoRA touches it any more: back to the base value
-        slot->second.weight.copy_(slot->second.original);
+        restore(slot->second);
         slots_.erase(slot);
         continue;
       }
@@ -103,24 +116,20 @@ std::vector<api::AppliedLora> LoraSet::apply(const std::vector<LoraUse>& loras, 
         const torch::Tensor* weight = targets_.weight(layer.target);
         Slot fresh;
         fresh.weight = *weight;
-        // A GPU's memory is scarcer than the host's: keep the base copy on the CPU there.
-        fresh.original = weight->detach().to(torch::kCPU, weight->scalar_type(), false, /*copy=*/true).contiguous();
+        const auto scale = int8_scales_.find(key);
+        if (weight->scalar_type() == torch::kInt8 && scale != int8_scales_.end()) {
+          // The 8-bit weight itself is the base: the layer is given a new tensor to hold.
+          fresh.original = weight->detach();
+          fresh.scale = scale->second;
+        } else {
+          // A GPU's memory is scarcer than the host's: keep the base copy on the CPU there.
+          fresh.original = weight->detach().to(torch::kCPU, weight->scalar_type(), false, /*copy=*/true).contiguous();
+        }
         slot = slots_.emplace(key, std::move(fresh)).first;
       }
       Slot& s = slot->second;
       if (s.applied == want->second) continue;
-      const int64_t rows = s.weight.size(0);
-      if (s.weight.scalar_type() == torch::kFloat32 && s.weight.is_contiguous() &&
-          s.weight.device() == s.original.device()) {
-        // Straight from the base copy into the weight: no temporary the size of the weight.
-        torch::Tensor out = s.weight.view({rows, -1});
-        models::merge_lora_deltas(s.original.view({rows, -1}), want->second, out);
-      } else {
-        torch::Tensor merged =
-            s.original.to(s.weight.device(), torch::kFloat32, false, /*copy=*/true).view({rows, -1});
-        models::merge_lora_deltas(merged, want->second, merged);
-        s.weight.copy_(merged.view(s.weight.sizes()));
-      }
+      merge(s, want->second);
       s.applied = want->second;
     }
   } catch (const c10::Error& e) {
@@ -131,15 +140,60 @@ std::vector<api::AppliedLora> LoraSet::apply(const std::vector<LoraUse>& loras, 
     throw;
   }
   active_ = std::move(files);
+  uses_ = loras;
+  allow_partial_ = allow_partial;
   last_apply_seconds_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return applied;
 }
 
+void LoraSet::merge(Slot& s, const std::vector<Contribution>& wanted) const {
+  const int64_t rows = s.original.size(0);
+  if (s.scale.defined()) {
+    // Merged in float32 from the dequantized base, held in the compute precision (in the
+    // 8-bit weight's layout) while the LoRA stays.
+    const auto base = s.original.to(s.weight.device());
+    torch::Tensor merged = models::dequantize_per_channel(base, s.scale.to(base.device()), torch::kFloat32)
+                               .contiguous()
+                               .view({rows, -1});
+    models::merge_lora_deltas(merged, wanted, merged);
+    auto held = torch::empty_like(base, base.options().dtype(dtype_));
+    held.copy_(merged.view(base.sizes()));
+    s.weight.set_data(held);
+  } else if (s.weight.scalar_type() == torch::kFloat32 && s.weight.is_contiguous() &&
+             s.weight.device() == s.original.device()) {
+    // Straight from the base copy into the weight: no temporary the size of the weight.
+    torch::Tensor out = s.weight.view({rows, -1});
+    models::merge_lora_deltas(s.original.view({rows, -1}), wanted, out);
+  } else {
+    torch::Tensor merged = s.original.to(s.weight.device(), torch::kFloat32, false, /*copy=*/true).view({rows, -1});
+    models::merge_lora_deltas(merged, wanted, merged);
+    s.weight.copy_(merged.view(s.weight.sizes()));
+  }
+}
+
+void LoraSet::restore(Slot& s) {
+  if (s.scale.defined())
+    s.weight.set_data(s.original);
+  else
+    s.weight.copy_(s.original);
+}
+
 void LoraSet::clear() {
   torch::NoGradGuard no_grad;
-  for (auto& entry : slots_) entry.second.weight.copy_(entry.second.original);
+  for (auto& entry : slots_) restore(entry.second);
   slots_.clear();
   active_.clear();
+  uses_.clear();
+}
+
+void LoraSet::forget(const std::string& owner) {
+  const std::string prefix = owner + "/";
+  for (auto it = slots_.lower_bound(prefix); it != slots_.end() && it->first.rfind(prefix, 0) == 0;)
+    it = slots_.erase(it);
+}
+
+void LoraSet::merge_again() {
+  if (!uses_.empty()) apply(std::vector<LoraUse>(uses_), allow_partial_);
 }
 
 std::pair<api::GenerationRequest, std::vector<api::AppliedLora>> LoraSet::apply_request(

@@ -6,7 +6,9 @@
 // original + Σ multiplier·scale·ΔW in float32, from an untouched copy of every weight a
 // LoRA touches; so removing every LoRA restores the base weights bit for bit, and the
 // base model is never reloaded. A LoRA made for another model family is refused before
-// anything changes. Parsed LoRA files are cached.
+// anything changes. Parsed LoRA files are cached. A layer held in 8 bits (weight_loading.h)
+// is merged into its dequantized weight, which it then holds in the compute precision while
+// a LoRA changes it; without LoRAs it holds its 8-bit weight again.
 
 #include <torch/torch.h>
 
@@ -47,6 +49,12 @@ class LoraSet {
   // Restores every touched weight to the base model's value, bit for bit.
   void clear();
 
+  // For a text encoder released in low-memory mode (TextEncoderRelease): forget what was
+  // merged into the weights of `owner` ("text_encoder", ...) without restoring them, since they
+  // are about to go; merge_again() merges the active set into them once they are back.
+  void forget(const std::string& owner);
+  void merge_again();
+
   // Resolves the request's adapters and, when `request.loras.folder` is set, the prompt's
   // <lora:NAME:MULTIPLIER> tags, applies them, and returns the request to run (its
   // prompt without the tags) and what was applied.
@@ -68,13 +76,20 @@ class LoraSet {
   struct Slot {
     torch::Tensor weight;    // the model's parameter, changed in place
     torch::Tensor original;  // its base value (on the CPU when the model is on a GPU)
+    torch::Tensor scale;     // with an 8-bit original: its scales per output channel
     std::vector<Contribution> applied;
   };
+  void merge(Slot& slot, const std::vector<Contribution>& wanted) const;
+  static void restore(Slot& slot);
 
   models::LoraTargets targets_;
   std::map<std::string, std::shared_ptr<const models::LoraFile>> files_;  // by absolute path
   std::vector<std::shared_ptr<const models::LoraFile>> active_;
   std::map<std::string, Slot> slots_;  // "unet/<module>", "text_encoder/<module>", "text_encoder_2/<module>"
+  std::map<std::string, torch::Tensor> int8_scales_;  // the scales of 8-bit layers, keyed as slots_
+  torch::ScalarType dtype_;  // what an 8-bit layer computes in
+  std::vector<LoraUse> uses_;  // the active set, as last applied
+  bool allow_partial_ = false;
   double last_apply_seconds_ = 0;
 };
 

@@ -37,7 +37,8 @@ std::string size_text(const api::SizeSettings& size) {
 
 MemoryEstimate estimate_generation_memory(const models::UNet2DConditionConfig& unet,
                                           const models::AutoencoderKLConfig& vae,
-                                          torch::ScalarType dtype, const api::GenerationRequest& request) {
+                                          torch::ScalarType dtype, const api::GenerationRequest& request,
+                                          bool banded_decode) {
   const int64_t e = static_cast<int64_t>(c10::elementSize(dtype));
   const int64_t f = std::max<int64_t>(1, vae.downscale_factor());
   const api::SizeSettings& size = request.size;
@@ -56,8 +57,9 @@ MemoryEstimate estimate_generation_memory(const models::UNet2DConditionConfig& u
 
   // The decoder's activations, band by band above the budget; then the float32 image and
   // its 8-bit copy.
+  const VaeDecodeOptions decode_options = banded_decode ? VaeDecodeOptions::low_memory() : VaeDecodeOptions();
   const int64_t decode =
-      estimate_vae_decode_peak_bytes(vae, size.batch_size, latent_h, latent_w, dtype);
+      estimate_vae_decode_peak_bytes(vae, size.batch_size, latent_h, latent_w, dtype, decode_options);
   const int64_t pixels = int64_t{size.batch_size} * size.width * size.height;
   out.decode_bytes = decode + pixels * 3 * (4 + 1);
   return out;
@@ -72,12 +74,18 @@ MemoryEstimate check_generation_memory(const ModelBundle& model, const api::Gene
   // Blocks our allocator keeps for reuse are ours to use again.
   if (util::caching_cpu_allocator_installed()) available.bytes += util::cpu_allocator_stats().cached_bytes;
   if (estimate.peak_bytes() > available.bytes)
-    throw Error("a " + size_text(request.size) + " image needs about " +
-                util::format_bytes(estimate.peak_bytes()) + " of working memory with this model in " +
-                dtype_text(model.dtype) + ", but only " + util::format_bytes(available.bytes) +
-                " is available (" + available.source +
-                "): choose a smaller size or batch, or a lower precision such as bf16");
+    throw Error(not_enough_memory_message(request, model.dtype, estimate.peak_bytes(), available.bytes,
+                                          available.source));
   return estimate;
+}
+
+std::string not_enough_memory_message(const api::GenerationRequest& request, torch::ScalarType dtype,
+                                      int64_t needed_bytes, int64_t available_bytes, const std::string& source,
+                                      const std::string& how) {
+  return "a " + size_text(request.size) + " image needs about " + util::format_bytes(needed_bytes) +
+         " of working memory with this model in " + dtype_text(dtype) + how + ", but only " +
+         util::format_bytes(available_bytes) + " is available (" + source +
+         "): choose a smaller size or batch, or a lower precision such as bf16";
 }
 
 bool is_out_of_memory(const std::exception_ptr& error) {

@@ -26,9 +26,17 @@ struct MemoryEstimate {
   int64_t peak_bytes() const { return std::max(denoise_bytes, decode_bytes); }
 };
 
+// `banded_decode`: the VAE decoded as low-memory mode decodes it (VaeDecodeOptions::low_memory).
 MemoryEstimate estimate_generation_memory(const models::UNet2DConditionConfig& unet,
                                           const models::AutoencoderKLConfig& vae,
-                                          torch::ScalarType dtype, const api::GenerationRequest& request);
+                                          torch::ScalarType dtype, const api::GenerationRequest& request,
+                                          bool banded_decode = false);
+
+// "a 512x512 image needs about 3.1 GiB of working memory with this model in fp32<how>, but
+// only 2.0 GiB is available (<source>): choose a smaller size ...".
+std::string not_enough_memory_message(const api::GenerationRequest& request, torch::ScalarType dtype,
+                                      int64_t needed_bytes, int64_t available_bytes, const std::string& source,
+                                      const std::string& how = "");
 
 // Throws latent::Error with the estimate and the memory available when the request would not
 // fit (see util::available_memory). Returns the estimate. CPU models only: a GPU's memory is

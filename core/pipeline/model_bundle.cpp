@@ -2,16 +2,13 @@
 
 #include <QFileInfo>
 
-#include <sys/mman.h>
-#include <unistd.h>
-
-#include <algorithm>
-#include <cstdint>
 #include <cstdlib>
 
 #include "core/io/model_files.h"
 #include "core/io/state_dict.h"
 #include "core/models/skip_init.h"
+#include "core/pipeline/module_fill.h"
+#include "core/pipeline/weight_loading.h"
 #include "core/util/cpu_allocator.h"
 #include "core/util/cpu_info.h"
 #include "core/util/error.h"
@@ -34,129 +31,6 @@ class DefaultDtypeGuard {
  private:
   caffe2::TypeMeta saved_;
 };
-
-// The address range of a mapped file's data area.
-struct MappedRange {
-  uintptr_t begin = 0;
-  uintptr_t end = 0;
-};
-
-// Where each file's tensors lie in memory. Views are found from a tensor whose offset is
-// aligned for its dtype (those are always views of the mapping, never copies).
-std::vector<MappedRange> mapped_ranges(const io::ModelFiles& files) {
-  std::vector<MappedRange> ranges;
-  for (const auto& file : files.files) {
-    uint64_t data_end = 0;
-    for (const auto& info : file->tensors()) data_end = std::max(data_end, info.data_end);
-    for (const auto& info : file->tensors()) {
-      if (info.numel() == 0) continue;
-      const auto t = file->tensor(info.name);
-      const auto address = reinterpret_cast<uintptr_t>(t.data_ptr());
-      if (t.storage().data() == nullptr || address < info.data_begin) continue;
-      // A copy made for an unaligned tensor is not in the mapping; checking two tensors
-      // agree on the base would cost more than it guards, so only trust aligned offsets.
-      if (info.data_begin % c10::elementSize(t.scalar_type()) != 0) continue;
-      ranges.push_back({address - info.data_begin, address - info.data_begin + data_end});
-      break;
-    }
-  }
-  return ranges;
-}
-
-// Drops the pages of `weights` that lie in a file mapping from this process (they stay
-// in the page cache), so a model being loaded holds each weight once, not also as the
-// file's pages. Only read-only file pages are dropped: touching them again re-reads them.
-void release_file_pages(const io::TensorMap& weights, const std::vector<MappedRange>& ranges) {
-  static const uintptr_t page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
-  for (const auto& [name, tensor] : weights) {
-    if (!tensor.defined() || tensor.numel() == 0) continue;
-    const auto begin = reinterpret_cast<uintptr_t>(tensor.data_ptr());
-    const uintptr_t end = begin + tensor.numel() * tensor.element_size();
-    for (const auto& range : ranges) {
-      if (begin < range.begin || end > range.end) continue;
-      // Whole pages only inside the data area: the header page may still be read.
-      const uintptr_t first = std::max((begin + page - 1) / page * page, (range.begin + page - 1) / page * page);
-      const uintptr_t last = end / page * page;
-      if (last > first) ::madvise(reinterpret_cast<void*>(first), last - first, MADV_DONTNEED);
-      break;
-    }
-  }
-}
-
-int64_t parameter_bytes(const torch::nn::Module& module) {
-  int64_t bytes = 0;
-  for (const auto& p : module.parameters()) bytes += p.numel() * p.element_size();
-  return bytes;
-}
-
-// Loading goes piece by piece (a block, a layer) so that only one piece's file pages are
-// resident next to the built model.
-constexpr int64_t kPieceBytes = 64ll * 1024 * 1024;
-
-struct Piece {
-  std::string prefix;  // diffusers path of the piece ("up_blocks.1"), empty for the root
-  std::shared_ptr<torch::nn::Module> module;
-};
-
-void collect_pieces(const std::shared_ptr<torch::nn::Module>& module, const std::string& prefix,
-                    std::vector<Piece>& out) {
-  const bool has_own_tensors =
-      !module->named_parameters(false).is_empty() || !module->named_buffers(false).is_empty();
-  if (has_own_tensors || module->children().empty() || parameter_bytes(*module) <= kPieceBytes) {
-    out.push_back({prefix, module});
-    return;
-  }
-  for (const auto& child : module->named_children())
-    collect_pieces(child.value(), prefix.empty() ? child.key() : prefix + "." + child.key(), out);
-}
-
-// A module holding `piece` at its full path, so a load reports full diffusers names.
-std::shared_ptr<torch::nn::Module> rooted(const Piece& piece) {
-  if (piece.prefix.empty()) return piece.module;
-  auto root = std::make_shared<torch::nn::Module>();
-  auto parent = root;
-  size_t start = 0;
-  while (true) {
-    const size_t dot = piece.prefix.find('.', start);
-    const std::string name = piece.prefix.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
-    if (dot == std::string::npos) {
-      parent->register_module(name, piece.module);
-      break;
-    }
-    auto next = std::make_shared<torch::nn::Module>();
-    parent->register_module(name, next);
-    parent = next;
-    start = dot + 1;
-  }
-  return root;
-}
-
-// Weights copied into the built module (converted from the file's dtype, into
-// channels-last for convolutions when asked) piece by piece, each piece's file pages
-// released once copied; then moved to the device.
-template <typename ModuleHolder>
-void fill(ModuleHolder& module, io::TensorMap& weights, const std::string& source,
-          torch::Device device, bool channels_last, const std::vector<MappedRange>& ranges) {
-  if (channels_last) {
-    for (auto& p : module->parameters())
-      if (p.dim() == 4) p.set_data(torch::empty_like(p, at::MemoryFormat::ChannelsLast));
-  }
-  std::vector<Piece> pieces;
-  collect_pieces(module.ptr(), "", pieces);
-  for (const auto& piece : pieces) {
-    io::TensorMap part;
-    const std::string prefix = piece.prefix.empty() ? "" : piece.prefix + ".";
-    for (auto it = weights.lower_bound(prefix); it != weights.end() && it->first.rfind(prefix, 0) == 0; ++it)
-      part.insert(*it);
-    io::load_state_dict(*rooted(piece), part, source);
-    release_file_pages(part, ranges);
-  }
-  weights.clear();
-  module->to(device);
-  module->eval();
-  // The blocks freed by the channels-last copies would otherwise sit in the cache.
-  util::release_cached_cpu_memory();
-}
 
 }  // namespace
 
@@ -240,12 +114,25 @@ std::unique_ptr<ModelBundle> load_model_bundle(const api::LoadOptions& options) 
                   .toBool(files.family == io::ModelFamily::sdxl_refiner);
 
   const std::string source = files.config_source.empty() ? options.model_path : files.source;
-  const auto ranges = mapped_ranges(files);
-  const bool channels_last = prefers_channels_last(bundle->device, bundle->dtype);
+  // 8-bit weights: asked for, or (auto) found in the files `convert --weights int8` writes.
+  bool files_hold_int8 = holds_int8_weights(files.unet);
+  check_int8_tensors(files.unet, source + " (unet)");
+  check_int8_tensors(files.vae, source + " (vae)");
+  for (const io::TextEncoderFiles& encoder : files.text_encoders) {
+    check_int8_tensors(encoder.weights, source + " (" + encoder.name + ")");
+    files_hold_int8 = files_hold_int8 || holds_int8_weights(encoder.weights);
+  }
+  bundle->weights = resolve_weights(options.weights, files_hold_int8);
+  const bool int8 = bundle->weights == "int8";
+  bundle->files = files.files;
+  const auto ranges = mapped_ranges(files.files);
+  FillOptions fill;
+  fill.device = bundle->device;
   // One per encoder of the family, in its order (SDXL base: text_encoder, text_encoder_2).
   for (io::TextEncoderFiles& encoder_files : files.text_encoders) {
     TextEncoder text_encoder;
     text_encoder.name = encoder_files.name;
+    text_encoder.source = source + " (" + encoder_files.name + ")";
     text_encoder.tokenizer = std::make_unique<text::ClipTokenizer>(
         text::ClipTokenizer::from_folder(encoder_files.tokenizer_dir));
     {
@@ -255,10 +142,13 @@ std::unique_ptr<ModelBundle> load_model_bundle(const api::LoadOptions& options) 
           encoder_files.config, source + " (" + encoder_files.name + " config)"));
     }
     files.check_unchanged_on_disk();  // before its bytes are copied in
-    fill(text_encoder.model, encoder_files.weights, source + " (" + encoder_files.name + ")",
-         bundle->device, false, ranges);
+    fill.int8_modules = int8 ? text_encoder_int8_modules() : std::vector<std::string>{};
+    fill_module(text_encoder.model.ptr(), encoder_files.weights, text_encoder.source, fill, ranges);
+    // Kept, as views of the mapping, for a reload after a release (text_encoder_residency.h).
+    text_encoder.weights = std::move(encoder_files.weights);
     bundle->text_encoders.push_back(std::move(text_encoder));
   }
+  const bool channels_last = prefers_channels_last(bundle->device, bundle->dtype);
   {
     DefaultDtypeGuard guard(bundle->dtype);
     models::SkipRandomInit no_init;
@@ -266,7 +156,10 @@ std::unique_ptr<ModelBundle> load_model_bundle(const api::LoadOptions& options) 
         models::AutoencoderKLConfig::from_json(files.vae_config, source + " (vae config)"));
   }
   files.check_unchanged_on_disk();
-  fill(bundle->vae, files.vae, source + " (vae)", bundle->device, channels_last, ranges);
+  fill.channels_last = channels_last;
+  fill.int8_modules.clear();  // the VAE stays in the compute precision
+  fill_module(bundle->vae.ptr(), files.vae, source + " (vae)", fill, ranges);
+  files.vae.clear();
   // The SDXL VAE overflows in fp16, so diffusers' SDXL pipelines honour the VAE config's
   // force_upcast: with an fp16 VAE they decode (upcast_vae) and encode with it moved to
   // fp32. Kept in fp32 here, upcast from the fp16 weights as diffusers' are. A bf16 VAE
@@ -282,8 +175,13 @@ std::unique_ptr<ModelBundle> load_model_bundle(const api::LoadOptions& options) 
         models::UNet2DConditionConfig::from_json(files.unet_config, source + " (unet config)"));
   }
   files.check_unchanged_on_disk();
-  fill(bundle->unet, files.unet, source + " (unet)", bundle->device, channels_last, ranges);
+  fill.int8_modules = int8 ? unet_int8_modules() : std::vector<std::string>{};
+  fill_module(bundle->unet.ptr(), files.unet, source + " (unet)", fill, ranges);
+  files.unet.clear();
   files.check_unchanged_on_disk();  // a change during the copy leaves the weights in doubt
+  // Built in the compute precision, 8-bit layers gave their full weights back: those blocks
+  // must not let the allocator's cache grow as if the model still held them.
+  if (int8) util::reset_cpu_allocator_peak();
   return bundle;
 }
 

@@ -8,12 +8,15 @@
 
 #include <QJsonObject>
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "core/api/load_options.h"
 #include "core/io/model_family.h"
+#include "core/io/safetensors.h"
+#include "core/io/state_dict.h"
 #include "core/models/autoencoder_kl.h"
 #include "core/models/autoencoder_tiny.h"
 #include "core/models/clip_text_model.h"
@@ -27,6 +30,27 @@ struct TextEncoder {
   std::string name;  // its folder in the diffusers layout: "text_encoder", "text_encoder_2"
   std::unique_ptr<text::ClipTokenizer> tokenizer;
   models::CLIPTextModel model{nullptr};
+  // Its file tensors (views of the mapping) and their name for messages, to load it again
+  // after a release (text_encoder_residency.h).
+  io::TensorMap weights;
+  std::string source;
+  // While released: every parameter and buffer, memoryless, with the shape and precision to
+  // load it into again.
+  struct Released {
+    torch::Tensor tensor;
+    std::vector<int64_t> sizes;
+    torch::ScalarType dtype;
+  };
+  std::vector<Released> released;
+};
+
+// Low-memory mode (memory_plan.h) releases the text encoders after each encoding and loads
+// them again from the mapped files when next needed. What is merged into their weights (the
+// LoRAs) has to be forgotten before a release and merged again after the reload.
+struct TextEncoderRelease {
+  bool released = false;  // their weights are not in memory now
+  std::function<void()> before_release;
+  std::function<void()> after_reload;
 };
 
 struct ModelBundle {
@@ -51,6 +75,14 @@ struct ModelBundle {
   QJsonObject scheduler_config;
   torch::Device device = torch::kCPU;
   torch::ScalarType dtype = torch::kFloat32;
+  // How the UNet's and text encoders' linear and convolution weights are held: "full" (in
+  // `dtype`) or "int8" (weight_loading.h).
+  std::string weights = "full";
+  std::vector<std::shared_ptr<const io::SafetensorsFile>> files;  // every file mapped
+  // This run is in low-memory mode (memory_plan.h): the text encoders are released after each
+  // encoding and the VAE decodes in bands.
+  bool low_memory = false;
+  TextEncoderRelease text_encoder_release;
 
   // The precision the VAE computes in: the model's, or fp32 where diffusers' SDXL
   // pipelines upcast it (force_upcast in an fp16 model; see load_model_bundle).

@@ -26,6 +26,7 @@ SamplingParams SamplingParams::from_request(const api::GenerationRequest& r) {
   p.zero_snr = r.sampling.zero_snr;
   p.lcm_original_steps = r.sampling.lcm_original_steps;
   p.tcd_gamma = r.sampling.tcd_gamma;
+  p.step_cache = r.sampling.step_cache;
   p.prompt_syntax = PromptSyntax::Weighted;
   p.embeddings_dir = r.embeddings_dir;
   if (!r.prompt_2.empty()) p.prompts_2 = {r.prompt_2};
@@ -51,6 +52,7 @@ void validate_params(const ModelBundle& model, const SamplingParams& p) {
   shape_check.sampling.clip_skip = p.clip_skip + 1;
   shape_check.sampling.eta = p.eta;
   shape_check.sampling.timestep_spacing = p.timestep_spacing;
+  shape_check.sampling.step_cache = p.step_cache;
   validate_request(shape_check);
   // At ᾱ = 0 an epsilon prediction says nothing about the picture (diffusers divides by
   // zero there): a zero-SNR schedule is for v-prediction models.

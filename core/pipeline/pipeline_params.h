@@ -45,6 +45,8 @@ struct SamplingParams {
   // gamma (see api::SamplingSettings).
   int lcm_original_steps = 0;
   double tcd_gamma = 0.3;
+  // The step cache's interval (api::SamplingSettings::step_cache, step_cache.h); 1 = off.
+  int step_cache = 1;
   // Plain reads prompts as diffusers does (what the golden cases pin); from_request()
   // asks for the web UI's language: emphasis, BREAK, 75-token chunks, embeddings.
   PromptSyntax prompt_syntax = PromptSyntax::Plain;

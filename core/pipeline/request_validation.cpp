@@ -108,6 +108,9 @@ void validate_request(const api::GenerationRequest& r) {
                 " is out of range: use 1 to 1000 (0 = the model's scheduler config)");
   if (!(sampling.tcd_gamma >= 0.0 && sampling.tcd_gamma <= 1.0))
     throw Error("TCD gamma " + number_text(sampling.tcd_gamma) + " is out of range: use 0 to 1");
+  if (sampling.step_cache < 1 || sampling.step_cache > kMaxSteps)
+    throw Error("step cache " + std::to_string(sampling.step_cache) + " is out of range: use 1 (off) to " +
+                std::to_string(kMaxSteps) + " (every Nth step runs the whole UNet)");
   check_sdxl(r.sdxl);
   if (!(r.refiner.switch_at > 0.0 && r.refiner.switch_at < 1.0))
     throw Error("refiner switch " + number_text(r.refiner.switch_at) +

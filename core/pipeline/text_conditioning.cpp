@@ -3,6 +3,7 @@
 #include "core/pipeline/model_bundle.h"
 #include "core/pipeline/prompt_encoder.h"
 #include "core/pipeline/sdxl_prompt_encoder.h"
+#include "core/pipeline/text_encoder_residency.h"
 
 namespace latent::pipeline {
 
@@ -48,6 +49,7 @@ GuidedConditioning encode_family_conditioning(ModelBundle& model, const Sampling
 }  // namespace
 
 GuidedConditioning encode_text_conditioning(ModelBundle& model, const SamplingParams& p, TimeIdsLayout layout) {
+  const TextEncoderUse use(model);  // loaded again if low-memory mode released them
   const int64_t embedding_dim = model.unet->config.time_cond_proj_dim;
   if (embedding_dim == 0) return encode_family_conditioning(model, p, layout);
   // An LCM-distilled UNet takes the guidance as an embedding of w = guidance − 1 and never

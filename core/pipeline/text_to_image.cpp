@@ -6,7 +6,8 @@
 #include "core/pipeline/denoise_loop.h"
 #include "core/pipeline/latents.h"
 #include "core/pipeline/model_bundle.h"
-#include "core/pipeline/text_conditioning.h"
+#include "core/pipeline/step_cache.h"
+#include "core/pipeline/text_schedule.h"
 #include "core/util/cancellation.h"
 
 namespace latent::pipeline {
@@ -19,10 +20,11 @@ TextToImageOutput text_to_image(ModelBundle& model, const TextToImageParams& p,
   auto scheduler = make_params_scheduler(model, p);
 
   DenoiseSpec spec;
-  spec.conditioning = encode_text_conditioning(model, p);
+  set_text_conditioning(spec, encode_text_schedule(model, p, {scheduler->num_calls()}));
+  spec.predict = step_cached_predictor(model, p.step_cache, scheduler->num_calls());
   if (p.control.any()) {
     check_control(p.control, p.width, p.height);
-    spec.predict = controlled_predictor(unet_noise_predictor(model), p.control, spec.conditioning.guided(),
+    spec.predict = controlled_predictor(spec.predict, p.control, spec.conditioning.guided(),
                                         p.batch(), scheduler->num_calls());
   }
   throw_if_cancelled(cancel);

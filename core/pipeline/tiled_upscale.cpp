@@ -34,6 +34,8 @@ torch::Tensor upscale_tiled(const UpscalerNetwork& network, const torch::Tensor&
   const int64_t pad = round_up(std::max<int64_t>(options.pad, 0), m);
 
   auto out = torch::empty({image.size(0), 3, padded_h * s, padded_w * s}, torch::kFloat32);
+  const int64_t tiles = ((padded_h + tile - 1) / tile) * ((padded_w + tile - 1) / tile);
+  int64_t done = 0;
   for (int64_t y0 = 0; y0 < padded_h; y0 += tile) {
     for (int64_t x0 = 0; x0 < padded_w; x0 += tile) {
       throw_if_cancelled(cancel);
@@ -48,6 +50,7 @@ torch::Tensor upscale_tiled(const UpscalerNetwork& network, const torch::Tensor&
       out.slice(2, y0 * s, y1 * s)
           .slice(3, x0 * s, x1 * s)
           .copy_(result.slice(2, (y0 - py0) * s, (y1 - py0) * s).slice(3, (x0 - px0) * s, (x1 - px0) * s));
+      if (options.on_tile) options.on_tile(++done, tiles);
     }
   }
   return out.slice(2, 0, height * s).slice(3, 0, width * s);

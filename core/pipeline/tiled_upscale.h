@@ -11,6 +11,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 
 #include "core/pipeline/upscaler_network.h"
 
@@ -22,6 +23,7 @@ struct TileOptions {
   // RRDBNet's (64 features) activations at a few hundred MB.
   int64_t tile = 192;
   int64_t pad = 24;
+  std::function<void(int64_t done, int64_t total)> on_tile;  // after each tile, when set
 };
 
 // [B,3,H,W] float in [0,1] (any device) → [B,3,H·s,W·s] float32 on the CPU. `cancel` is

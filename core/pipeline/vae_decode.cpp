@@ -52,13 +52,17 @@ int64_t estimate_vae_decode_peak_bytes(const models::AutoencoderKLConfig& config
                                        torch::ScalarType dtype, const VaeDecodeOptions& options) {
   const int64_t whole = estimate_vae_decode_bytes(config, batch, latent_height, latent_width, dtype);
   if (whole <= options.budget_bytes) return whole;
-  return estimate_vae_banded_decode_bytes(config, batch, latent_height, latent_width, dtype, options);
+  const int64_t banded = estimate_vae_banded_decode_bytes(config, batch, latent_height, latent_width, dtype, options);
+  return options.bands_only_when_smaller ? std::min(whole, banded) : banded;
 }
 
 bool vae_decode_needs_bands(const models::AutoencoderKLConfig& config, torch::IntArrayRef sizes,
                             torch::ScalarType dtype, const VaeDecodeOptions& options) {
   if (sizes.size() != 4) return false;
-  return estimate_vae_decode_bytes(config, sizes[0], sizes[2], sizes[3], dtype) > options.budget_bytes;
+  const int64_t whole = estimate_vae_decode_bytes(config, sizes[0], sizes[2], sizes[3], dtype);
+  if (whole <= options.budget_bytes) return false;
+  return !options.bands_only_when_smaller ||
+         estimate_vae_banded_decode_bytes(config, sizes[0], sizes[2], sizes[3], dtype, options) < whole;
 }
 
 torch::Tensor vae_decode(models::AutoencoderKL& vae, const torch::Tensor& latents,

@@ -23,6 +23,18 @@ struct VaeDecodeOptions {
   int64_t budget_bytes = kDefaultVaeDecodeBudgetBytes;
   // Temporaries of one band (its float32 input rows, normalised rows, convolution output).
   int64_t band_bytes = 192ll * 1024 * 1024;
+  // Above the budget, bands only where they hold less than the whole decode (a narrow VAE's
+  // whole decode can hold less than one band's temporaries).
+  bool bands_only_when_smaller = false;
+
+  // Low-memory mode's (memory_plan.h): smaller bands wherever they hold less, whatever the size.
+  static VaeDecodeOptions low_memory() {
+    VaeDecodeOptions options;
+    options.budget_bytes = 0;
+    options.band_bytes = 64ll * 1024 * 1024;
+    options.bands_only_when_smaller = true;
+    return options;
+  }
 };
 
 // Estimated peak bytes of activations for decoding latents of batch × h × w in one piece,

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <optional>
 
+#include "core/text/text_chars.h"
 #include "core/util/error.h"
 
 namespace latent::text {
@@ -14,19 +15,6 @@ namespace {
 
 constexpr double kRoundMultiplier = 1.1;
 constexpr double kSquareMultiplier = 1 / 1.1;
-
-// Python's \s for the characters a byte can hold on its own.
-bool is_space(unsigned char c) {
-  return c == ' ' || (c >= '\t' && c <= '\r') || (c >= 0x1c && c <= 0x1f);
-}
-
-// Python's \w, with every byte of a multi-byte UTF-8 sequence counted as a letter.
-bool is_word(unsigned char c) {
-  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
-         c >= 0x80;
-}
-
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
 
 bool is_special(char c) {
   return c == '\\' || c == '(' || c == ')' || c == '[' || c == ']' || c == ':';

@@ -124,6 +124,7 @@ LoraTrainingResult train_lora(const LoraTrainingOptions& o, const TrainingObserv
   load.model_path = o.model_path;
   load.device = o.device;
   load.dtype = "fp32";
+  load.weights = "full";  // an 8-bit folder (convert --weights int8) trains on its dequantized weights
   auto model = pipeline::load_model_bundle(load);
   for (auto& p : model->unet->parameters()) {
     p.requires_grad_(false);

@@ -88,6 +88,7 @@ ShapeEvaluation evaluate_shapes(pipeline::Engine& engine, const ShapeEvaluationO
     request.sampling.steps = o.steps;
     request.sampling.guidance_scale = o.guidance_scale;
     request.sampling.sampler = o.sampler;
+    request.sampling.step_cache = o.step_cache;
     request.sampling.seed = o.seed * 100003 + i;
     request.loras.adapters = o.loras;
     request.preview.approximate = false;

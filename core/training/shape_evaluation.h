@@ -25,6 +25,7 @@ struct ShapeEvaluationOptions {
   int steps = 25;
   double guidance_scale = 7.5;
   std::string sampler = "euler_a";
+  int step_cache = 1;  // api::SamplingSettings::step_cache
   uint64_t seed = 0;
   std::vector<api::LoraSpec> loras;
   std::string save_dir;  // when set, every picture is written there as PNG

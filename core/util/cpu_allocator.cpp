@@ -80,6 +80,11 @@ class CachingCpuAllocator final : public c10::Allocator {
     return stats_;
   }
 
+  void reset_peak() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    peak_live_ = stats_.live_bytes;
+  }
+
   static void deleter(void* block);
 
  private:
@@ -191,6 +196,10 @@ CpuCacheLimit::CpuCacheLimit(int64_t max_cached_bytes) {
 
 CpuCacheLimit::~CpuCacheLimit() {
   if (auto* allocator = g_allocator.load(); allocator && previous_ >= 0) allocator->set_max_cached(previous_);
+}
+
+void reset_cpu_allocator_peak() {
+  if (auto* allocator = g_allocator.load()) allocator->reset_peak();
 }
 
 CpuAllocatorStats cpu_allocator_stats() {

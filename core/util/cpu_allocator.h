@@ -45,4 +45,9 @@ class CpuCacheLimit {
 
 CpuAllocatorStats cpu_allocator_stats();
 
+// Takes the bytes live now as the largest live set so far, which bounds what the cache may
+// keep beside it: call after a phase whose short-lived blocks will never be live again (a
+// model built in its compute precision, then held in 8 bits).
+void reset_cpu_allocator_peak();
+
 }  // namespace latent::util

@@ -10,33 +10,9 @@
 
 #include "core/image/png_metadata.h"
 #include "core/util/error.h"
+#include "tests/support/test_files.h"
 
-namespace {
-
-// Files this process writes stop growing at `bytes`, as on a full disk; writes past it fail
-// with EFBIG instead of raising SIGXFSZ. Unlike permissions, this also holds for root.
-class FileSizeLimit {
- public:
-  explicit FileSizeLimit(rlim_t bytes) {
-    m_handler = std::signal(SIGXFSZ, SIG_IGN);
-    getrlimit(RLIMIT_FSIZE, &m_old);
-    rlimit limited = m_old;
-    limited.rlim_cur = bytes;
-    m_ok = setrlimit(RLIMIT_FSIZE, &limited) == 0;
-  }
-  ~FileSizeLimit() {
-    setrlimit(RLIMIT_FSIZE, &m_old);
-    std::signal(SIGXFSZ, m_handler);
-  }
-  bool ok() const { return m_ok; }
-
- private:
-  rlimit m_old{};
-  void (*m_handler)(int) = nullptr;
-  bool m_ok = false;
-};
-
-}  // namespace
+using latent::test::FileSizeLimit;
 
 class TestAtomicWrite : public QObject {
   Q_OBJECT

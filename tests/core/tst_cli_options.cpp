@@ -70,6 +70,7 @@ class TestCliOptions : public QObject {
                                            "train-lora", "train-starter"};
     QTest::newRow("--device") << "--device" << QStringList{"bench", "generate", "train-lora"};
     QTest::newRow("compute --dtype") << "--dtype" << QStringList{"bench", "generate"};
+    QTest::newRow("--weights") << "--weights" << QStringList{"bench", "generate", "eval-shapes", "serve", "convert"};
     QTest::newRow("storage --dtype") << "--dtype" << QStringList{"make-random-model", "train-starter"};
     QTest::newRow("--width") << "--width" << QStringList{"bench", "generate"};
     QTest::newRow("--height") << "--height" << QStringList{"bench", "generate"};
@@ -113,6 +114,9 @@ class TestCliOptions : public QObject {
     QTest::newRow("generate --scheduler") << QStringList{"generate", "--prompt", "p", "--scheduler", "nope"}
                                           << sampler;
     QTest::newRow("eval-shapes --sampler") << QStringList{"eval-shapes", "--sampler", "nope"} << sampler;
+    const QString weights = "unknown weights 'int4': use auto, full or int8";
+    QTest::newRow("generate --weights") << QStringList{"generate", "--prompt", "p", "--weights", "int4"} << weights;
+    QTest::newRow("bench --weights") << QStringList{"bench", "--model", "m", "--weights", "int4"} << weights;
   }
 
   void refusesAWrongValueTheSameWayEverywhere() {

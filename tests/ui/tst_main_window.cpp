@@ -126,6 +126,7 @@ void TestMainWindow::generateShowsPreviewsSavesAndRoundTrips() {
   QVERIFY(m_window->errorText().isEmpty());
   QVERIFY2(statusWhileLoading.startsWith(QStringLiteral("Loading model tiny-sd")), qPrintable(statusWhileLoading));
   QVERIFY(m_window->statusText().startsWith(QStringLiteral("Done in")));
+  QVERIFY2(m_window->statusText().contains(QStringLiteral("normal memory use")), qPrintable(m_window->statusText()));
 
   // Previews arrived while denoising, one per step, and reached the pane.
   QCOMPARE(previewsBeforeFinish, 8);

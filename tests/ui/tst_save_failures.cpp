@@ -20,6 +20,7 @@
 #include "ui/parameters_panel.h"
 #include "ui/prompt_panel.h"
 #include "ui/settings_store.h"
+#include "tests/support/test_files.h"
 #include "ui_test_support.h"
 
 using latent::ui::GenerationJob;
@@ -30,28 +31,7 @@ namespace {
 
 constexpr int kTimeoutMs = 120000;
 
-// Makes every file this process writes stop growing at `bytes`, as a full disk does: writes
-// past it fail (EFBIG) instead of raising SIGXFSZ. Works for root too, unlike permissions.
-class FullDisk {
- public:
-  explicit FullDisk(rlim_t bytes) {
-    m_oldHandler = std::signal(SIGXFSZ, SIG_IGN);
-    getrlimit(RLIMIT_FSIZE, &m_old);
-    rlimit limited = m_old;
-    limited.rlim_cur = bytes;
-    m_ok = setrlimit(RLIMIT_FSIZE, &limited) == 0;
-  }
-  ~FullDisk() {
-    setrlimit(RLIMIT_FSIZE, &m_old);
-    std::signal(SIGXFSZ, m_oldHandler);
-  }
-  bool ok() const { return m_ok; }
-
- private:
-  rlimit m_old{};
-  void (*m_oldHandler)(int) = nullptr;
-  bool m_ok = false;
-};
+using FullDisk = latent::test::FileSizeLimit;
 
 QStringList filesIn(const QString& dir) {
   return QDir(dir).entryList(QDir::Files | QDir::Hidden | QDir::NoDotAndDotDot);

@@ -46,6 +46,7 @@ void TestSettingsStore::defaultsAreSensible() {
   QCOMPARE(s.request.sampling.sampler, std::string("euler_a"));
   QCOMPARE(s.model.device, std::string("cpu"));
   QCOMPARE(s.model.dtype, std::string("fp32"));
+  QCOMPARE(s.model.weights, std::string("auto"));
   QCOMPARE(s.batchCount, 1);
   QVERIFY(s.request.loras.adapters.empty());
   QVERIFY(s.request.loras.folder.empty());
@@ -74,6 +75,7 @@ void TestSettingsStore::roundTripsEverySetting() {
   s.model.model_path = "/models/v1-5.safetensors";
   s.model.device = "cuda";
   s.model.dtype = "fp16";
+  s.model.weights = "int8";
   s.seedLocked = true;
   s.batchCount = 4;
   s.request.loras.folder = "/loras";
@@ -177,6 +179,8 @@ void TestSettingsStore::windowComesBackAsItWasLeft() {
     window.parametersPanel()->previewCombo()->setCurrentIndex(window.parametersPanel()->previewCombo()->count() - 1);
     window.modelPicker()->setModelPath(latent::test::tinyModelPath());
     window.modelPicker()->precisionCombo()->setCurrentIndex(1);
+    auto* weights = window.modelPicker()->weightsCombo();
+    weights->setCurrentIndex(weights->findData(QStringLiteral("int8")));
     window.resize(1111, 777);
     auto* splitter = window.findChild<QSplitter*>(QStringLiteral("mainSplitter"));
     splitter->setSizes({300, 500, 311});
@@ -199,6 +203,7 @@ void TestSettingsStore::windowComesBackAsItWasLeft() {
   QCOMPARE(s.request.preview.vae_every, 0);
   QCOMPARE(s.model.model_path, latent::test::tinyModelPath().toStdString());
   QCOMPARE(s.model.dtype, std::string("bf16"));
+  QCOMPARE(s.model.weights, std::string("int8"));
   QCOMPARE(window.outputDir(), out);
   QCOMPARE(window.size(), QSize(1111, 777));
   QCOMPARE(window.findChild<QSplitter*>(QStringLiteral("mainSplitter"))->saveState(), splitterState);
