@@ -141,6 +141,34 @@ def foreign_metadata():
     write("fuzz_foreign_json", "comfyui_loops.json", json.dumps(loops))
 
 
+def qt_string(text):
+    """A QString as QDataStream writes it: its UTF-16 byte count, then the UTF-16BE text."""
+    data = text.encode("utf-16-be")
+    return struct.pack(">I", len(data)) + data
+
+
+def gallery_cache():
+    """The gallery's cache files without their name and checksum (fuzz_gallery_cache adds
+    both): the first byte 0 for a thumbnail record, 1 for a folder index."""
+    picture = png([(b"tEXt", b"parameters\0a tiny thing")])
+    record = qt_string("/pictures/00001-1.png") + struct.pack(">qq", 4242, 1700000000123)
+    write("fuzz_gallery_cache", "thumbnail_record", b"\0" + record + struct.pack(">I", len(picture)) + picture)
+
+    def utf8(text):
+        data = text.encode()
+        return struct.pack(">I", len(data)) + data
+
+    def entry(name, broken, width, height, prompt, negative):
+        return (qt_string(name) + struct.pack(">qq?ii", 4242, 1700000000123, broken, width, height)
+                + utf8(prompt) + utf8(negative))
+
+    entries = [entry("00001-1.png", False, 512, 768, "a lighthouse, ünïcödé", "blurry"),
+               entry("broken.png", True, -1, -1, "", "")]
+    write("fuzz_gallery_cache", "index_two", b"\1" + qt_string("/pictures") + struct.pack(">I", 2) + b"".join(entries))
+    write("fuzz_gallery_cache", "index_empty", b"\1" + qt_string("/pictures") + struct.pack(">I", 0))
+
+
 if __name__ == "__main__":
     main()
     foreign_metadata()
+    gallery_cache()

@@ -9,7 +9,7 @@ set -eu
 cd "$(dirname "$0")/.."
 SECONDS_EACH=${1:-30}
 BUILD=${LATENT_FUZZ_BUILD_DIR:-build-fuzz}
-TARGETS="fuzz_safetensors_header fuzz_png_metadata fuzz_prompt_parser fuzz_clip_tokenizer fuzz_webui_json fuzz_control_spec fuzz_webui_client fuzz_onednn_verbose fuzz_xyz_values fuzz_prompt_schedule fuzz_styles_csv fuzz_wildcards fuzz_image_metadata fuzz_foreign_json"
+TARGETS="fuzz_safetensors_header fuzz_png_metadata fuzz_prompt_parser fuzz_clip_tokenizer fuzz_webui_json fuzz_control_spec fuzz_webui_client fuzz_onednn_verbose fuzz_xyz_values fuzz_prompt_schedule fuzz_styles_csv fuzz_wildcards fuzz_image_metadata fuzz_foreign_json fuzz_gallery_cache"
 
 cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_COMPILER=clang++ \
   -DLATENT_BUILD_FUZZERS=ON -DLATENT_BUILD_GUI=OFF >/dev/null

@@ -4,7 +4,6 @@
 #include <QLineEdit>
 #include <QListView>
 #include <QMenu>
-#include <QSortFilterProxyModel>
 #include <QSplitter>
 #include <QVBoxLayout>
 
@@ -18,21 +17,17 @@ namespace latent::ui {
 GalleryView::GalleryView(GalleryModel* model, QWidget* parent)
     : QWidget(parent),
       m_model(model),
-      m_filter(new QSortFilterProxyModel(this)),
+      m_filter(new GalleryFilterModel(model, this)),
       m_filterEdit(new QLineEdit(this)),
       m_list(new QListView(this)),
       m_details(new ImageDetails(this)),
       m_splitter(new QSplitter(Qt::Vertical, this)) {
   setObjectName(QStringLiteral("gallery"));
-  m_filter->setSourceModel(m_model);
-  m_filter->setFilterRole(GalleryModel::SearchTextRole);
-  m_filter->setFilterCaseSensitivity(Qt::CaseInsensitive);
-  m_filter->setDynamicSortFilter(true);
 
   m_filterEdit->setObjectName(QStringLiteral("galleryFilter"));
   m_filterEdit->setPlaceholderText(tr("Filter by prompt"));
   m_filterEdit->setClearButtonEnabled(true);
-  connect(m_filterEdit, &QLineEdit::textChanged, m_filter, &QSortFilterProxyModel::setFilterFixedString);
+  connect(m_filterEdit, &QLineEdit::textChanged, m_filter, &GalleryFilterModel::setFilterText);
 
   const int cell = GalleryModel::kThumbnailSize * 5 / 8;
   m_list->setObjectName(QStringLiteral("galleryList"));

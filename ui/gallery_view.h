@@ -4,10 +4,11 @@
 
 #include <QWidget>
 
+#include "ui/gallery_filter_model.h"
+
 class QLineEdit;
 class QListView;
 class QMenu;
-class QSortFilterProxyModel;
 class QSplitter;
 
 namespace latent::ui {
@@ -22,7 +23,7 @@ class GalleryView : public QWidget {
   explicit GalleryView(GalleryModel* model, QWidget* parent = nullptr);
 
   GalleryModel* model() const { return m_model; }
-  QSortFilterProxyModel* filterModel() const { return m_filter; }
+  GalleryFilterModel* filterModel() const { return m_filter; }
   QListView* listView() const { return m_list; }
   ImageDetails* details() const { return m_details; }
   QLineEdit* filterEdit() const { return m_filterEdit; }
@@ -41,7 +42,7 @@ class GalleryView : public QWidget {
 
  private:
   GalleryModel* m_model;
-  QSortFilterProxyModel* m_filter;
+  GalleryFilterModel* m_filter;
   QLineEdit* m_filterEdit;
   QListView* m_list;
   ImageDetails* m_details;
