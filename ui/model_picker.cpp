@@ -137,15 +137,16 @@ ModelPicker::ModelPicker(QWidget* parent)
   auto* runRow = new QHBoxLayout;
   runRow->addWidget(m_device, 1);
   runRow->addWidget(m_precision, 1);
-  auto* layout = new QFormLayout(this);
-  layout->setContentsMargins(0, 0, 0, 0);
-  layout->addRow(tr("Model"), pathRow);
-  layout->addRow(QString(), m_family);
-  layout->addRow(tr("Predicts"), m_predictionRow);
-  layout->addRow(tr("Refiner"), m_refinerRow);
-  layout->addRow(QString(), m_refinerNote);
-  layout->addRow(tr("Run on"), runRow);
-  layout->addRow(tr("Weights"), m_weights);  // under the precision they are computed in
+  m_form = new QFormLayout(this);
+  m_form->setContentsMargins(0, 0, 0, 0);
+  m_form->addRow(tr("Model"), pathRow);
+  m_form->addRow(QString(), m_family);
+  m_form->addRow(tr("Predicts"), m_predictionRow);
+  m_form->addRow(tr("Refiner"), m_refinerRow);
+  m_form->addRow(QString(), m_refinerNote);
+  // Device and precision; "Run on" is the choice of this computer or a server (run_on_panel.h).
+  m_form->addRow(tr("Compute"), runRow);
+  m_form->addRow(tr("Weights"), m_weights);  // under the precision they are computed in
 
   // Typing a path reads it after a pause; confirming it or picking from the list counts as
   // the person's choice.
@@ -309,8 +310,8 @@ void ModelPicker::probeChosenModel() {
   } else {
     m_family->setText(read.error);
   }
-  m_family->setVisible(!m_family->text().isEmpty());
-  m_predictionRow->setVisible(m_summary && m_summary->prediction_is_a_choice);
+  m_form->setRowVisible(m_family, !m_family->text().isEmpty());
+  m_form->setRowVisible(m_predictionRow, m_summary && m_summary->prediction_is_a_choice);
   const int index = m_path->findText(modelPath());
   if (index >= 0) m_path->setItemData(index, m_summary ? familyLabel(m_summary->family) : tr("cannot be opened"), kFamilyRole);
   showRefinerState();
@@ -319,7 +320,7 @@ void ModelPicker::probeChosenModel() {
 
 void ModelPicker::showRefinerState() {
   const bool base = m_summary && m_summary->family == io::ModelFamily::sdxl_base;
-  m_refinerRow->setVisible(base);
+  m_form->setRowVisible(m_refinerRow, base);
   QString note;
   const QString path = refinerPath();
   if (base && !path.isEmpty()) {
@@ -330,7 +331,7 @@ void ModelPicker::showRefinerState() {
       note = tr("This is a %1 model, not an SDXL refiner.").arg(familyLabel(read.summary->family));
   }
   m_refinerNote->setText(note);
-  m_refinerNote->setVisible(!note.isEmpty());
+  m_form->setRowVisible(m_refinerNote, !note.isEmpty());
 }
 
 QString ModelPicker::familyText() const { return m_family->text(); }

@@ -22,6 +22,7 @@
 
 class QComboBox;
 class QDoubleSpinBox;
+class QFormLayout;
 class QLabel;
 class QTimer;
 
@@ -101,6 +102,7 @@ class ModelPicker : public QWidget {
   QComboBox* m_device;
   QComboBox* m_precision;
   QComboBox* m_weights;
+  QFormLayout* m_form = nullptr;  // rows shown only where they apply hide with their labels
   QLabel* m_family;
   QWidget* m_predictionRow;
   QComboBox* m_prediction;

@@ -9,12 +9,9 @@
 #include <vector>
 
 #include "commands.h"
-#include "common_options.h"
+#include "picture_options.h"
 #include "control_options.h"
-#include "hires_options.h"
-#include "init_image_options.h"
 #include "option_values.h"
-#include "prompt_text_options.h"
 #include "output_files.h"
 #include "core/image/image_prep.h"
 #include "core/image/parameters_text.h"
@@ -44,34 +41,17 @@ std::string predictionValue(const QString& value) {
 }  // namespace
 
 int runGenerate(const QStringList& arguments) {
-  const ModelOptions model{WithoutModel::starterModel};
-  const NegativePromptOption negative;
-  const StepsOption steps{25};
-  // Without --guidance, --width or --height the model's own (Engine::model_defaults).
-  const GuidanceOption guidance{std::nullopt};
-  const SeedOption seed{WithoutSeed::random};
-  const SizeOptions size{std::nullopt};
-  const SamplerOption sampler{"euler_a"};
-  const StepCacheOption stepCache;
-  const ClipSkipOption clipSkip;
-  const InitImageOptions initImage;
-  const ComputeDtypeOption dtype{"fp32"};
-  const WeightsOption weights;
-  const DeviceOption device;
-  const ThreadsOption threads;
-  const LoraOption lora;
-  const EmbeddingsOption embeddings;
-  const PromptTextOptions promptText;
-  const HiresOptions hires;
+  const PictureOptions picture;
   const ControlOptions control;
   QCommandLineParser parser;
   parser.setApplicationDescription(
       "Draw images from a prompt with a Stable Diffusion model (1.x, 2.x or SDXL, optionally "
       "with an SDXL refiner).");
   parser.addHelpOption();
-  parser.addOptions(model.options() + OptionList{{"prompt", "What to draw.", "TEXT"}} + negative.options() +
-                    steps.options() + guidance.options() + seed.options() + size.options() +
-                    sampler.options() + stepCache.options());
+  parser.addOptions(picture.model.options() + OptionList{{"prompt", "What to draw.", "TEXT"}} +
+                    picture.negative.options() + picture.steps.options() +
+                    picture.guidance.options() + picture.seed.options() + picture.size.options() +
+                    picture.sampler.options() + picture.stepCache.options());
   const api::SdxlConditioning sdxlDefaults;
   const api::RefinerSettings refinerDefaults;
   parser.addOptions({
@@ -126,9 +106,10 @@ int runGenerate(const QStringList& arguments) {
       {"preview-vae", "Decode a preview after every step with this tiny autoencoder (TAESD, a "
                       "diffusers folder or .safetensors file); --preview-dir writes them all.", "PATH"},
   });
-  parser.addOptions(promptText.options());
-  parser.addOptions(dtype.options() + weights.options() + device.options() + threads.options() +
-                    embeddings.options() + lora.options() + hires.options() + control.options());
+  parser.addOptions(picture.promptText.options());
+  parser.addOptions(picture.dtype.options() + picture.weights.options() + picture.device.options() +
+                    picture.threads.options() + picture.embeddings.options() +
+                    picture.lora.options() + picture.hires.options() + control.options());
   parser.addOption({"low-memory", "Release the text encoders after encoding and decode the VAE in bands: "
                                   "the same picture in less memory, a little slower (chosen by itself "
                                   "when the memory available would not hold the normal way)."});
@@ -139,7 +120,7 @@ int runGenerate(const QStringList& arguments) {
       {"preview-dir", "Write intermediate VAE previews into this folder.", "DIR"},
       {"preview-every", "Steps between previews written to --preview-dir (default 5).", "K", "5"},
   });
-  parser.addOptions(initImage.options() + clipSkip.options());
+  parser.addOptions(picture.initImage.options() + picture.clipSkip.options());
   parser.addOptions({
       {"preset", "Settings of a known run; 'article': an astronaut riding a horse, 512x512, 100 LMS "
                  "steps, guidance 7.5, seed 32; 'fast': the few-step sampler, steps and guidance the "
@@ -168,26 +149,26 @@ int runGenerate(const QStringList& arguments) {
   const bool preset = parser.isSet("preset") && !fastPreset;
   if (parser.isSet("prompt")) request.prompt = parser.value("prompt").toStdString();
   else if (!preset) throw Error("--prompt is required");
-  request.negative_prompt = negative.read(parser).value_or("");
-  if (!preset || parser.isSet("steps")) sampling.steps = steps.read(parser);
+  request.negative_prompt = picture.negative.read(parser).value_or("");
+  if (!preset || parser.isSet("steps")) sampling.steps = picture.steps.read(parser);
   // What is neither given nor set by the preset is the model's, once it is loaded; 0 until then.
   const bool modelGuidance = !preset && !parser.isSet("guidance");
-  if (parser.isSet("guidance")) sampling.guidance_scale = *guidance.read(parser);
-  const SizeOptions::Size givenSize = size.read(parser);
+  if (parser.isSet("guidance")) sampling.guidance_scale = *picture.guidance.read(parser);
+  const SizeOptions::Size givenSize = picture.size.read(parser);
   if (!preset || parser.isSet("width")) request.size.width = givenSize.width;
   if (!preset || parser.isSet("height")) request.size.height = givenSize.height;
-  if (!preset || parser.isSet("sampler")) sampling.sampler = sampler.read(parser);
-  sampling.step_cache = stepCache.read(parser);
+  if (!preset || parser.isSet("sampler")) sampling.sampler = picture.sampler.read(parser);
+  sampling.step_cache = picture.stepCache.read(parser);
   // Without --model the bundled starter model draws (at its own size, the model default).
-  const ModelChoice modelChoice = model.read(parser);
+  const ModelChoice modelChoice = picture.model.read(parser);
   api::LoadOptions load = modelChoice.loadOptions();
-  load.dtype = dtype.read(parser);
-  load.weights = weights.read(parser);
+  load.dtype = picture.dtype.read(parser);
+  load.weights = picture.weights.read(parser);
   request.low_memory = parser.isSet("low-memory");
-  load.device = device.read(parser);
+  load.device = picture.device.read(parser);
   if (parser.isSet("prediction")) load.prediction = predictionValue(parser.value("prediction"));
   const bool useStarter = modelChoice.starter;
-  if (!preset || parser.isSet("seed")) sampling.seed = seed.read(parser);
+  if (!preset || parser.isSet("seed")) sampling.seed = picture.seed.read(parser);
   if (parser.isSet("prompt-2")) request.prompt_2 = parser.value("prompt-2").toStdString();
   if (parser.isSet("negative-2")) request.negative_prompt_2 = parser.value("negative-2").toStdString();
   sampling.guidance_rescale = doubleValue(parser, "guidance-rescale");
@@ -209,7 +190,7 @@ int runGenerate(const QStringList& arguments) {
   }
   request.refiner.switch_at = doubleValue(parser, "refiner-switch");
   sampling.eta = doubleValue(parser, "eta");
-  sampling.clip_skip = clipSkip.read(parser);
+  sampling.clip_skip = picture.clipSkip.read(parser);
   sampling.timestep_spacing = parser.value("timestep-spacing").toStdString();
   sampling.zero_snr = parser.isSet("zero-snr");
   if (parser.isSet("lcm-original-steps")) {
@@ -233,12 +214,12 @@ int runGenerate(const QStringList& arguments) {
     if (!QDir(parser.value("preview-dir")).exists())
       throw Error("the preview folder '" + parser.value("preview-dir").toStdString() + "' does not exist");
   }
-  request.loras.adapters = lora.read(parser);
+  request.loras.adapters = picture.lora.read(parser);
   request.loras.allow_partial = parser.isSet("lora-partial");
-  request.embeddings_dir = embeddings.read(parser);
-  promptText.read(parser, request);
-  hires.read(parser, request.second_pass);
-  initImage.read(parser, request);
+  request.embeddings_dir = picture.embeddings.read(parser);
+  picture.promptText.read(parser, request);
+  picture.hires.read(parser, request.second_pass);
+  picture.initImage.read(parser, request);
   control.read(parser, request);
   if (!request.control_units.empty() && !parser.isSet("init-image") && !parser.isSet("width") &&
       !parser.isSet("height")) {
@@ -258,7 +239,7 @@ int runGenerate(const QStringList& arguments) {
     if (check.size.height == 0) check.size.height = defaults.size.height;
     pipeline::validate_request(check);
   }
-  latent::util::set_thread_count(threads.read(parser));
+  latent::util::set_thread_count(picture.threads.read(parser));
 
   // FILE.png for one image; FILE-1.png, FILE-2.png, ... for a batch.
   const auto paths = numberedOutputPaths(parser.value("out"), request.size.batch_size);

@@ -10,11 +10,8 @@
 #include <vector>
 
 #include "commands.h"
-#include "common_options.h"
-#include "hires_options.h"
-#include "init_image_options.h"
+#include "picture_options.h"
 #include "output_files.h"
-#include "prompt_text_options.h"
 #include "core/image/grid_image.h"
 #include "core/image/png_metadata.h"
 #include "core/image/result_metadata.h"
@@ -81,36 +78,21 @@ std::string checkpointPath(const std::string& value, const api::LoadOptions& bas
 }  // namespace
 
 int runGrid(const QStringList& arguments) {
-  const ModelOptions model{WithoutModel::starterModel};
-  const NegativePromptOption negative;
-  const StepsOption steps{25};
-  // Without --guidance, --width or --height the model's own (pipeline::probe_model).
-  const GuidanceOption guidance{std::nullopt};
-  const SeedOption seed{WithoutSeed::random};
-  const SizeOptions size{std::nullopt};
-  const SamplerOption sampler{"euler_a"};
-  const StepCacheOption stepCache;
-  const ClipSkipOption clipSkip;
-  const ComputeDtypeOption dtype{"fp32"};
-  const WeightsOption weights;
-  const DeviceOption device;
-  const ThreadsOption threads;
-  const LoraOption lora;
-  const EmbeddingsOption embeddings;
-  const PromptTextOptions promptText;
-  const InitImageOptions initImage;
-  const HiresOptions hires;
+  const PictureOptions picture;
   QCommandLineParser parser;
   parser.setApplicationDescription(
       "Draw an X/Y/Z plot: a picture for every combination of the values of up to three axes "
       "(seed, steps, guidance, sampler, prompt search/replace, LoRA multiplier, checkpoint, strength, "
       "clip skip), assembled into one labelled grid.");
   parser.addHelpOption();
-  parser.addOptions(model.options() + OptionList{{"prompt", "What to draw.", "TEXT"}} + negative.options() +
-                    axisOptions() + steps.options() + guidance.options() + seed.options() + size.options() +
-                    sampler.options() + stepCache.options() + clipSkip.options() + promptText.options() +
-                    dtype.options() + weights.options() + device.options() + threads.options() + lora.options() +
-                    embeddings.options() + initImage.options() + hires.options());
+  parser.addOptions(
+      picture.model.options() + OptionList{{"prompt", "What to draw.", "TEXT"}} +
+      picture.negative.options() + axisOptions() + picture.steps.options() +
+      picture.guidance.options() + picture.seed.options() + picture.size.options() +
+      picture.sampler.options() + picture.stepCache.options() + picture.clipSkip.options() +
+      picture.promptText.options() + picture.dtype.options() + picture.weights.options() +
+      picture.device.options() + picture.threads.options() + picture.lora.options() +
+      picture.embeddings.options() + picture.initImage.options() + picture.hires.options());
   parser.addOptions({
       {"out", "The grid PNG (default grid.png).", "FILE", "grid.png"},
       {"overwrite", "Replace existing output files."},
@@ -126,34 +108,35 @@ int runGrid(const QStringList& arguments) {
   api::GenerationRequest request;
   if (!parser.isSet("prompt")) throw Error("--prompt is required");
   request.prompt = parser.value("prompt").toStdString();
-  request.negative_prompt = negative.read(parser).value_or("");
+  request.negative_prompt = picture.negative.read(parser).value_or("");
   api::SamplingSettings& sampling = request.sampling;
-  sampling.steps = steps.read(parser);
-  sampling.seed = seed.read(parser);
-  sampling.sampler = sampler.read(parser);
-  sampling.step_cache = stepCache.read(parser);
-  sampling.clip_skip = clipSkip.read(parser);
-  const SizeOptions::Size givenSize = size.read(parser);
+  sampling.steps = picture.steps.read(parser);
+  sampling.seed = picture.seed.read(parser);
+  sampling.sampler = picture.sampler.read(parser);
+  sampling.step_cache = picture.stepCache.read(parser);
+  sampling.clip_skip = picture.clipSkip.read(parser);
+  const SizeOptions::Size givenSize = picture.size.read(parser);
   request.size.width = givenSize.width;
   request.size.height = givenSize.height;
-  request.loras.adapters = lora.read(parser);
-  request.embeddings_dir = embeddings.read(parser);
-  promptText.read(parser, request);  // styles first: Prompt S/R finds its text in the styled prompt
-  initImage.read(parser, request);
-  hires.read(parser, request.second_pass);
+  request.loras.adapters = picture.lora.read(parser);
+  request.embeddings_dir = picture.embeddings.read(parser);
+  picture.promptText.read(parser,
+                          request);  // styles first: Prompt S/R finds its text in the styled prompt
+  picture.initImage.read(parser, request);
+  picture.hires.read(parser, request.second_pass);
   // Previews cost time and nobody sees them here.
   request.preview.approximate = false;
   request.preview.vae_every = 0;
 
-  const ModelChoice modelChoice = model.read(parser);
+  const ModelChoice modelChoice = picture.model.read(parser);
   api::LoadOptions load = modelChoice.loadOptions();
-  load.dtype = dtype.read(parser);
-  load.weights = weights.read(parser);
-  load.device = device.read(parser);
+  load.dtype = picture.dtype.read(parser);
+  load.weights = picture.weights.read(parser);
+  load.device = picture.device.read(parser);
   const pipeline::ModelDefaults defaults = pipeline::probe_model(load).defaults;
   if (request.size.width == 0) request.size.width = defaults.width;
   if (request.size.height == 0) request.size.height = defaults.height;
-  sampling.guidance_scale = guidance.read(parser).value_or(defaults.guidance_scale);
+  sampling.guidance_scale = picture.guidance.read(parser).value_or(defaults.guidance_scale);
 
   const pipeline::AxisSpec x = readAxis(parser, "x");
   const pipeline::AxisSpec y = readAxis(parser, "y");
@@ -182,7 +165,7 @@ int runGrid(const QStringList& arguments) {
     for (const pipeline::XyzCell& cell : cells) kept.push_back(keptPath(cell));
     checkOutputPaths(kept, overwrite);
   }
-  latent::util::set_thread_count(threads.read(parser));
+  latent::util::set_thread_count(picture.threads.read(parser));
 
   std::fprintf(stderr, "X/Y/Z plot: %d pictures, %d x %d%s, seed %llu\n", plan.cell_count(), plan.x.size(),
                plan.y.size(), plan.z.size() > 1 ? (" x " + std::to_string(plan.z.size())).c_str() : "",

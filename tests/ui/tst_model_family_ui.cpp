@@ -7,6 +7,7 @@
 #include <QCheckBox>
 #include <QComboBox>
 #include <QDoubleSpinBox>
+#include <QFormLayout>
 #include <QLabel>
 #include <QSpinBox>
 #include <QToolButton>
@@ -197,9 +198,14 @@ void TestModelFamilyUi::refinerPickerOnlyForAnSdxlBase() {
   ModelPicker* picker = m_window->modelPicker();
   picker->setModelPath(latent::test::tinyModelPath());
   QVERIFY(picker->refinerRow()->isHidden());
+  // The row's label goes with it: no "Refiner" beside an empty space.
+  auto* form = qobject_cast<QFormLayout*>(picker->layout());
+  QVERIFY(form);
+  QVERIFY(form->labelForField(picker->refinerRow())->isHidden());
 
   picker->setModelPath(kSdxlBase);
   QVERIFY(!picker->refinerRow()->isHidden());
+  QVERIFY(!form->labelForField(picker->refinerRow())->isHidden());
   picker->setRefiner({kSdxlRefiner.toStdString(), 0.7});
   QCOMPARE(picker->refinerNote(), QString());
   QCOMPARE(m_window->formSettings().request.refiner.path, kSdxlRefiner.toStdString());
