@@ -3,7 +3,10 @@
 #include <ATen/Parallel.h>
 
 #include <cmath>
+#include <type_traits>
 #include <vector>
+
+#include "core/models/bf16_rows.h"
 
 namespace latent::models {
 namespace {
@@ -15,6 +18,10 @@ bool is_half(const torch::Tensor& x) {
 torch::Tensor as_type(const torch::Tensor& t, const torch::Tensor& like) {
   return t.defined() ? t.to(like.scalar_type()) : t;
 }
+
+// A bfloat16 value's bits, as bf16_rows.h's loops take them.
+const uint16_t* raw_bits(const at::BFloat16* p) { return reinterpret_cast<const uint16_t*>(p); }
+uint16_t* raw_bits(at::BFloat16* p) { return reinterpret_cast<uint16_t*>(p); }
 
 // Per-channel scale and shift (float32) or an empty tensor.
 std::vector<float> channel_values(const torch::Tensor& t, int64_t channels, float fallback) {
@@ -60,12 +67,17 @@ torch::Tensor group_norm_half(const torch::Tensor& input, int64_t groups, const 
         for (int64_t t = t0; t < t1; ++t) {
           std::fill(s.begin(), s.end(), 0.0f);
           std::fill(q.begin(), q.end(), 0.0f);
-          for (int64_t p = t * block; p < std::min(pixels, (t + 1) * block); ++p) {
-            const T* row = xs + p * channels;
-            for (int64_t c = 0; c < channels; ++c) {
-              const float v = static_cast<float>(row[c]);
-              s[c] += v;
-              q[c] += v * v;
+          const int64_t first = t * block, rows = std::min(pixels, first + block) - first;
+          if constexpr (std::is_same_v<T, at::BFloat16>) {
+            bf16::add_channel_sums(raw_bits(xs + first * channels), rows, channels, s.data(), q.data());
+          } else {
+            for (int64_t p = first; p < first + rows; ++p) {
+              const T* row = xs + p * channels;
+              for (int64_t c = 0; c < channels; ++c) {
+                const float v = static_cast<float>(row[c]);
+                s[c] += v;
+                q[c] += v * v;
+              }
             }
           }
           for (int64_t c = 0; c < channels; ++c) {
@@ -87,10 +99,15 @@ torch::Tensor group_norm_half(const torch::Tensor& input, int64_t groups, const 
           double s = 0, q = 0;
           for (int64_t p0 = 0; p0 < pixels; p0 += 1024) {
             float fs = 0, fq = 0;
-            for (int64_t p = p0; p < std::min(pixels, p0 + 1024); ++p) {
-              const float v = static_cast<float>(run[p]);
-              fs += v;
-              fq += v * v;
+            const int64_t count = std::min(pixels, p0 + 1024) - p0;
+            if constexpr (std::is_same_v<T, at::BFloat16>) {
+              bf16::add_run_sums(raw_bits(run + p0), count, &fs, &fq);
+            } else {
+              for (int64_t p = p0; p < p0 + count; ++p) {
+                const float v = static_cast<float>(run[p]);
+                fs += v;
+                fq += v * v;
+              }
             }
             s += fs;
             q += fq;
@@ -118,6 +135,11 @@ torch::Tensor group_norm_half(const torch::Tensor& input, int64_t groups, const 
     }
     if (channels_last) {
       at::parallel_for(0, pixels, 64, [&](int64_t p0, int64_t p1) {
+        if constexpr (std::is_same_v<T, at::BFloat16>) {
+          bf16::scale_shift_channels(raw_bits(xs + p0 * channels), raw_bits(ys + p0 * channels), p1 - p0,
+                                     channels, scale.data(), shift.data());
+          return;
+        }
         for (int64_t p = p0; p < p1; ++p) {
           const T* row = xs + p * channels;
           T* o = ys + p * channels;
@@ -130,7 +152,10 @@ torch::Tensor group_norm_half(const torch::Tensor& input, int64_t groups, const 
           const T* run = xs + c * pixels;
           T* o = ys + c * pixels;
           const float a = scale[c], sh = shift[c];
-          for (int64_t p = 0; p < pixels; ++p) o[p] = static_cast<T>(static_cast<float>(run[p]) * a + sh);
+          if constexpr (std::is_same_v<T, at::BFloat16>)
+            bf16::scale_shift_run(raw_bits(run), raw_bits(o), pixels, a, sh);
+          else
+            for (int64_t p = 0; p < pixels; ++p) o[p] = static_cast<T>(static_cast<float>(run[p]) * a + sh);
         }
       });
     }

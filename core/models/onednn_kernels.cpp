@@ -138,6 +138,24 @@ void softmax_last_dim_(const torch::Tensor& t) {
   thread_stream().wait();
 }
 
+void activation_(const torch::Tensor& t, Activation kind) {
+  check(supports(t) && t.is_non_overlapping_and_dense(), "activations take a dense CPU tensor");
+  const auto md = describe(t);
+  std::vector<int64_t> key{2, static_cast<int64_t>(kind)};
+  append_layout(key, md);
+  auto primitive = primitives().get(key, [&] {
+    // eltwise_swish with alpha 1 is x·sigmoid(x); eltwise_gelu_erf the exact GELU.
+    const auto algorithm =
+        kind == Activation::silu ? dnnl::algorithm::eltwise_swish : dnnl::algorithm::eltwise_gelu_erf;
+    const float alpha = kind == Activation::silu ? 1.0f : 0.0f;
+    const dnnl::eltwise_forward::desc desc(dnnl::prop_kind::forward_inference, algorithm, md, alpha);
+    return dnnl::primitive(dnnl::eltwise_forward(dnnl::eltwise_forward::primitive_desc(desc, primitives().engine())));
+  });
+  const auto memory = wrap(md, t);
+  primitive.execute(thread_stream(), {{DNNL_ARG_SRC, memory}, {DNNL_ARG_DST, memory}});
+  thread_stream().wait();
+}
+
 bool set_verbose(bool on) { return dnnl_set_verbose(on ? 1 : 0) == dnnl_success; }
 
 #else  // without oneDNN's headers
@@ -150,6 +168,8 @@ void batched_matmul(const torch::Tensor&, const torch::Tensor&, const torch::Ten
 }
 
 void softmax_last_dim_(const torch::Tensor&) { throw Error("oneDNN kernels: this build has no oneDNN"); }
+
+void activation_(const torch::Tensor&, Activation) { throw Error("oneDNN kernels: this build has no oneDNN"); }
 
 bool set_verbose(bool) { return false; }
 

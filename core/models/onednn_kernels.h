@@ -24,6 +24,11 @@ void batched_matmul(const torch::Tensor& a, const torch::Tensor& b, const torch:
 // Softmax over the last dimension, in place, on a contiguous tensor.
 void softmax_last_dim_(const torch::Tensor& t);
 
+// Elementwise activations, in place, on a tensor whose elements fill its memory without
+// gaps in any order (contiguous or channels-last).
+enum class Activation { silu, gelu_erf };
+void activation_(const torch::Tensor& t, Activation kind);
+
 // Turns oneDNN's verbose mode on or off for the whole process (LibTorch's convolutions and
 // matrix products run in the same library): while on, every primitive executed prints a
 // line to the standard output (core/util/onednn_verbose.h reads them). Returns false where

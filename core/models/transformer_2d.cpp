@@ -2,6 +2,7 @@
 // attention.py BasicTransformerBlock (layer_norm, GEGLU) and attention_processor.py Attention.
 #include "core/models/transformer_2d.h"
 
+#include "core/models/activations.h"
 #include "core/models/attention.h"
 #include "core/models/linear.h"
 #include "core/models/norms.h"
@@ -51,9 +52,7 @@ GEGLUImpl::GEGLUImpl(int64_t dim_in, int64_t dim_out) {
 }
 
 torch::Tensor GEGLUImpl::forward(const torch::Tensor& x) {
-  const auto h = linear(proj, x);  // [B, N, 2·inner]
-  const auto parts = h.chunk(2, -1);
-  return torch::gelu(parts[1]).mul_(parts[0]);  // [B, N, inner]
+  return gelu_gate(linear(proj, x));  // [B, N, 2·inner] -> [B, N, inner]
 }
 
 FeedForwardImpl::FeedForwardImpl(int64_t dim, int64_t inner_dim) {
