@@ -1,6 +1,6 @@
 #pragma once
 
-// The loops of the half-precision GroupNorm (norms.cpp) over bfloat16 values, compiled for
+// The loops of the half-precision GroupNorm and LayerNorm (norms.cpp) over bfloat16 values, compiled for
 // the processor at hand. The project is built for any x86-64; these loops are built again
 // with AVX2 and with AVX-512 and the widest the processor runs is chosen once. Built for
 // the baseline alone they ran a 512×512 VAE's GroupNorm at under 3 GB/s, a tenth of the
@@ -22,6 +22,11 @@ void add_run_sums(const uint16_t* x, int64_t count, float* sum, float* sumsq);
 
 // y[i] = x[i] · scale + shift, rounded to the nearest bfloat16.
 void scale_shift_run(const uint16_t* x, uint16_t* y, int64_t count, float scale, float shift);
+
+// LayerNorm of `rows` rows of `width` values: y = (x − mean) / √(var + eps) · weight + bias,
+// mean and variance over each row.
+void normalize_rows(const uint16_t* x, uint16_t* y, int64_t rows, int64_t width, const float* weight,
+                    const float* bias, float eps);
 
 // Which build of the loops runs: "avx512", "avx2" or "baseline".
 const char* instruction_set();

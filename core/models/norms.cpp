@@ -175,6 +175,11 @@ torch::Tensor layer_norm_half(const torch::Tensor& input, int64_t width, const t
   const auto w = channel_values(weight, width, 1.0f);
   const auto b = channel_values(bias, width, 0.0f);
   at::parallel_for(0, rows, 16, [&](int64_t r0, int64_t r1) {
+    if constexpr (std::is_same_v<T, at::BFloat16>) {
+      bf16::normalize_rows(raw_bits(src + r0 * width), raw_bits(dst + r0 * width), r1 - r0, width, w.data(),
+                           b.data(), static_cast<float>(eps));
+      return;
+    }
     std::vector<float> row(static_cast<size_t>(width));
     for (int64_t r = r0; r < r1; ++r) {
       const T* xs = src + r * width;

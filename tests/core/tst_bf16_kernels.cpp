@@ -1,7 +1,7 @@
 // The bfloat16 loops built per instruction set (core/models/bf16_rows.h) and the oneDNN
 // activations (core/models/activations.h) against float32 arithmetic in LibTorch: the
 // same sums, the same rounding (to nearest, ties to even; NaN stays NaN), and GroupNorm,
-// SiLU and GEGLU within one bfloat16 step of LibTorch's float32 result.
+// LayerNorm, SiLU and GEGLU within one bfloat16 step of LibTorch's float32 result.
 #include <QtTest/QtTest>
 
 #include <cmath>
@@ -101,6 +101,18 @@ class TestBf16Kernels : public QObject {
     const auto got = group_norm(norm, x);
     const auto want = torch::group_norm(x.to(torch::kFloat32), 8, norm->weight, norm->bias, 1e-6);
     QCOMPARE(got.scalar_type(), torch::kBFloat16);
+    QVERIFY2(max_steps_apart(got, want) <= 1.0, std::to_string(max_steps_apart(got, want)).c_str());
+  }
+
+  void layerNormWithinAStepOfFloat32() {
+    torch::InferenceMode inference;
+    torch::manual_seed(11);
+    torch::nn::LayerNorm norm(torch::nn::LayerNormOptions({83}));  // a width of 5 lanes and a tail
+    norm->weight.uniform_(0.5, 1.5);
+    norm->bias.uniform_(-0.5, 0.5);
+    const auto x = (torch::randn({3, 17, 83}) * 2 + 0.5).to(torch::kBFloat16);
+    const auto got = layer_norm(norm, x);
+    const auto want = torch::layer_norm(x.to(torch::kFloat32), {83}, norm->weight, norm->bias, 1e-5);
     QVERIFY2(max_steps_apart(got, want) <= 1.0, std::to_string(max_steps_apart(got, want)).c_str());
   }
 
