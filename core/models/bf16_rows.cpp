@@ -15,6 +15,8 @@ namespace baseline {
   void scale_shift_channels(const uint16_t*, uint16_t*, int64_t, int64_t, const float*, const float*); \
   void add_run_sums(const uint16_t*, int64_t, float*, float*);                                     \
   void scale_shift_run(const uint16_t*, uint16_t*, int64_t, float, float);                         \
+  void scale_shift_silu_channels(const uint16_t*, uint16_t*, int64_t, int64_t, const float*, const float*); \
+  void scale_shift_silu_run(const uint16_t*, uint16_t*, int64_t, float, float);                    \
   void normalize_rows(const uint16_t*, uint16_t*, int64_t, int64_t, const float*, const float*, float); \
   }
 LATENT_BF16_ROWS_DECLARE(avx512)
@@ -30,6 +32,8 @@ struct Loops {
   decltype(&baseline::add_run_sums) add_run_sums;
   decltype(&baseline::scale_shift_run) scale_shift_run;
   decltype(&baseline::normalize_rows) normalize_rows;
+  decltype(&baseline::scale_shift_silu_channels) scale_shift_silu_channels;
+  decltype(&baseline::scale_shift_silu_run) scale_shift_silu_run;
 };
 
 Loops choose() {
@@ -37,13 +41,16 @@ Loops choose() {
   __builtin_cpu_init();
   if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw"))
     return {"avx512", avx512::add_channel_sums, avx512::scale_shift_channels, avx512::add_run_sums,
-            avx512::scale_shift_run, avx512::normalize_rows};
+            avx512::scale_shift_run, avx512::normalize_rows,
+            avx512::scale_shift_silu_channels, avx512::scale_shift_silu_run};
   if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
     return {"avx2", avx2::add_channel_sums, avx2::scale_shift_channels, avx2::add_run_sums,
-            avx2::scale_shift_run, avx2::normalize_rows};
+            avx2::scale_shift_run, avx2::normalize_rows,
+            avx2::scale_shift_silu_channels, avx2::scale_shift_silu_run};
 #endif
   return {"baseline", baseline::add_channel_sums, baseline::scale_shift_channels,
-          baseline::add_run_sums, baseline::scale_shift_run, baseline::normalize_rows};
+          baseline::add_run_sums, baseline::scale_shift_run, baseline::normalize_rows,
+            baseline::scale_shift_silu_channels, baseline::scale_shift_silu_run};
 }
 
 const Loops& loops() {
@@ -68,6 +75,15 @@ void add_run_sums(const uint16_t* x, int64_t count, float* sum, float* sumsq) {
 
 void scale_shift_run(const uint16_t* x, uint16_t* y, int64_t count, float scale, float shift) {
   loops().scale_shift_run(x, y, count, scale, shift);
+}
+
+void scale_shift_silu_channels(const uint16_t* x, uint16_t* y, int64_t rows, int64_t channels,
+                               const float* scale, const float* shift) {
+  loops().scale_shift_silu_channels(x, y, rows, channels, scale, shift);
+}
+
+void scale_shift_silu_run(const uint16_t* x, uint16_t* y, int64_t count, float scale, float shift) {
+  loops().scale_shift_silu_run(x, y, count, scale, shift);
 }
 
 void normalize_rows(const uint16_t* x, uint16_t* y, int64_t rows, int64_t width, const float* weight,

@@ -17,11 +17,18 @@ void add_channel_sums(const uint16_t* x, int64_t rows, int64_t channels, float* 
 void scale_shift_channels(const uint16_t* x, uint16_t* y, int64_t rows, int64_t channels,
                           const float* scale, const float* shift);
 
+// The same followed by SiLU, y = t·sigmoid(t), rounded once.
+void scale_shift_silu_channels(const uint16_t* x, uint16_t* y, int64_t rows, int64_t channels,
+                               const float* scale, const float* shift);
+
 // sum += Σ x[i] and sumsq += Σ x[i]² over `count` values.
 void add_run_sums(const uint16_t* x, int64_t count, float* sum, float* sumsq);
 
 // y[i] = x[i] · scale + shift, rounded to the nearest bfloat16.
 void scale_shift_run(const uint16_t* x, uint16_t* y, int64_t count, float scale, float shift);
+
+// The same followed by SiLU, rounded once.
+void scale_shift_silu_run(const uint16_t* x, uint16_t* y, int64_t count, float scale, float shift);
 
 // LayerNorm of `rows` rows of `width` values: y = (x − mean) / √(var + eps) · weight + bias,
 // mean and variance over each row.

@@ -6,6 +6,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "core/models/activations.h"
 #include "core/models/bf16_rows.h"
 
 namespace latent::models {
@@ -39,7 +40,7 @@ std::vector<float> channel_values(const torch::Tensor& t, int64_t channels, floa
 // float32 and back moves three times the bytes.)
 template <typename T>
 torch::Tensor group_norm_half(const torch::Tensor& input, int64_t groups, const torch::Tensor& weight,
-                              const torch::Tensor& bias, double eps) {
+                              const torch::Tensor& bias, double eps, bool then_silu) {
   const int64_t batch = input.size(0), channels = input.size(1);
   const int64_t per_group = channels / groups;
   const bool channels_last = input.dim() == 4 && !input.is_contiguous() &&
@@ -136,8 +137,9 @@ torch::Tensor group_norm_half(const torch::Tensor& input, int64_t groups, const 
     if (channels_last) {
       at::parallel_for(0, pixels, 64, [&](int64_t p0, int64_t p1) {
         if constexpr (std::is_same_v<T, at::BFloat16>) {
-          bf16::scale_shift_channels(raw_bits(xs + p0 * channels), raw_bits(ys + p0 * channels), p1 - p0,
-                                     channels, scale.data(), shift.data());
+          const auto loop = then_silu ? bf16::scale_shift_silu_channels : bf16::scale_shift_channels;
+          loop(raw_bits(xs + p0 * channels), raw_bits(ys + p0 * channels), p1 - p0, channels, scale.data(),
+               shift.data());
           return;
         }
         for (int64_t p = p0; p < p1; ++p) {
@@ -153,7 +155,7 @@ torch::Tensor group_norm_half(const torch::Tensor& input, int64_t groups, const 
           T* o = ys + c * pixels;
           const float a = scale[c], sh = shift[c];
           if constexpr (std::is_same_v<T, at::BFloat16>)
-            bf16::scale_shift_run(raw_bits(run), raw_bits(o), pixels, a, sh);
+            (then_silu ? bf16::scale_shift_silu_run : bf16::scale_shift_run)(raw_bits(run), raw_bits(o), pixels, a, sh);
           else
             for (int64_t p = 0; p < pixels; ++p) o[p] = static_cast<T>(static_cast<float>(run[p]) * a + sh);
         }
@@ -204,16 +206,30 @@ torch::Tensor layer_norm_half(const torch::Tensor& input, int64_t width, const t
 
 }  // namespace
 
-torch::Tensor group_norm(const torch::nn::GroupNorm& norm, const torch::Tensor& x) {
+namespace {
+
+torch::Tensor group_norm_then(const torch::nn::GroupNorm& norm, const torch::Tensor& x, bool then_silu) {
   const auto& o = norm->options;
-  if (!is_half(x)) return torch::group_norm(x, o.num_groups(), norm->weight, norm->bias, o.eps());
-  if (x.device().is_cpu() && x.dim() >= 2) {
-    if (x.scalar_type() == torch::kBFloat16)
-      return group_norm_half<at::BFloat16>(x, o.num_groups(), norm->weight, norm->bias, o.eps());
-    return group_norm_half<at::Half>(x, o.num_groups(), norm->weight, norm->bias, o.eps());
-  }
-  // GPU: LibTorch's kernels accept half input with float32 statistics internally.
-  return torch::group_norm(x, o.num_groups(), as_type(norm->weight, x), as_type(norm->bias, x), o.eps());
+  if (x.scalar_type() == torch::kBFloat16 && x.device().is_cpu() && x.dim() >= 2)
+    return group_norm_half<at::BFloat16>(x, o.num_groups(), norm->weight, norm->bias, o.eps(), then_silu);
+  torch::Tensor h;
+  if (!is_half(x))
+    h = torch::group_norm(x, o.num_groups(), norm->weight, norm->bias, o.eps());
+  else if (x.device().is_cpu() && x.dim() >= 2)
+    h = group_norm_half<at::Half>(x, o.num_groups(), norm->weight, norm->bias, o.eps(), false);
+  else  // GPU: LibTorch's kernels accept half input with float32 statistics internally.
+    h = torch::group_norm(x, o.num_groups(), as_type(norm->weight, x), as_type(norm->bias, x), o.eps());
+  return then_silu ? models::silu_(h) : h;  // h is fresh: SiLU may work in place
+}
+
+}  // namespace
+
+torch::Tensor group_norm(const torch::nn::GroupNorm& norm, const torch::Tensor& x) {
+  return group_norm_then(norm, x, false);
+}
+
+torch::Tensor group_norm_silu(const torch::nn::GroupNorm& norm, const torch::Tensor& x) {
+  return group_norm_then(norm, x, true);
 }
 
 torch::Tensor layer_norm(const torch::nn::LayerNorm& norm, const torch::Tensor& x) {

@@ -11,4 +11,7 @@ namespace latent::models {
 torch::Tensor group_norm(const torch::nn::GroupNorm& norm, const torch::Tensor& x);
 torch::Tensor layer_norm(const torch::nn::LayerNorm& norm, const torch::Tensor& x);
 
+// SiLU(GroupNorm(x)): in bfloat16 on the CPU in the same pass over memory, rounded once.
+torch::Tensor group_norm_silu(const torch::nn::GroupNorm& norm, const torch::Tensor& x);
+
 }  // namespace latent::models

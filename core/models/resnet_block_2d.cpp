@@ -1,7 +1,6 @@
 // diffusers models/resnet.py ResnetBlock2D (time_embedding_norm="default", SiLU).
 #include "core/models/resnet_block_2d.h"
 
-#include "core/models/activations.h"
 #include "core/models/conv2d.h"
 #include "core/models/linear.h"
 #include "core/models/norms.h"
@@ -34,15 +33,12 @@ ResnetBlock2DImpl::ResnetBlock2DImpl(const ResnetBlock2DOptions& opts) : options
 
 torch::Tensor ResnetBlock2DImpl::forward(const torch::Tensor& x, const torch::Tensor& temb) {
   cancellation_point();
-  // group_norm returns a fresh tensor, so SiLU can work in place.
-  auto h = group_norm(norm1, x);
-  h = conv2d(conv1, models::silu_(h));  // [B, out, H, W]
+  auto h = conv2d(conv1, group_norm_silu(norm1, x));  // [B, out, H, W]
   if (time_emb_proj && temb.defined()) {
     const auto t = linear(time_emb_proj, torch::silu(temb));  // [B, out]
     h.add_(t.unsqueeze(-1).unsqueeze(-1));
   }
-  h = group_norm(norm2, h);
-  h = conv2d(conv2, models::silu_(h));
+  h = conv2d(conv2, group_norm_silu(norm2, h));
   const auto shortcut = conv_shortcut ? conv2d(conv_shortcut, x) : x;
   h.add_(shortcut);
   if (options.output_scale_factor != 1.0) h.div_(options.output_scale_factor);

@@ -7,7 +7,6 @@
 #include <QJsonValue>
 #include <cmath>
 
-#include "core/models/activations.h"
 #include "core/models/config_json.h"
 #include "core/models/norms.h"
 #include "core/util/error.h"
@@ -573,8 +572,7 @@ torch::Tensor UNet2DConditionModelImpl::run(const torch::Tensor& sample, const t
     }
     h = block.upsample(h, upsample_size);
   }
-  h = group_norm(conv_norm_out, h);
-  h = conv_out->forward(models::silu_(h));  // [B, out, H, W], channels-last with CL weights
+  h = conv_out->forward(group_norm_silu(conv_norm_out, h));  // [B, out, H, W], channels-last with CL weights
   return h.to(sample.scalar_type()).contiguous();
 }
 

@@ -1,7 +1,6 @@
 // Reference: diffusers models/autoencoders/vae.py (Encoder, Decoder), unets/unet_2d_blocks.py.
 #include "core/models/vae_blocks.h"
 
-#include "core/models/activations.h"
 #include "core/models/attention.h"
 #include "core/models/linear.h"
 #include "core/models/norms.h"
@@ -133,8 +132,7 @@ torch::Tensor VaeEncoderImpl::forward(const torch::Tensor& x) {
   for (size_t i = 0; i < down_blocks->size(); ++i)
     h = down_blocks[i]->as<DownEncoderBlock2D>()->forward(h);
   h = mid_block(h);  // [B, Cn, H/f, W/f]
-  h = group_norm(conv_norm_out, h);
-  return conv_out(models::silu_(h));  // [B, 2·latent, H/f, W/f]
+  return conv_out(group_norm_silu(conv_norm_out, h));  // [B, 2·latent, H/f, W/f]
 }
 
 VaeDecoderImpl::VaeDecoderImpl(const VaeCoderOptions& o) {
@@ -163,8 +161,7 @@ torch::Tensor VaeDecoderImpl::forward(const torch::Tensor& z) {
   h = mid_block(h);
   for (size_t i = 0; i < up_blocks->size(); ++i)
     h = up_blocks[i]->as<UpDecoderBlock2D>()->forward(h);
-  h = group_norm(conv_norm_out, h);  // [B, C0, h·f, w·f]
-  return conv_out(models::silu_(h));  // [B, 3, h·f, w·f]
+  return conv_out(group_norm_silu(conv_norm_out, h));  // [B, C0, h·f, w·f] -> [B, 3, h·f, w·f]
 }
 
 }  // namespace latent::models

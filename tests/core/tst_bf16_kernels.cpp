@@ -1,7 +1,7 @@
 // The bfloat16 loops built per instruction set (core/models/bf16_rows.h) and the oneDNN
 // activations (core/models/activations.h) against float32 arithmetic in LibTorch: the
-// same sums, the same rounding (to nearest, ties to even; NaN stays NaN), and GroupNorm,
-// LayerNorm, SiLU and GEGLU within one bfloat16 step of LibTorch's float32 result.
+// same sums, the same rounding (to nearest, ties to even; NaN stays NaN), and GroupNorm
+// (alone and with SiLU), LayerNorm, SiLU and GEGLU within one bfloat16 step of LibTorch's float32 result.
 #include <QtTest/QtTest>
 
 #include <cmath>
@@ -102,6 +102,16 @@ class TestBf16Kernels : public QObject {
     const auto want = torch::group_norm(x.to(torch::kFloat32), 8, norm->weight, norm->bias, 1e-6);
     QCOMPARE(got.scalar_type(), torch::kBFloat16);
     QVERIFY2(max_steps_apart(got, want) <= 1.0, std::to_string(max_steps_apart(got, want)).c_str());
+
+    // Fused with SiLU in the same pass, rounded once (near zero SiLU's result is tiny, so
+    // the comparison is in absolute terms there).
+    const auto fused = group_norm_silu(norm, x).to(torch::kFloat32);
+    const auto want_silu = torch::silu(want);
+    const double steps = max_steps_apart(fused.masked_fill(want_silu.abs() < 1e-2, 0),
+                                         want_silu.masked_fill(want_silu.abs() < 1e-2, 0));
+    QVERIFY2(steps <= 1.0, std::to_string(steps).c_str());
+    const auto small = want_silu.abs() < 1e-2;
+    QVERIFY((fused - want_silu).abs().masked_select(small).max().item<double>() < 1e-4);
   }
 
   void layerNormWithinAStepOfFloat32() {
