@@ -74,11 +74,9 @@ class TestForeignImageUi : public QObject {
 void TestForeignImageUi::init() {
   m_dir = std::make_unique<QTemporaryDir>();
   QVERIFY(m_dir->isValid());
-  m_store = std::make_unique<SettingsStore>(m_dir->filePath(QStringLiteral("settings.ini")));
-  m_store->setOutputDir(m_dir->filePath(QStringLiteral("out")));
-  m_window = std::make_unique<MainWindow>(m_store.get());
-  m_window->show();
-  QVERIFY(QTest::qWaitForWindowExposed(m_window.get()));
+  m_store = latent::test::settingsIn(*m_dir);
+  m_window = latent::test::shownWindow(m_store.get());
+  QVERIFY(m_window);
 }
 
 void TestForeignImageUi::cleanup() {

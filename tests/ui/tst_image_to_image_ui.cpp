@@ -106,8 +106,7 @@ void TestImageToImageUi::init() {
   m_dir = std::make_unique<QTemporaryDir>();
   QVERIFY(m_dir->isValid());
   m_out = m_dir->filePath(QStringLiteral("out"));
-  m_store = std::make_unique<SettingsStore>(m_dir->filePath(QStringLiteral("settings.ini")));
-  m_store->setOutputDir(m_out);
+  m_store = latent::test::settingsIn(*m_dir);  // pictures saved in m_out
   openWindow();
 }
 

@@ -117,8 +117,7 @@ void TestLoraPanel::init() {
   QVERIFY(notALora.open(QIODevice::WriteOnly));
   notALora.close();
   m_out = m_dir->filePath(QStringLiteral("out"));
-  m_store = std::make_unique<SettingsStore>(m_dir->filePath(QStringLiteral("settings.ini")));
-  m_store->setOutputDir(m_out);
+  m_store = latent::test::settingsIn(*m_dir);  // pictures saved in m_out
   openWindow();
 }
 

@@ -79,11 +79,9 @@ void TestMainWindow::init() {
   m_dir = std::make_unique<QTemporaryDir>();
   QVERIFY(m_dir->isValid());
   m_out = m_dir->filePath(QStringLiteral("out"));
-  m_store = std::make_unique<SettingsStore>(m_dir->filePath(QStringLiteral("settings.ini")));
-  m_store->setOutputDir(m_out);
-  m_window = std::make_unique<MainWindow>(m_store.get());
-  m_window->show();
-  QVERIFY(QTest::qWaitForWindowExposed(m_window.get()));
+  m_store = latent::test::settingsIn(*m_dir);
+  m_window = latent::test::shownWindow(m_store.get());
+  QVERIFY(m_window);
 }
 
 void TestMainWindow::cleanup() {
