@@ -21,6 +21,8 @@ std::vector<std::string_view> split(std::string_view text, char separator) {
   }
 }
 
+constexpr double kLongestMilliseconds = 24.0 * 3600 * 1000;
+
 bool is_prefix(std::string_view s) {
   return s == "onednn_verbose" || s == "dnnl_verbose" || s == "mkldnn_verbose";
 }
@@ -142,8 +144,10 @@ std::optional<OneDnnExec> parse_onednn_exec(std::string_view line) {
   if (at > 3 || at >= fields.size()) return std::nullopt;
   // exec, engine, kind, implementation, propagation, ..., problem, time.
   if (fields.size() < at + 7) return std::nullopt;
+  // No primitive runs for longer than a day; a larger figure is not a time, and summing a few
+  // of them would overflow.
   const auto time = parse_double(fields.back());
-  if (!time || *time < 0) return std::nullopt;
+  if (!time || *time < 0 || *time > kLongestMilliseconds) return std::nullopt;
   OneDnnExec e;
   e.engine = fields[at + 1];
   e.kind = fields[at + 2];

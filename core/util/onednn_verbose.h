@@ -12,6 +12,7 @@
 // time in milliseconds. The text comes from another program, so every field is checked and
 // a line that does not parse is skipped. Free of LibTorch and Qt (fuzz/fuzz_onednn_verbose).
 
+#include <cmath>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -48,9 +49,11 @@ struct OneDnnKernelTotal {
   double milliseconds = 0;
   double flops = 0;                    // of the calls whose problem gives them
   double milliseconds_with_flops = 0;  // the time of those calls
-  // Rate over the calls with a known FLOP count; 0 when none has one.
+  // Rate over the calls with a known FLOP count; 0 when none has one, or when their time is
+  // too small for a rate (a subnormal time from a damaged line).
   double gflops() const {
-    return milliseconds_with_flops > 0 ? flops / milliseconds_with_flops / 1e6 : 0;
+    const double rate = milliseconds_with_flops > 0 ? flops / milliseconds_with_flops / 1e6 : 0;
+    return std::isfinite(rate) ? rate : 0;
   }
 };
 

@@ -53,6 +53,7 @@ class TestOneDnnVerbose : public QObject {
   void skipsBrokenLines_data();
   void skipsBrokenLines();
   void readsOtherPrefixes();
+  void noRateFromASubnormalTime();
 };
 
 void TestOneDnnVerbose::readsAnExecLine() {
@@ -160,6 +161,7 @@ void TestOneDnnVerbose::skipsBrokenLines_data() {
   QTest::newRow("time not a number") << good + "fast";
   QTest::newRow("negative time") << good + "-3";
   QTest::newRow("infinite time") << good + "1e400";
+  QTest::newRow("time longer than a day") << good + "1.7e308";
   QTest::newRow("time with trailing text") << good + "3ms";
   QTest::newRow("too few fields") << "onednn_verbose,exec,cpu,matmul,1.5";
   QTest::newRow("no prefix") << "verbose,exec,cpu,matmul,gemm:jit,undef,,,,1x2x3:1x3x4:1x2x4,1.5";
@@ -190,6 +192,15 @@ void TestOneDnnVerbose::readsOtherPrefixes() {
     QCOMPARE(e->implementation, std::string("brg:avx512_core_amx"));
     QCOMPARE(onednn_problem_flops(e->kind, e->problem), 2.0 * 2 * 4 * 3);
   }
+}
+
+void TestOneDnnVerbose::noRateFromASubnormalTime() {
+  // A time that is positive yet too small to divide by: the rate would be infinite.
+  const auto s = summarize_onednn_verbose(
+      "onednn_verbose,exec,cpu,matmul,brg:avx512_core_bf16,undef,,,,2x4x4:2x4x4:2x4x4,1e-320");
+  QCOMPARE(s.kernels.size(), size_t{1});
+  QCOMPARE(s.kernels.front().flops, 2.0 * 2 * 4 * 4 * 4);
+  QCOMPARE(s.kernels.front().gflops(), 0.0);
 }
 
 QTEST_GUILESS_MAIN(TestOneDnnVerbose)
