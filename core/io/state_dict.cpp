@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "core/util/error.h"
+#include "core/util/weight_edits.h"
 
 namespace latent::io {
 namespace {
@@ -38,6 +39,7 @@ LoadReport load_state_dict(torch::nn::Module& module, const TensorMap& tensors,
   for (const auto& item : module.named_parameters(true)) targets[item.key()] = item.value();
   for (const auto& item : module.named_buffers(true)) targets[item.key()] = item.value();
 
+  util::note_weight_edit();  // whatever the outcome, some targets may have been written
   for (auto& [name, target] : targets) {
     const auto found = tensors.find(name);
     if (found == tensors.end()) {

@@ -11,6 +11,7 @@
 #include "core/models/quantized_weights.h"
 #include "core/text/lora_prompt.h"
 #include "core/util/error.h"
+#include "core/util/weight_edits.h"
 
 namespace latent::pipeline {
 namespace {
@@ -147,6 +148,7 @@ std::vector<api::AppliedLora> LoraSet::apply(const std::vector<LoraUse>& loras, 
 }
 
 void LoraSet::merge(Slot& s, const std::vector<Contribution>& wanted) const {
+  util::note_weight_edit();
   const int64_t rows = s.original.size(0);
   if (s.scale.defined()) {
     // Merged in float32 from the dequantized base, held in the compute precision (in the
@@ -172,6 +174,7 @@ void LoraSet::merge(Slot& s, const std::vector<Contribution>& wanted) const {
 }
 
 void LoraSet::restore(Slot& s) {
+  util::note_weight_edit();
   if (s.scale.defined())
     s.weight.set_data(s.original);
   else
