@@ -9,6 +9,7 @@
 #include <cstring>
 #include <map>
 #include <mutex>
+#include <unordered_map>
 #include <vector>
 #endif
 
@@ -100,27 +101,36 @@ bool supports(const torch::Tensor& t) {
   return t.device().is_cpu() && (t.scalar_type() == torch::kFloat32 || t.scalar_type() == torch::kBFloat16);
 }
 
-void batched_matmul(const torch::Tensor& a, const torch::Tensor& b, const torch::Tensor& out, float scale) {
+void batched_matmul(const torch::Tensor& a, const torch::Tensor& b, const torch::Tensor& out, float scale,
+                    const torch::Tensor& bias) {
   check(a.dim() == 3 && b.dim() == 3 && out.dim() == 3, "batched_matmul takes 3-D tensors");
   check(a.size(0) == b.size(0) && a.size(0) == out.size(0) && a.size(2) == b.size(1) &&
             out.size(1) == a.size(1) && out.size(2) == b.size(2),
         "batched_matmul: mismatched sizes");
   check(supports(a) && a.scalar_type() == b.scalar_type() && a.scalar_type() == out.scalar_type(),
         "batched_matmul: operands must be CPU tensors of one dtype, float32 or bfloat16");
+  const bool with_bias = bias.defined();
+  check(!with_bias || (bias.dim() == 1 && bias.size(0) == out.size(2) && bias.is_contiguous() &&
+                       bias.scalar_type() == out.scalar_type() && bias.device().is_cpu() && scale == 1.0f),
+        "batched_matmul: the bias must be a contiguous [n] CPU tensor of the operands' dtype, with scale 1");
   const auto a_md = describe(a), b_md = describe(b), out_md = describe(out);
+  const auto bias_md = with_bias ? describe(bias.view({1, 1, bias.size(0)})) : dnnl::memory::desc();
   uint32_t scale_bits = 0;
   std::memcpy(&scale_bits, &scale, sizeof scale);
-  std::vector<int64_t> key{0, scale_bits};
+  std::vector<int64_t> key{0, scale_bits, with_bias};
   for (const auto* md : {&a_md, &b_md, &out_md}) append_layout(key, *md);
   auto primitive = primitives().get(key, [&] {
     dnnl::primitive_attr attr;
     if (scale != 1.0f) attr.set_output_scales(0, {scale});
-    const dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(a_md, b_md, out_md), attr, primitives().engine());
+    const auto desc =
+        with_bias ? dnnl::matmul::desc(a_md, b_md, bias_md, out_md) : dnnl::matmul::desc(a_md, b_md, out_md);
+    const dnnl::matmul::primitive_desc pd(desc, attr, primitives().engine());
     return dnnl::primitive(dnnl::matmul(pd));
   });
-  primitive.execute(thread_stream(), {{DNNL_ARG_SRC, wrap(a_md, a)},
-                                      {DNNL_ARG_WEIGHTS, wrap(b_md, b)},
-                                      {DNNL_ARG_DST, wrap(out_md, out)}});
+  std::unordered_map<int, dnnl::memory> args{
+      {DNNL_ARG_SRC, wrap(a_md, a)}, {DNNL_ARG_WEIGHTS, wrap(b_md, b)}, {DNNL_ARG_DST, wrap(out_md, out)}};
+  if (with_bias) args.emplace(DNNL_ARG_BIAS, wrap(bias_md, bias));
+  primitive.execute(thread_stream(), args);
   thread_stream().wait();
 }
 
@@ -163,7 +173,7 @@ bool set_verbose(bool on) { return dnnl_set_verbose(on ? 1 : 0) == dnnl_success;
 bool available() { return false; }
 bool supports(const torch::Tensor&) { return false; }
 
-void batched_matmul(const torch::Tensor&, const torch::Tensor&, const torch::Tensor&, float) {
+void batched_matmul(const torch::Tensor&, const torch::Tensor&, const torch::Tensor&, float, const torch::Tensor&) {
   throw Error("oneDNN kernels: this build has no oneDNN");
 }
 

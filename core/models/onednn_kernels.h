@@ -16,10 +16,11 @@ namespace latent::models::onednn {
 bool available();
 bool supports(const torch::Tensor& t);
 
-// out = scale · a·b for 3-D tensors a [g, m, k], b [g, k, n] and out [g, m, n] of one
-// dtype, with any strides (transposed operands and head views need no copies).
+// out = scale · a·b (+ bias) for 3-D tensors a [g, m, k], b [g, k, n] and out [g, m, n] of
+// one dtype, with any strides (transposed operands and head views need no copies); bias,
+// when defined, is a contiguous [n] of that dtype added to every row (with scale 1 only).
 void batched_matmul(const torch::Tensor& a, const torch::Tensor& b, const torch::Tensor& out,
-                    float scale = 1.0f);
+                    float scale = 1.0f, const torch::Tensor& bias = {});
 
 // Softmax over the last dimension, in place, on a contiguous tensor.
 void softmax_last_dim_(const torch::Tensor& t);

@@ -1,6 +1,7 @@
 // The oneDNN products and softmax that attention uses on the CPU, against LibTorch's own.
 #include <QtTest/QtTest>
 
+#include "core/models/linear.h"
 #include "core/models/onednn_kernels.h"
 #include "core/util/error.h"
 #include "tests/support/golden.h"
@@ -19,6 +20,10 @@ class TestOneDnnKernels : public QObject {
   void productsReadHeadViews();
   void softmaxMatchesLibTorch();
   void badOperandsAreRefused();
+  void productWithBias_data() { productsMatchBmm_data(); }
+  void productWithBias();
+  void linearMatchesLibTorch_data() { productsMatchBmm_data(); }
+  void linearMatchesLibTorch();
 };
 
 // This build links oneDNN exactly when CMake found it (LATENT_WITH_ONEDNN); CI's does.
@@ -111,7 +116,52 @@ void TestOneDnnKernels::badOperandsAreRefused() {
                                                                  torch::zeros({2, 3, 6}, torch::kFloat16)));
   QVERIFY_THROWS_EXCEPTION(latent::Error, onednn::batched_matmul(a, torch::zeros({2, 4, 6}, torch::kBFloat16), torch::zeros({2, 3, 6})));
   QVERIFY_THROWS_EXCEPTION(latent::Error, onednn::softmax_last_dim_(torch::zeros({4, 3}).t()));
+  const auto b = torch::zeros({2, 4, 6}), out = torch::zeros({2, 3, 6});
+  QVERIFY_THROWS_EXCEPTION(latent::Error, onednn::batched_matmul(a, b, out, 1.0f, torch::zeros({5})));
+  QVERIFY_THROWS_EXCEPTION(latent::Error, onednn::batched_matmul(a, b, out, 1.0f, torch::zeros({6}, torch::kBFloat16)));
+  QVERIFY_THROWS_EXCEPTION(latent::Error, onednn::batched_matmul(a, b, out, 0.5f, torch::zeros({6})));
 #endif
+}
+
+void TestOneDnnKernels::productWithBias() {
+#ifdef LATENT_WITH_ONEDNN
+  QFETCH(int, dtype);
+  QFETCH(double, tolerance);
+  const auto type = static_cast<torch::ScalarType>(dtype);
+  torch::InferenceMode guard;
+  torch::manual_seed(12);
+  const auto a = torch::randn({1, 70, 9}).to(type);
+  const auto w = torch::randn({11, 9}).to(type);  // a linear layer's [out, in] weight, read transposed
+  const auto bias = torch::randn({11}).to(type);
+  const auto expected =
+      torch::matmul(a.to(torch::kFloat64), w.t().to(torch::kFloat64)) + bias.to(torch::kFloat64);
+  auto out = torch::empty({1, 70, 11}, torch::TensorOptions().dtype(type));
+  onednn::batched_matmul(a, w.t().unsqueeze(0), out, 1.0f, bias);
+  QVERIFY2(max_abs_difference(out, expected) < tolerance, qPrintable(QString::number(max_abs_difference(out, expected))));
+#endif
+}
+
+void TestOneDnnKernels::linearMatchesLibTorch() {
+  QFETCH(int, dtype);
+  QFETCH(double, tolerance);
+  const auto type = static_cast<torch::ScalarType>(dtype);
+  torch::InferenceMode guard;
+  torch::manual_seed(13);
+  // Enough rows for the oneDNN route, as a strided view (every other token), with and
+  // without a bias.
+  const auto x = torch::randn({2, 160, 24}).to(type).slice(1, 0, 160, 2);  // [2, 80, 24]
+  const auto w = torch::randn({40, 24}).to(type), bias = torch::randn({40}).to(type);
+  for (const auto& b : {bias, torch::Tensor()}) {
+    const auto got = latent::models::linear(x, w, b);
+    const auto expected = torch::linear(x.to(torch::kFloat64), w.to(torch::kFloat64),
+                                        b.defined() ? b.to(torch::kFloat64) : torch::Tensor());
+    QCOMPARE(got.sizes(), expected.sizes());
+    QCOMPARE(got.scalar_type(), type);
+    // bfloat16: one rounding of the largest result (8 bits of mantissa).
+    const double allowed =
+        type == torch::kBFloat16 ? expected.abs().max().item<double>() / 256 : tolerance;
+    QVERIFY2(max_abs_difference(got, expected) <= allowed, qPrintable(QString::number(max_abs_difference(got, expected))));
+  }
 }
 
 QTEST_GUILESS_MAIN(TestOneDnnKernels)
