@@ -50,7 +50,7 @@ Loops choose() {
 #endif
   return {"baseline", baseline::add_channel_sums, baseline::scale_shift_channels,
           baseline::add_run_sums, baseline::scale_shift_run, baseline::normalize_rows,
-            baseline::scale_shift_silu_channels, baseline::scale_shift_silu_run};
+          baseline::scale_shift_silu_channels, baseline::scale_shift_silu_run};
 }
 
 const Loops& loops() {

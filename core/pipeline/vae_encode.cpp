@@ -49,8 +49,7 @@ models::LatentDistribution vae_encode_in_bands(models::AutoencoderKL& vae, const
   // The low-resolution end (the mid block with its attention over all positions, the
   // output norm and convolution) is small: it runs whole, as in VaeEncoder::forward.
   h = encoder.mid_block(h);
-  h = models::group_norm(encoder.conv_norm_out, h);
-  auto moments = encoder.conv_out(torch::silu_(h));
+  auto moments = encoder.conv_out(models::group_norm_silu(encoder.conv_norm_out, h));
   return vae->distribution(moments);
 }
 
