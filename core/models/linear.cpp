@@ -15,9 +15,32 @@ bool use_onednn_rows(const torch::Tensor& x, const torch::Tensor& weight) {
          weight.scalar_type() == type && x.dim() >= 2 && x.numel() / x.size(-1) >= kMinRows;
 }
 
-// x [M, K] rows times weight [O, K] (+ bias [O]) → [M, O].
+// The epilogue with LibTorch's operators, after the product.
+torch::Tensor apply_after(torch::Tensor y, const onednn::Epilogue& epilogue) {
+  if (epilogue.gelu) y = torch::gelu(y);
+  if (epilogue.times.defined()) y = y.mul(epilogue.times);
+  if (epilogue.plus.defined()) y = y.add(epilogue.plus);
+  return y;
+}
+
+// The epilogue's tensors as [1, M, O] rows for oneDNN, when all are contiguous.
+bool fits_in_kernel(const onednn::Epilogue& epilogue, const torch::Tensor& like) {
+  for (const auto* t : {&epilogue.times, &epilogue.plus})
+    if (t->defined() && (!t->is_contiguous() || t->scalar_type() != like.scalar_type() || t->is_same(like)))
+      return false;
+  return true;
+}
+
+onednn::Epilogue as_rows(const onednn::Epilogue& epilogue, int64_t m, int64_t o) {
+  onednn::Epilogue rows = epilogue;
+  if (rows.times.defined()) rows.times = rows.times.view({1, m, o});
+  if (rows.plus.defined()) rows.plus = rows.plus.view({1, m, o});
+  return rows;
+}
+
+// x [M, K] rows times weight [O, K] (+ bias [O]) → [M, O], then the epilogue ([M, O] tensors).
 torch::Tensor rows_times_weight(const torch::Tensor& x, const torch::Tensor& weight,
-                                const torch::Tensor& bias) {
+                                const torch::Tensor& bias, const onednn::Epilogue& epilogue) {
   const int64_t m = x.size(0), k = x.size(1), o = weight.size(0);
   // Training needs gradients, which a product written into a tensor made beforehand does
   // not give; the convolution does.
@@ -28,36 +51,44 @@ torch::Tensor rows_times_weight(const torch::Tensor& x, const torch::Tensor& wei
     // The weight read through its transposed strides, the bias added by the product.
     auto out = torch::empty({m, o}, x.options());
     const auto b = bias.defined() ? bias.to(x.scalar_type()).contiguous() : torch::Tensor();
-    onednn::batched_matmul(x.unsqueeze(0), weight.t().unsqueeze(0), out.unsqueeze(0), 1.0f, b);
-    return out;
+    const bool inside = fits_in_kernel(epilogue, out);
+    onednn::batched_matmul(x.unsqueeze(0), weight.t().unsqueeze(0), out.unsqueeze(0), 1.0f, b,
+                           inside ? as_rows(epilogue, m, o) : onednn::Epilogue());
+    return inside ? out : apply_after(out, epilogue);
   }
   const auto rows = x.stride(1) == 1 && x.stride(0) == k ? x : x.contiguous();  // [M, K]
   // [M, K] rows are a channels-last [1, K, M, 1] image; the output comes back the same way.
   const auto image = rows.as_strided({1, k, m, 1}, {m * k, 1, k, k});
   const auto w = weight.view({o, k, 1, 1});
-  const auto out = at::conv2d(image, w, bias);       // [1, O, M, 1]
-  return out.permute({0, 2, 3, 1}).reshape({m, o});  // a view when channels-last
+  const auto out = at::conv2d(image, w, bias);                            // [1, O, M, 1]
+  return apply_after(out.permute({0, 2, 3, 1}).reshape({m, o}), epilogue);  // a view when channels-last
 }
 
 }  // namespace
 
 torch::Tensor linear(const torch::Tensor& x, const torch::Tensor& weight,
-                     const torch::Tensor& bias) {
-  if (!use_onednn_rows(x, weight)) return torch::linear(x, weight, bias);
-  const int64_t k = x.size(-1), o = weight.size(0);
-  const auto out = rows_times_weight(x.reshape({-1, k}), weight.contiguous(), bias);  // [M, O]
+                     const torch::Tensor& bias, const onednn::Epilogue& epilogue) {
+  if (!use_onednn_rows(x, weight)) return apply_after(torch::linear(x, weight, bias), epilogue);
+  const int64_t k = x.size(-1), o = weight.size(0), m = x.numel() / k;
+  const auto flat = [&](const torch::Tensor& t) { return t.defined() ? t.reshape({m, o}) : t; };
+  onednn::Epilogue rows = epilogue;
+  rows.times = flat(epilogue.times);
+  rows.plus = flat(epilogue.plus);
+  const auto out = rows_times_weight(x.reshape({-1, k}), weight.contiguous(), bias, rows);  // [M, O]
   auto sizes = x.sizes().vec();
   sizes.back() = o;
   return out.view(sizes);
 }
 
-torch::Tensor linear(const torch::nn::Linear& layer, const torch::Tensor& x) {
-  return linear(x, compute_weight(*layer, layer->weight, x.scalar_type()), layer->bias);
+torch::Tensor linear(const torch::nn::Linear& layer, const torch::Tensor& x,
+                     const onednn::Epilogue& epilogue) {
+  return linear(x, compute_weight(*layer, layer->weight, x.scalar_type()), layer->bias, epilogue);
 }
 
-torch::Tensor linear(const torch::nn::Conv2d& pointwise, const torch::Tensor& x) {
+torch::Tensor linear(const torch::nn::Conv2d& pointwise, const torch::Tensor& x,
+                     const onednn::Epilogue& epilogue) {
   const auto weight = compute_weight(*pointwise, pointwise->weight, x.scalar_type());
-  return linear(x, weight.flatten(1), pointwise->bias);
+  return linear(x, weight.flatten(1), pointwise->bias, epilogue);
 }
 
 }  // namespace latent::models

@@ -4,6 +4,8 @@
 
 #include <torch/torch.h>
 
+#include "core/models/onednn_kernels.h"
+
 namespace latent::models {
 
 // y = x·Wᵀ + b. On the CPU, rows of x go through oneDNN's matrix product, the weight read
@@ -14,11 +16,16 @@ namespace latent::models {
 // weights put into a blocked layout at every call. Where the build has no oneDNN of its
 // own, and where gradients are wanted (training), the rows still go through LibTorch's
 // convolution. Elsewhere, and for few rows, plain torch::linear.
+//
+// The epilogue's tensors have the result's sizes [..., out]. On the oneDNN path, with
+// contiguous tensors, it runs inside the product; elsewhere after it, with LibTorch's ops.
 torch::Tensor linear(const torch::Tensor& x, const torch::Tensor& weight,
-                     const torch::Tensor& bias);
+                     const torch::Tensor& bias, const onednn::Epilogue& epilogue = {});
 // A layer's product; an 8-bit weight (quantized_weights.h) is dequantized to x's precision first.
-torch::Tensor linear(const torch::nn::Linear& layer, const torch::Tensor& x);
+torch::Tensor linear(const torch::nn::Linear& layer, const torch::Tensor& x,
+                     const onednn::Epilogue& epilogue = {});
 // A 1×1 convolution's product on tokens x [..., in] → [..., out].
-torch::Tensor linear(const torch::nn::Conv2d& pointwise, const torch::Tensor& x);
+torch::Tensor linear(const torch::nn::Conv2d& pointwise, const torch::Tensor& x,
+                     const onednn::Epilogue& epilogue = {});
 
 }  // namespace latent::models

@@ -102,7 +102,7 @@ bool supports(const torch::Tensor& t) {
 }
 
 void batched_matmul(const torch::Tensor& a, const torch::Tensor& b, const torch::Tensor& out, float scale,
-                    const torch::Tensor& bias) {
+                    const torch::Tensor& bias, const Epilogue& epilogue) {
   check(a.dim() == 3 && b.dim() == 3 && out.dim() == 3, "batched_matmul takes 3-D tensors");
   check(a.size(0) == b.size(0) && a.size(0) == out.size(0) && a.size(2) == b.size(1) &&
             out.size(1) == a.size(1) && out.size(2) == b.size(2),
@@ -113,15 +113,27 @@ void batched_matmul(const torch::Tensor& a, const torch::Tensor& b, const torch:
   check(!with_bias || (bias.dim() == 1 && bias.size(0) == out.size(2) && bias.is_contiguous() &&
                        bias.scalar_type() == out.scalar_type() && bias.device().is_cpu() && scale == 1.0f),
         "batched_matmul: the bias must be a contiguous [n] CPU tensor of the operands' dtype, with scale 1");
+  for (const auto* t : {&epilogue.times, &epilogue.plus})
+    check(!t->defined() || (t->sizes() == out.sizes() && t->is_contiguous() &&
+                            t->scalar_type() == out.scalar_type() && t->device().is_cpu() &&
+                            !t->is_same(out)),
+          "batched_matmul: an epilogue's tensor must be contiguous, of the output's sizes and dtype");
   const auto a_md = describe(a), b_md = describe(b), out_md = describe(out);
   const auto bias_md = with_bias ? describe(bias.view({1, 1, bias.size(0)})) : dnnl::memory::desc();
+  const auto times_md = epilogue.times.defined() ? describe(epilogue.times) : dnnl::memory::desc();
+  const auto plus_md = epilogue.plus.defined() ? describe(epilogue.plus) : dnnl::memory::desc();
   uint32_t scale_bits = 0;
   std::memcpy(&scale_bits, &scale, sizeof scale);
-  std::vector<int64_t> key{0, scale_bits, with_bias};
+  std::vector<int64_t> key{0, scale_bits, with_bias, epilogue.gelu, epilogue.times.defined(), epilogue.plus.defined()};
   for (const auto* md : {&a_md, &b_md, &out_md}) append_layout(key, *md);
   auto primitive = primitives().get(key, [&] {
     dnnl::primitive_attr attr;
     if (scale != 1.0f) attr.set_output_scales(0, {scale});
+    dnnl::post_ops steps;
+    if (epilogue.gelu) steps.append_eltwise(1.0f, dnnl::algorithm::eltwise_gelu_erf, 0.0f, 0.0f);
+    if (epilogue.times.defined()) steps.append_binary(dnnl::algorithm::binary_mul, times_md);
+    if (epilogue.plus.defined()) steps.append_binary(dnnl::algorithm::binary_add, plus_md);
+    attr.set_post_ops(steps);
     const auto desc =
         with_bias ? dnnl::matmul::desc(a_md, b_md, bias_md, out_md) : dnnl::matmul::desc(a_md, b_md, out_md);
     const dnnl::matmul::primitive_desc pd(desc, attr, primitives().engine());
@@ -130,6 +142,13 @@ void batched_matmul(const torch::Tensor& a, const torch::Tensor& b, const torch:
   std::unordered_map<int, dnnl::memory> args{
       {DNNL_ARG_SRC, wrap(a_md, a)}, {DNNL_ARG_WEIGHTS, wrap(b_md, b)}, {DNNL_ARG_DST, wrap(out_md, out)}};
   if (with_bias) args.emplace(DNNL_ARG_BIAS, wrap(bias_md, bias));
+  // Binary post-ops take their operand by position in the chain: GELU, if any, comes first.
+  const int first_binary = epilogue.gelu ? 1 : 0;
+  if (epilogue.times.defined())
+    args.emplace(DNNL_ARG_ATTR_MULTIPLE_POST_OP(first_binary) | DNNL_ARG_SRC_1, wrap(times_md, epilogue.times));
+  if (epilogue.plus.defined())
+    args.emplace(DNNL_ARG_ATTR_MULTIPLE_POST_OP(first_binary + (epilogue.times.defined() ? 1 : 0)) | DNNL_ARG_SRC_1,
+                 wrap(plus_md, epilogue.plus));
   primitive.execute(thread_stream(), args);
   thread_stream().wait();
 }
@@ -173,7 +192,8 @@ bool set_verbose(bool on) { return dnnl_set_verbose(on ? 1 : 0) == dnnl_success;
 bool available() { return false; }
 bool supports(const torch::Tensor&) { return false; }
 
-void batched_matmul(const torch::Tensor&, const torch::Tensor&, const torch::Tensor&, float, const torch::Tensor&) {
+void batched_matmul(const torch::Tensor&, const torch::Tensor&, const torch::Tensor&, float, const torch::Tensor&,
+                    const Epilogue&) {
   throw Error("oneDNN kernels: this build has no oneDNN");
 }
 

@@ -16,11 +16,22 @@ namespace latent::models::onednn {
 bool available();
 bool supports(const torch::Tensor& t);
 
+// What a product goes through inside the kernel, in float32, before it is rounded and
+// written: each step saves a trip of the whole result through memory.
+struct Epilogue {
+  bool gelu = false;      // GELU (the exact, erf form)
+  torch::Tensor times;    // then multiplied by this, elementwise
+  torch::Tensor plus;     // then this added, elementwise (a residual)
+  bool empty() const { return !gelu && !times.defined() && !plus.defined(); }
+};
+
 // out = scale · a·b (+ bias) for 3-D tensors a [g, m, k], b [g, k, n] and out [g, m, n] of
 // one dtype, with any strides (transposed operands and head views need no copies); bias,
 // when defined, is a contiguous [n] of that dtype added to every row (with scale 1 only).
+// The epilogue's tensors are contiguous, of out's sizes and dtype (oneDNN's fast kernels
+// take no other), and may not share out's memory.
 void batched_matmul(const torch::Tensor& a, const torch::Tensor& b, const torch::Tensor& out,
-                    float scale = 1.0f, const torch::Tensor& bias = {});
+                    float scale = 1.0f, const torch::Tensor& bias = {}, const Epilogue& epilogue = {});
 
 // Softmax over the last dimension, in place, on a contiguous tensor.
 void softmax_last_dim_(const torch::Tensor& t);

@@ -15,7 +15,9 @@ namespace latent::models {
 struct CrossAttentionImpl : torch::nn::Module {
   CrossAttentionImpl(int64_t query_dim, int64_t context_dim, int64_t heads, int64_t head_dim,
                      bool upcast_attention);
-  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& context = {});  // [B, N, C]
+  // [B, N, C]; `residual` ([B, N, C]), when given, is added to the result by its last product.
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& context = {},
+                        const torch::Tensor& residual = {});
 
   int64_t heads;
   int64_t head_dim;
@@ -40,7 +42,8 @@ TORCH_MODULE(GEGLU);
 // FeedForward: net.0 = GEGLU, net.1 = dropout (no weights), net.2 = Linear.
 struct FeedForwardImpl : torch::nn::Module {
   FeedForwardImpl(int64_t dim, int64_t inner_dim);
-  torch::Tensor forward(const torch::Tensor& x);
+  // `residual`, when given, is added to the result by the last product.
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& residual = {});
 
   torch::nn::ModuleList net{nullptr};
   GEGLU geglu{nullptr};

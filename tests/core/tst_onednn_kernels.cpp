@@ -24,6 +24,10 @@ class TestOneDnnKernels : public QObject {
   void productWithBias();
   void linearMatchesLibTorch_data() { productsMatchBmm_data(); }
   void linearMatchesLibTorch();
+  void epilogueMatchesLibTorch_data() { productsMatchBmm_data(); }
+  void epilogueMatchesLibTorch();
+  void epilogueOutsideTheKernel();
+  void badEpiloguesAreRefused();
 };
 
 // This build links oneDNN exactly when CMake found it (LATENT_WITH_ONEDNN); CI's does.
@@ -162,6 +166,80 @@ void TestOneDnnKernels::linearMatchesLibTorch() {
         type == torch::kBFloat16 ? expected.abs().max().item<double>() / 256 : tolerance;
     QVERIFY2(max_abs_difference(got, expected) <= allowed, qPrintable(QString::number(max_abs_difference(got, expected))));
   }
+}
+
+// GELU, a product with a tensor and a residual, each alone and chained, computed inside the
+// matrix product, against the same steps in float64 after it.
+void TestOneDnnKernels::epilogueMatchesLibTorch() {
+  QFETCH(int, dtype);
+  const auto type = static_cast<torch::ScalarType>(dtype);
+  torch::InferenceMode guard;
+  torch::manual_seed(14);
+  const auto x = torch::randn({2, 48, 24}).to(type);  // 96 rows: the oneDNN route
+  const auto w = torch::randn({40, 24}).to(type), bias = torch::randn({40}).to(type);
+  const auto times = torch::randn({2, 48, 40}).to(type), plus = torch::randn({2, 48, 40}).to(type);
+  const auto wide = [](const torch::Tensor& t) { return t.to(torch::kFloat64); };
+  const auto product = torch::linear(wide(x), wide(w), wide(bias));
+  struct Case { bool gelu, times, plus; };
+  for (const Case c : {Case{true, false, false}, Case{false, true, false}, Case{false, false, true},
+                       Case{true, true, true}}) {
+    onednn::Epilogue epilogue;
+    epilogue.gelu = c.gelu;
+    if (c.times) epilogue.times = times;
+    if (c.plus) epilogue.plus = plus;
+    auto expected = c.gelu ? torch::gelu(product) : product;
+    if (c.times) expected = expected * wide(times);
+    if (c.plus) expected = expected + wide(plus);
+    const auto got = latent::models::linear(x, w, bias, epilogue);
+    QCOMPARE(got.scalar_type(), type);
+    // float32: the product's own error; bfloat16: about one rounding of the largest value,
+    // the inputs rounded and the product accumulated in float32 inside.
+    const double allowed =
+        type == torch::kBFloat16 ? expected.abs().max().item<double>() / 128 : 1e-4;
+    QVERIFY2(max_abs_difference(got, expected) <= allowed,
+             qPrintable(QStringLiteral("gelu %1 times %2 plus %3: %4")
+                            .arg(c.gelu).arg(c.times).arg(c.plus).arg(max_abs_difference(got, expected))));
+  }
+}
+
+// Tensors the kernel cannot take (strided, or too few rows for oneDNN) get the same result
+// from LibTorch's operators after the product.
+void TestOneDnnKernels::epilogueOutsideTheKernel() {
+  torch::InferenceMode guard;
+  torch::manual_seed(15);
+  const auto w = torch::randn({40, 24}), bias = torch::randn({40});
+  for (const int64_t rows : {96, 8}) {
+    const auto x = torch::randn({rows, 24});
+    const auto plus = torch::randn({40, rows}).t();  // strided
+    onednn::Epilogue epilogue;
+    epilogue.gelu = true;
+    epilogue.plus = plus;
+    const auto expected = torch::gelu(torch::linear(x.to(torch::kFloat64), w.to(torch::kFloat64), bias.to(torch::kFloat64))) +
+                          plus.to(torch::kFloat64);
+    QVERIFY(max_abs_difference(latent::models::linear(x, w, bias, epilogue), expected) < 1e-4);
+  }
+}
+
+void TestOneDnnKernels::badEpiloguesAreRefused() {
+#ifdef LATENT_WITH_ONEDNN
+  torch::InferenceMode guard;
+  const auto a = torch::zeros({1, 3, 4}), b = torch::zeros({1, 4, 6}), out = torch::zeros({1, 3, 6});
+  const auto refused = [&](const torch::Tensor& times) {
+    onednn::Epilogue epilogue;
+    epilogue.times = times;
+    try {
+      onednn::batched_matmul(a, b, out, 1.0f, {}, epilogue);
+    } catch (const latent::Error&) {
+      return true;
+    }
+    return false;
+  };
+  QVERIFY(refused(torch::zeros({1, 3, 5})));                    // other sizes
+  QVERIFY(refused(torch::zeros({1, 6, 3}).transpose(1, 2)));    // strided
+  QVERIFY(refused(torch::zeros({1, 3, 6}, torch::kBFloat16)));  // other dtype
+  QVERIFY(refused(out));                                        // the output itself
+  QVERIFY(!refused(torch::zeros({1, 3, 6})));
+#endif
 }
 
 QTEST_GUILESS_MAIN(TestOneDnnKernels)
