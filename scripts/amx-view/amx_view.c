@@ -6,7 +6,9 @@
 //  - the system calls by which oneDNN asks Linux for the AMX register state succeed;
 //  - primitives whose kernel is an AMX one are not executed (this processor cannot run
 //    them): their destination is zeroed, so what follows sees no stale values, and they are
-//    counted by kind and kernel, printed when the program ends.
+//    counted by kind and kernel, printed when the program ends; while oneDNN's verbose mode
+//    is on, each prints an "exec" line as oneDNN would, with the kernel and a time of 0, so
+//    that readers of those lines (`bench --kernels`, tst_onednn_kernel_choice) see it.
 // Everything else runs as usual, so the time a program takes here is the time of all its
 // work except the AMX kernels.
 #define _GNU_SOURCE
@@ -117,6 +119,27 @@ static void report(void) {
 
 // Runs before libdnnl's own initialisers (amx-view.sh makes the library depend on this
 // one), which is where oneDNN first reads CPUID.
+static int verbose_level = -1;  // -1: not known yet
+
+// The program's own choice, passed on.
+dnnl_status_t dnnl_set_verbose(int level) {
+    static dnnl_status_t (*next)(int);
+    if (!next) next = (dnnl_status_t(*)(int))dlsym(RTLD_NEXT, "dnnl_set_verbose");
+    const dnnl_status_t status = next(level);
+    if (status == dnnl_success) __atomic_store_n(&verbose_level, level, __ATOMIC_RELAXED);
+    return status;
+}
+
+static int verbose(void) {
+    int level = __atomic_load_n(&verbose_level, __ATOMIC_RELAXED);
+    if (level >= 0) return level;
+    const char *env = getenv("ONEDNN_VERBOSE");
+    if (!env) env = getenv("DNNL_VERBOSE");
+    level = env ? atoi(env) : 0;
+    __atomic_store_n(&verbose_level, level, __ATOMIC_RELAXED);
+    return level;
+}
+
 __attribute__((constructor)) static void start(void) {
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
@@ -159,6 +182,12 @@ dnnl_status_t dnnl_primitive_execute(const_dnnl_primitive_t primitive, dnnl_stre
     }
     if (!strstr(impl, "amx")) return next(primitive, stream, nargs, args);
     count_skipped(dnnl_prim_kind2str(kind), impl);
+    if (verbose() > 0) {
+        dnnl_prop_kind_t prop = dnnl_prop_kind_undef;
+        dnnl_primitive_desc_query(pd, dnnl_query_prop_kind, 0, &prop);
+        printf("onednn_verbose,exec,cpu,%s,%s,%s,,,,,0\n", dnnl_prim_kind2str(kind), impl,
+               dnnl_prop_kind2str(prop));
+    }
     for (int i = 0; i < nargs; ++i) {
         const dnnl_memory_desc_t *md = NULL;
         void *data = NULL;
