@@ -117,8 +117,6 @@ static void report(void) {
         fprintf(stderr, "amx-view: %8ld  %s\n", skipped[i].calls, skipped[i].name);
 }
 
-// Runs before libdnnl's own initialisers (amx-view.sh makes the library depend on this
-// one), which is where oneDNN first reads CPUID.
 static int verbose_level = -1;  // -1: not known yet
 
 // The program's own choice, passed on.
@@ -140,6 +138,8 @@ static int verbose(void) {
     return level;
 }
 
+// Runs before libdnnl's own initialisers (amx-view.sh makes the library depend on this
+// one), which is where oneDNN first reads CPUID.
 __attribute__((constructor)) static void start(void) {
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
@@ -160,6 +160,7 @@ long syscall(long number, ...) {
     for (int i = 0; i < 6; ++i) a[i] = va_arg(ap, long);
     va_end(ap);
     if (number == SYS_arch_prctl && a[0] == ARCH_GET_XCOMP_PERM) {
+        // The usual state (x87, SSE, AVX, AVX-512's three parts, PKRU) and the tiles.
         *(unsigned long *)a[1] = 0x2e7ul | XFEATURE_MASK_XTILE;
         return 0;
     }
