@@ -6,7 +6,7 @@
 //  - the system calls by which oneDNN asks Linux for the AMX register state succeed;
 //  - primitives whose kernel is an AMX one are not executed (this processor cannot run
 //    them): their destination is zeroed, so what follows sees no stale values, and they are
-//    counted by kind and kernel, printed when the program ends; while oneDNN's verbose mode
+//    counted by kind and kernel, printed when the program ends (if there were any); while oneDNN's verbose mode
 //    is on, each prints an "exec" line as oneDNN would, with the kernel and a time of 0, so
 //    that readers of those lines (`bench --kernels`, tst_onednn_kernel_choice) see it.
 // Everything else runs as usual, so the time a program takes here is the time of all its
@@ -111,7 +111,10 @@ static void count_skipped(const char *kind, const char *impl) {
     pthread_mutex_unlock(&skipped_mutex);
 }
 
+// Silent in processes that ran no AMX primitive: programs the command starts inherit the
+// view too.
 static void report(void) {
+    if (skipped_count == 0) return;
     fprintf(stderr, "amx-view: AMX primitives not executed (calls, kind, kernel):\n");
     for (int i = 0; i < skipped_count; ++i)
         fprintf(stderr, "amx-view: %8ld  %s\n", skipped[i].calls, skipped[i].name);
