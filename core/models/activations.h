@@ -4,7 +4,8 @@
 // through oneDNN's elementwise kernels: LibTorch 1.13 computes them with its AVX2 code, and
 // in a profile of one guided 512×512 step of SD 1.5 its GELU took 8% and SiLU 2% (10% of a
 // VAE decode). Elsewhere — float32, other devices, tensors that carry gradients — they are
-// LibTorch's, so float32 pictures stay exactly as they were.
+// LibTorch's. (The UNet's GEGLU on the CPU computes its GELU inside its products instead, in
+// float32 too: transformer_2d.cpp.)
 
 #include <torch/torch.h>
 
