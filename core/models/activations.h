@@ -11,9 +11,6 @@
 
 namespace latent::models {
 
-// Whether activations of `x` run through oneDNN: bfloat16 on the CPU, outside training.
-bool activations_through_onednn(const torch::Tensor& x);
-
 // SiLU in place on `x`, which the caller owns (no other tensor may share its memory).
 torch::Tensor silu_(torch::Tensor x);
 

@@ -23,15 +23,7 @@ torch::Tensor apply_after(torch::Tensor y, const onednn::Epilogue& epilogue) {
   return y;
 }
 
-// Whether oneDNN's kernel takes the epilogue's tensors: contiguous, in the result's dtype.
-bool fits_in_kernel(const onednn::Epilogue& epilogue, const torch::Tensor& like) {
-  for (const auto* t : {&epilogue.times, &epilogue.plus})
-    if (t->defined() && (!t->is_contiguous() || t->scalar_type() != like.scalar_type())) return false;
-  return true;
-}
-
 // The epilogue's [M, O] tensors as the [1, M, O] that batched_matmul takes.
-
 onednn::Epilogue as_batch_of_one(const onednn::Epilogue& epilogue, int64_t m, int64_t o) {
   onednn::Epilogue rows = epilogue;
   if (rows.times.defined()) rows.times = rows.times.view({1, m, o});
@@ -52,9 +44,11 @@ torch::Tensor rows_times_weight(const torch::Tensor& x, const torch::Tensor& wei
     // The weight read through its transposed strides, the bias added by the product.
     auto out = torch::empty({m, o}, x.options());
     const auto b = bias.defined() ? bias.to(x.scalar_type()).contiguous() : torch::Tensor();
-    const bool inside = fits_in_kernel(epilogue, out);
-    onednn::batched_matmul(x.unsqueeze(0), weight.t().unsqueeze(0), out.unsqueeze(0), 1.0f, b,
-                           inside ? as_batch_of_one(epilogue, m, o) : onednn::Epilogue());
+    const auto batch_out = out.unsqueeze(0);
+    const auto batch_epilogue = as_batch_of_one(epilogue, m, o);
+    const bool inside = onednn::takes_epilogue(batch_epilogue, batch_out);
+    onednn::batched_matmul(x.unsqueeze(0), weight.t().unsqueeze(0), batch_out, 1.0f, b,
+                           inside ? batch_epilogue : onednn::Epilogue());
     return inside ? out : apply_after(out, epilogue);
   }
   const auto rows = x.stride(1) == 1 && x.stride(0) == k ? x : x.contiguous();  // [M, K]

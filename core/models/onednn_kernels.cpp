@@ -15,6 +15,14 @@
 
 namespace latent::models::onednn {
 
+bool takes_epilogue(const Epilogue& epilogue, const torch::Tensor& out) {
+  for (const auto* t : {&epilogue.times, &epilogue.plus})
+    if (t->defined() && !(t->sizes() == out.sizes() && t->is_contiguous() &&
+                          t->scalar_type() == out.scalar_type() && t->device().is_cpu() && !t->is_same(out)))
+      return false;
+  return true;
+}
+
 #ifdef LATENT_WITH_ONEDNN
 namespace {
 
@@ -113,11 +121,8 @@ void batched_matmul(const torch::Tensor& a, const torch::Tensor& b, const torch:
   check(!with_bias || (bias.dim() == 1 && bias.size(0) == out.size(2) && bias.is_contiguous() &&
                        bias.scalar_type() == out.scalar_type() && bias.device().is_cpu() && scale == 1.0f),
         "batched_matmul: the bias must be a contiguous [n] CPU tensor of the operands' dtype, with scale 1");
-  for (const auto* t : {&epilogue.times, &epilogue.plus})
-    check(!t->defined() || (t->sizes() == out.sizes() && t->is_contiguous() &&
-                            t->scalar_type() == out.scalar_type() && t->device().is_cpu() &&
-                            !t->is_same(out)),
-          "batched_matmul: an epilogue's tensor must be contiguous, of the output's sizes and dtype");
+  check(takes_epilogue(epilogue, out),
+        "batched_matmul: an epilogue's tensor must be contiguous, of the output's sizes and dtype");
   const auto a_md = describe(a), b_md = describe(b), out_md = describe(out);
   const auto bias_md = with_bias ? describe(bias.view({1, 1, bias.size(0)})) : dnnl::memory::desc();
   const auto times_md = epilogue.times.defined() ? describe(epilogue.times) : dnnl::memory::desc();

@@ -22,14 +22,16 @@ struct Epilogue {
   bool gelu = false;      // GELU (the exact, erf form)
   torch::Tensor times;    // then multiplied by this, elementwise
   torch::Tensor plus;     // then this added, elementwise (a residual)
-  bool empty() const { return !gelu && !times.defined() && !plus.defined(); }
 };
+
+// Whether batched_matmul takes `epilogue` with `out`: its tensors contiguous CPU tensors of
+// out's sizes and dtype (oneDNN's fast kernels take no other), none of them out itself.
+bool takes_epilogue(const Epilogue& epilogue, const torch::Tensor& out);
 
 // out = scale · a·b (+ bias) for 3-D tensors a [g, m, k], b [g, k, n] and out [g, m, n] of
 // one dtype, with any strides (transposed operands and head views need no copies); bias,
 // when defined, is a contiguous [n] of that dtype added to every row (with scale 1 only).
-// The epilogue's tensors are contiguous, of out's sizes and dtype (oneDNN's fast kernels
-// take no other), and may not share out's memory.
+// The epilogue is one takes_epilogue() accepts.
 void batched_matmul(const torch::Tensor& a, const torch::Tensor& b, const torch::Tensor& out,
                     float scale = 1.0f, const torch::Tensor& bias = {}, const Epilogue& epilogue = {});
 
