@@ -42,19 +42,57 @@ Blocks plan_blocks(int64_t nq, int64_t nk, int64_t heads, int64_t per_score, int
   return b;
 }
 
-// The CPU path with oneDNN: the 1/√d scale rides on the first product, and each block's
-// scores are normalised in place in one reused buffer. oneDNN's brgemm kernels (AMX,
-// AVX512-BF16) take only dense operands: a head viewed out of [B, N, h·d] (a row stride of
-// h·d) sends a product to the generic gemm:jit, measured at 12–19 GFLOP/s in bf16 against
-// hundreds. So q, k, v and the result are dense per head, [B, h, N, d], at the price of a
-// copy of each (N·h·d values against the products' N·Nk·h·d multiply-adds); kᵀ is a
-// transposed view, which brgemm reads as it is.
+// The row sums of eˢ within which e^(s − max s) need not be taken: every term that counts
+// is then a normal float (no precision lost below 2⁻¹²⁶), and p·v cannot overflow.
+constexpr float kMinRowSum = 0x1p-64f, kMaxRowSum = 0x1p64f;
+
+bool sums_in_range(const torch::Tensor& sums) {
+  const float* s = sums.data_ptr<float>();
+  for (int64_t i = 0, n = sums.numel(); i < n; ++i)
+    if (!(s[i] >= kMinRowSum && s[i] <= kMaxRowSum)) return false;  // NaN fails too
+  return true;
+}
+
+// One block of softmax(scale·q·kᵀ)·v through oneDNN: q [g, r, d], k_t [g, d, Nk],
+// v [g, Nk, d] and out [g, r, d]; scores [g, r, Nk], sums [g, r, 1] and unnormalised
+// [g, r, d] (float32) are scratch. No softmax pass: the first product writes the scores'
+// exponentials (eˢ, computed on its float32 sums in its kernel), oneDNN adds up each row,
+// the second product takes them as they are, and its r·d results are divided by the row
+// sums (the scores are Nk/d times as many). Without the usual subtraction of each row's
+// maximum, eˢ can overflow or lose its precision for very large or very negative scores;
+// the sums show it, and such a block is computed again the usual way.
+void attend_block_onednn(const torch::Tensor& q, const torch::Tensor& k_t, const torch::Tensor& v,
+                         torch::Tensor out, float scale, const torch::Tensor& scores,
+                         const torch::Tensor& sums, const torch::Tensor& unnormalised) {
+  onednn::Epilogue exponential;
+  exponential.exp = true;
+  onednn::batched_matmul(q, k_t, scores, scale, {}, exponential);
+  onednn::row_sums(scores, sums);
+  if (sums_in_range(sums)) {
+    onednn::batched_matmul(scores, v, unnormalised);
+    torch::div_out(out, unnormalised, sums);
+    return;
+  }
+  onednn::batched_matmul(q, k_t, scores, scale);
+  onednn::softmax_last_dim_(scores);
+  onednn::batched_matmul(scores, v, out);
+}
+
+// The CPU path with oneDNN, a block of queries at a time, in reused scratch buffers.
+// oneDNN's brgemm kernels (AMX, AVX512-BF16) take only dense operands: a head viewed out of
+// [B, N, h·d] (a row stride of h·d) sends a product to the generic gemm:jit, measured at
+// 12–19 GFLOP/s in bf16 against hundreds. So q, k, v and the result are dense per head,
+// [B, h, N, d], at the price of a copy of each (N·h·d values against the products'
+// N·Nk·h·d multiply-adds); kᵀ is a transposed view, which brgemm reads as it is.
 torch::Tensor attention_onednn(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
                                int64_t score_budget_bytes) {
   const int64_t batch = q.size(0), heads = q.size(1), nq = q.size(2), nk = k.size(2), d = q.size(3);
   const float scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(d)));
   const auto blocks = plan_blocks(nq, nk, heads, q.element_size(), kBlockBytesOneDnn, score_budget_bytes);
-  const auto scratch = torch::empty({blocks.group * blocks.rows * nk}, q.options());
+  const int64_t block_rows = blocks.group * blocks.rows;
+  const auto scores_memory = torch::empty({block_rows * nk}, q.options());
+  const auto sums_memory = torch::empty({block_rows}, q.options().dtype(torch::kFloat32));
+  const auto unnormalised_memory = torch::empty({block_rows * d}, q.options().dtype(torch::kFloat32));
   const auto qd = q.contiguous(), kd = k.contiguous(), vd = v.contiguous();  // [B, h, N, d]
   auto out = torch::empty({batch, heads, nq, d}, q.options());                // [B, h, N, d]
   for (int64_t b = 0; b < batch; ++b) {
@@ -64,10 +102,11 @@ torch::Tensor attention_onednn(const torch::Tensor& q, const torch::Tensor& k, c
       for (int64_t r0 = 0; r0 < nq; r0 += blocks.rows) {
         cancellation_point();  // a large image's attention alone can take seconds
         const int64_t r = std::min(blocks.rows, nq - r0);
-        const auto scores = scratch.narrow(0, 0, g * r * nk).view({g, r, nk});
-        onednn::batched_matmul(qb.narrow(0, h0, g).narrow(1, r0, r), k_t.narrow(0, h0, g), scores, scale);
-        onednn::softmax_last_dim_(scores);
-        onednn::batched_matmul(scores, vb.narrow(0, h0, g), ob.narrow(0, h0, g).narrow(1, r0, r));
+        attend_block_onednn(qb.narrow(0, h0, g).narrow(1, r0, r), k_t.narrow(0, h0, g), vb.narrow(0, h0, g),
+                            ob.narrow(0, h0, g).narrow(1, r0, r), scale,
+                            scores_memory.narrow(0, 0, g * r * nk).view({g, r, nk}),
+                            sums_memory.narrow(0, 0, g * r).view({g, r, 1}),
+                            unnormalised_memory.narrow(0, 0, g * r * d).view({g, r, d}));
       }
     }
   }

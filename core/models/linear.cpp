@@ -18,6 +18,7 @@ bool use_onednn_rows(const torch::Tensor& x, const torch::Tensor& weight) {
 // The epilogue with LibTorch's operators, after the product.
 torch::Tensor apply_after(torch::Tensor y, const onednn::Epilogue& epilogue) {
   if (epilogue.gelu) y = torch::gelu(y);
+  if (epilogue.exp) y = torch::exp(y);
   if (epilogue.times.defined()) y = y.mul(epilogue.times);
   if (epilogue.plus.defined()) y = y.add(epilogue.plus);
   return y;

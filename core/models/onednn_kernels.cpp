@@ -16,6 +16,7 @@
 namespace latent::models::onednn {
 
 bool takes_epilogue(const Epilogue& epilogue, const torch::Tensor& out) {
+  if (epilogue.gelu && epilogue.exp) return false;
   for (const auto* t : {&epilogue.times, &epilogue.plus})
     if (t->defined() && !(t->sizes() == out.sizes() && t->is_contiguous() &&
                           t->scalar_type() == out.scalar_type() && t->device().is_cpu() && !t->is_same(out)))
@@ -115,27 +116,32 @@ void batched_matmul(const torch::Tensor& a, const torch::Tensor& b, const torch:
   check(a.size(0) == b.size(0) && a.size(0) == out.size(0) && a.size(2) == b.size(1) &&
             out.size(1) == a.size(1) && out.size(2) == b.size(2),
         "batched_matmul: mismatched sizes");
-  check(supports(a) && a.scalar_type() == b.scalar_type() && a.scalar_type() == out.scalar_type(),
-        "batched_matmul: operands must be CPU tensors of one dtype, float32 or bfloat16");
+  check(supports(a) && a.scalar_type() == b.scalar_type() && supports(out) &&
+            (out.scalar_type() == a.scalar_type() || out.scalar_type() == torch::kFloat32),
+        "batched_matmul: operands must be CPU tensors of one dtype, float32 or bfloat16, written in "
+        "that dtype or float32");
   const bool with_bias = bias.defined();
   check(!with_bias || (bias.dim() == 1 && bias.size(0) == out.size(2) && bias.is_contiguous() &&
-                       bias.scalar_type() == out.scalar_type() && bias.device().is_cpu() && scale == 1.0f),
+                       bias.scalar_type() == a.scalar_type() && bias.device().is_cpu() && scale == 1.0f),
         "batched_matmul: the bias must be a contiguous [n] CPU tensor of the operands' dtype, with scale 1");
   check(takes_epilogue(epilogue, out),
-        "batched_matmul: an epilogue's tensor must be contiguous, of the output's sizes and dtype");
+        "batched_matmul: an epilogue has at most one of GELU and exp, and its tensors are contiguous, "
+        "of the output's sizes and dtype");
   const auto a_md = describe(a), b_md = describe(b), out_md = describe(out);
   const auto bias_md = with_bias ? describe(bias.view({1, 1, bias.size(0)})) : dnnl::memory::desc();
   const auto times_md = epilogue.times.defined() ? describe(epilogue.times) : dnnl::memory::desc();
   const auto plus_md = epilogue.plus.defined() ? describe(epilogue.plus) : dnnl::memory::desc();
   uint32_t scale_bits = 0;
   std::memcpy(&scale_bits, &scale, sizeof scale);
-  std::vector<int64_t> key{0, scale_bits, with_bias, epilogue.gelu, epilogue.times.defined(), epilogue.plus.defined()};
+  std::vector<int64_t> key{0,          scale_bits, with_bias, epilogue.gelu, epilogue.exp, epilogue.times.defined(),
+                           epilogue.plus.defined()};
   for (const auto* md : {&a_md, &b_md, &out_md}) append_layout(key, *md);
   auto primitive = primitives().get(key, [&] {
     dnnl::primitive_attr attr;
     if (scale != 1.0f) attr.set_output_scales(0, {scale});
     dnnl::post_ops steps;
     if (epilogue.gelu) steps.append_eltwise(1.0f, dnnl::algorithm::eltwise_gelu_erf, 0.0f, 0.0f);
+    if (epilogue.exp) steps.append_eltwise(1.0f, dnnl::algorithm::eltwise_exp, 0.0f, 0.0f);
     if (epilogue.times.defined()) steps.append_binary(dnnl::algorithm::binary_mul, times_md);
     if (epilogue.plus.defined()) steps.append_binary(dnnl::algorithm::binary_add, plus_md);
     attr.set_post_ops(steps);
@@ -147,8 +153,8 @@ void batched_matmul(const torch::Tensor& a, const torch::Tensor& b, const torch:
   std::unordered_map<int, dnnl::memory> args{
       {DNNL_ARG_SRC, wrap(a_md, a)}, {DNNL_ARG_WEIGHTS, wrap(b_md, b)}, {DNNL_ARG_DST, wrap(out_md, out)}};
   if (with_bias) args.emplace(DNNL_ARG_BIAS, wrap(bias_md, bias));
-  // Binary post-ops take their operand by position in the chain: GELU, if any, comes first.
-  const int first_binary = epilogue.gelu ? 1 : 0;
+  // Binary post-ops take their operand by position in the chain: GELU or exp, if any, first.
+  const int first_binary = epilogue.gelu || epilogue.exp ? 1 : 0;
   if (epilogue.times.defined())
     args.emplace(DNNL_ARG_ATTR_MULTIPLE_POST_OP(first_binary) | DNNL_ARG_SRC_1, wrap(times_md, epilogue.times));
   if (epilogue.plus.defined())
@@ -169,6 +175,30 @@ void softmax_last_dim_(const torch::Tensor& t) {
   });
   const auto memory = wrap(md, t);
   primitive.execute(thread_stream(), {{DNNL_ARG_SRC, memory}, {DNNL_ARG_DST, memory}});
+  thread_stream().wait();
+}
+
+void row_sums(const torch::Tensor& t, const torch::Tensor& sums) {
+  check(supports(t) && t.dim() >= 1 && t.is_contiguous(), "row_sums takes a contiguous CPU tensor");
+  auto sums_sizes = t.sizes().vec();
+  sums_sizes.back() = 1;
+  check(sums.scalar_type() == torch::kFloat32 && sums.device().is_cpu() && sums.is_contiguous() &&
+            sums.sizes().vec() == sums_sizes,
+        "row_sums: the sums must be a contiguous float32 CPU tensor of the rows' sizes, last one 1");
+  // oneDNN wants a dimension to reduce; a row of one value is its own sum.
+  if (t.size(-1) == 1) {
+    sums.copy_(t);
+    return;
+  }
+  const auto t_md = describe(t), sums_md = describe(sums);
+  std::vector<int64_t> key{3};
+  append_layout(key, t_md);
+  append_layout(key, sums_md);
+  auto primitive = primitives().get(key, [&] {
+    const dnnl::reduction::desc desc(dnnl::algorithm::reduction_sum, t_md, sums_md, 0.0f, 0.0f);
+    return dnnl::primitive(dnnl::reduction(dnnl::reduction::primitive_desc(desc, primitives().engine())));
+  });
+  primitive.execute(thread_stream(), {{DNNL_ARG_SRC, wrap(t_md, t)}, {DNNL_ARG_DST, wrap(sums_md, sums)}});
   thread_stream().wait();
 }
 
@@ -203,6 +233,8 @@ void batched_matmul(const torch::Tensor&, const torch::Tensor&, const torch::Ten
 }
 
 void softmax_last_dim_(const torch::Tensor&) { throw Error("oneDNN kernels: this build has no oneDNN"); }
+
+void row_sums(const torch::Tensor&, const torch::Tensor&) { throw Error("oneDNN kernels: this build has no oneDNN"); }
 
 void activation_(const torch::Tensor&, Activation) { throw Error("oneDNN kernels: this build has no oneDNN"); }
 

@@ -20,23 +20,30 @@ bool supports(const torch::Tensor& t);
 // written: each step saves a trip of the whole result through memory.
 struct Epilogue {
   bool gelu = false;      // GELU (the exact, erf form)
+  bool exp = false;       // or eˣ: attention's probabilities before they are normalised
   torch::Tensor times;    // then multiplied by this, elementwise
   torch::Tensor plus;     // then this added, elementwise (a residual)
 };
 
-// Whether batched_matmul takes `epilogue` with `out`: its tensors contiguous CPU tensors of
-// out's sizes and dtype (oneDNN's fast kernels take no other), none of them out itself.
+// Whether batched_matmul takes `epilogue` with `out`: at most one of GELU and eˣ, and its
+// tensors contiguous CPU tensors of out's sizes and dtype (oneDNN's fast kernels take no
+// other), none of them out itself.
 bool takes_epilogue(const Epilogue& epilogue, const torch::Tensor& out);
 
 // out = scale · a·b (+ bias) for 3-D tensors a [g, m, k], b [g, k, n] and out [g, m, n] of
-// one dtype, with any strides (transposed operands and head views need no copies); bias,
-// when defined, is a contiguous [n] of that dtype added to every row (with scale 1 only).
-// The epilogue is one takes_epilogue() accepts.
+// one dtype, with any strides (transposed operands and head views need no copies); out may
+// also be float32 where a and b are bfloat16. bias, when defined, is a contiguous [n] of
+// the operands' dtype added to every row (with scale 1 only). The epilogue is one
+// takes_epilogue() accepts.
 void batched_matmul(const torch::Tensor& a, const torch::Tensor& b, const torch::Tensor& out,
                     float scale = 1.0f, const torch::Tensor& bias = {}, const Epilogue& epilogue = {});
 
 // Softmax over the last dimension, in place, on a contiguous tensor.
 void softmax_last_dim_(const torch::Tensor& t);
+
+// sums = the sums of t's rows (its last dimension), added in float32: t a contiguous tensor,
+// sums a contiguous float32 one of t's sizes with a last dimension of 1.
+void row_sums(const torch::Tensor& t, const torch::Tensor& sums);
 
 // Elementwise activations, in place, on a tensor whose elements fill its memory without
 // gaps in any order (contiguous or channels-last).

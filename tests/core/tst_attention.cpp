@@ -4,6 +4,7 @@
 #include "tests/support/golden.h"
 
 using latent::models::attention;
+using latent::models::kDefaultScoreBudgetBytes;
 using latent::test::max_abs_difference;
 
 namespace {
@@ -25,6 +26,8 @@ class TestAttention : public QObject {
   void matchesReference();
   void chunksAt4096TokensAgree();
   void stridedInputs();
+  void extremeScores_data();
+  void extremeScores();
 };
 
 void TestAttention::matchesReference_data() {
@@ -78,6 +81,34 @@ void TestAttention::stridedInputs() {
   const auto q = x.view({2, 50, 4, 16}).transpose(1, 2);
   const auto out = attention(q, q, q, 4 * 50 * 8 * 5);
   QVERIFY(max_abs_difference(out, reference(q, q, q)) < 1e-5);
+}
+
+void TestAttention::extremeScores_data() {
+  QTest::addColumn<int>("dtype");
+  QTest::newRow("float32") << static_cast<int>(torch::kFloat32);
+  QTest::newRow("bfloat16") << static_cast<int>(torch::kBFloat16);
+}
+
+// Scores near +96 in half the heads and −96 in the others: e⁹⁶ is beyond float32 and e⁻⁹⁶
+// below its smallest normal number, so the exponentials may not be taken without first
+// subtracting each row's maximum, and attention must notice. The scores are whole numbers, exact
+// in bfloat16 too, so both types can be held to their usual tolerance.
+void TestAttention::extremeScores() {
+  QFETCH(int, dtype);
+  const auto type = static_cast<torch::ScalarType>(dtype);
+  torch::InferenceMode guard;
+  torch::manual_seed(6);
+  const int64_t dim = 16;  // scale 1/4
+  const auto sign = torch::tensor({1.0f, -1.0f, 1.0f, -1.0f}).view({1, 4, 1, 1});
+  const auto q = (sign * torch::ones({2, 4, 50, dim})).to(type);
+  const auto k = (4 * (6 + torch::randint(-1, 2, {2, 4, 60, dim}))).to(type);  // scores 6·16 ± 16
+  const auto v = torch::randn({2, 4, 60, dim}).to(type);
+  const auto expected = reference(q, k, v);
+  const double allowed = type == torch::kBFloat16 ? 0.05 : 1e-5;
+  for (const int64_t budget : {kDefaultScoreBudgetBytes, int64_t{10 * 60 * 4}}) {  // whole heads, 10 rows
+    const auto got = attention(q, k, v, budget);
+    QVERIFY2(max_abs_difference(got, expected) < allowed, qPrintable(QString::number(max_abs_difference(got, expected))));
+  }
 }
 
 QTEST_GUILESS_MAIN(TestAttention)

@@ -19,6 +19,10 @@ class TestOneDnnKernels : public QObject {
   void productsMatchBmm();
   void productsReadHeadViews();
   void softmaxMatchesLibTorch();
+  void exponentialProducts_data() { productsMatchBmm_data(); }
+  void exponentialProducts();
+  void rowSumsMatchLibTorch_data() { productsMatchBmm_data(); }
+  void rowSumsMatchLibTorch();
   void badOperandsAreRefused();
   void productWithBias_data() { productsMatchBmm_data(); }
   void productWithBias();
@@ -107,6 +111,53 @@ void TestOneDnnKernels::softmaxMatchesLibTorch() {
   const auto expected = torch::softmax(half.to(torch::kFloat32), -1);
   onednn::softmax_last_dim_(half);
   QVERIFY(max_abs_difference(half, expected) < 4e-3);
+#endif
+}
+
+// Attention's first product: e^(scale·a·b) inside the kernel, written in the operands' dtype
+// and, for bfloat16 operands, in float32.
+void TestOneDnnKernels::exponentialProducts() {
+#ifdef LATENT_WITH_ONEDNN
+  QFETCH(int, dtype);
+  const auto type = static_cast<torch::ScalarType>(dtype);
+  torch::InferenceMode guard;
+  torch::manual_seed(16);
+  const auto a = torch::randn({2, 16, 40}).to(type), b = torch::randn({2, 24, 40}).to(type).transpose(1, 2);
+  const auto expected = torch::exp(0.2 * torch::bmm(a.to(torch::kFloat64), b.to(torch::kFloat64)));
+  onednn::Epilogue exponential;
+  exponential.exp = true;
+  // The relative error: float32's exponential, or one rounding to bfloat16's 8 bits.
+  const auto relative_error = [&](const torch::Tensor& got) {
+    return ((got.to(torch::kFloat64) - expected).abs() / expected).max().item<double>();
+  };
+  const auto same = torch::empty({2, 16, 24}, type);
+  onednn::batched_matmul(a, b, same, 0.2f, {}, exponential);
+  QVERIFY2(relative_error(same) < (type == torch::kBFloat16 ? 1.0 / 128 : 1e-5),
+           qPrintable(QString::number(relative_error(same))));
+  const auto wide = torch::empty({2, 16, 24});
+  onednn::batched_matmul(a, b, wide, 0.2f, {}, exponential);
+  QVERIFY2(relative_error(wide) < 1e-5, qPrintable(QString::number(relative_error(wide))));
+#endif
+}
+
+void TestOneDnnKernels::rowSumsMatchLibTorch() {
+#ifdef LATENT_WITH_ONEDNN
+  QFETCH(int, dtype);
+  const auto type = static_cast<torch::ScalarType>(dtype);
+  torch::InferenceMode guard;
+  torch::manual_seed(17);
+  const auto t = torch::rand({3, 5, 300}).to(type);
+  const auto sums = torch::empty({3, 5, 1});
+  onednn::row_sums(t, sums);
+  const auto expected = t.to(torch::kFloat64).sum(-1, true);
+  // Added in float32: a few units in its last place of a sum near 150.
+  QVERIFY2(max_abs_difference(sums, expected) < 1e-4, qPrintable(QString::number(max_abs_difference(sums, expected))));
+  const auto single = torch::rand({3, 5, 1}).to(type);  // rows of one value
+  onednn::row_sums(single, sums);
+  QCOMPARE(max_abs_difference(sums, single.to(torch::kFloat64)), 0.0);
+  QVERIFY_THROWS_EXCEPTION(latent::Error, onednn::row_sums(t, torch::empty({3, 5})));
+  QVERIFY_THROWS_EXCEPTION(latent::Error, onednn::row_sums(t, torch::empty({3, 5, 1}, torch::kBFloat16)));
+  QVERIFY_THROWS_EXCEPTION(latent::Error, onednn::row_sums(t.transpose(0, 1), torch::empty({5, 3, 1})));
 #endif
 }
 
@@ -239,6 +290,9 @@ void TestOneDnnKernels::badEpiloguesAreRefused() {
   QVERIFY(refused(torch::zeros({1, 3, 6}, torch::kBFloat16)));  // other dtype
   QVERIFY(refused(out));                                        // the output itself
   QVERIFY(!refused(torch::zeros({1, 3, 6})));
+  onednn::Epilogue both;
+  both.gelu = both.exp = true;
+  QVERIFY_THROWS_EXCEPTION(latent::Error, onednn::batched_matmul(a, b, out, 1.0f, {}, both));
 #endif
 }
 
