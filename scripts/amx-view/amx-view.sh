@@ -15,7 +15,7 @@ work=${AMX_VIEW_DIR:-${TMPDIR:-/tmp}/amx-view}
 mkdir -p "$work"
 grep -qw cpuid_fault /proc/cpuinfo || { echo "amx-view: no cpuid_fault on this processor" >&2; exit 2; }
 if [ ! -f "$work/amx_view.so" ] || [ "$here/amx_view.c" -nt "$work/amx_view.so" ]; then
-  gcc -O2 -Wall -shared -fPIC -o "$work/amx_view.so" "$here/amx_view.c" -ldl -lpthread
+  gcc -O3 -Wall -shared -fPIC -o "$work/amx_view.so" "$here/amx_view.c" -ldl -lpthread
 fi
 # A copy of oneDNN that depends on the view, so that the view starts before oneDNN does.
 dnnl=$(ldconfig -p | awk '/libdnnl\.so\.[0-9]+ .*x86-64/ {print $NF; exit}')

@@ -5,7 +5,8 @@
 //    caches of a Sapphire Rapids core, under Intel's vendor name;
 //  - the system calls by which oneDNN asks Linux for the AMX register state succeed;
 //  - primitives whose kernel is an AMX one are not executed (this processor cannot run
-//    them): their destination is zeroed, so what follows sees no stale values, and they are
+//    them): their destination is filled with ones, so what follows sees no stale values and
+//    nothing it may not divide by (attention divides by sums of its scores), and they are
 //    counted by kind and kernel, printed when the program ends (if there were any); while oneDNN's verbose mode
 //    is on, each prints an "exec" line as oneDNN would, with the kernel and a time of 0, so
 //    that readers of those lines (`bench --kernels`, tst_onednn_kernel_choice) see it.
@@ -173,6 +174,19 @@ long syscall(long number, ...) {
     return next(number, a[0], a[1], a[2], a[3], a[4], a[5]);
 }
 
+// Writes 1 into every element of a destination, in its data type (padding included).
+static void fill_with_ones(void *data, const dnnl_memory_desc_t *md) {
+    const size_t bytes = dnnl_memory_desc_get_size(md);
+    switch (md->data_type) {
+    case dnnl_f32: for (size_t i = 0; i < bytes / 4; ++i) ((float *)data)[i] = 1.0f; break;
+    case dnnl_s32: for (size_t i = 0; i < bytes / 4; ++i) ((int *)data)[i] = 1; break;
+    case dnnl_bf16: for (size_t i = 0; i < bytes / 2; ++i) ((unsigned short *)data)[i] = 0x3f80; break;
+    case dnnl_f16: for (size_t i = 0; i < bytes / 2; ++i) ((unsigned short *)data)[i] = 0x3c00; break;
+    case dnnl_s8: case dnnl_u8: memset(data, 1, bytes); break;
+    default: memset(data, 0, bytes); break;
+    }
+}
+
 dnnl_status_t dnnl_primitive_execute(const_dnnl_primitive_t primitive, dnnl_stream_t stream,
                                      int nargs, const dnnl_exec_arg_t *args) {
     static dnnl_status_t (*next)(const_dnnl_primitive_t, dnnl_stream_t, int, const dnnl_exec_arg_t *);
@@ -198,7 +212,7 @@ dnnl_status_t dnnl_primitive_execute(const_dnnl_primitive_t primitive, dnnl_stre
         if (args[i].arg == DNNL_ARG_DST
                 && dnnl_memory_get_memory_desc(args[i].memory, &md) == dnnl_success
                 && dnnl_memory_get_data_handle(args[i].memory, &data) == dnnl_success && data)
-            memset(data, 0, dnnl_memory_desc_get_size(md));
+            fill_with_ones(data, md);
     }
     return dnnl_success;
 }
