@@ -1,5 +1,5 @@
-// Which oneDNN implementation runs attention's two products and a 3×3 convolution in bf16
-// on the machine the suite runs on, as oneDNN's verbose mode reports it
+// Which oneDNN implementation runs attention's two products (and its row sums) and a 3×3
+// convolution in bf16 on the machine the suite runs on, as oneDNN's verbose mode reports it
 // (core/pipeline/kernel_report.h): a brgemm or JIT kernel for the best bf16 unit oneDNN
 // finds usable here (AMX where the processor has it and Linux grants its registers,
 // AVX512-BF16 where it has that), never the reference code, and never the generic gemm:jit
@@ -97,6 +97,18 @@ void TestOneDnnKernelChoice::attentionProducts() {
                             implementations(report, "matmul").join(", "))));
   }
   QVERIFY2(products >= 2 * heads, "oneDNN reported fewer matrix products than attention makes");
+  // The rows of exponentials are added up by JIT code, and with scores of this size no block
+  // needs the softmax that attention falls back to.
+  int sums = 0;
+  for (const auto& kernel : report.summary.kernels) {
+    if (kernel.kind == "reduction") {
+      sums += static_cast<int>(kernel.calls);
+      QVERIFY2(kernel.implementation.rfind("jit:", 0) == 0,
+               qPrintable("attention's row sums ran in " + QString::fromStdString(kernel.implementation)));
+    }
+    QVERIFY2(kernel.kind.rfind("softmax", 0) != 0, "attention fell back to a softmax on ordinary scores");
+  }
+  QVERIFY2(sums >= heads, "oneDNN reported fewer row sums than attention makes");
 }
 
 void TestOneDnnKernelChoice::convolution3x3() {
