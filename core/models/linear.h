@@ -19,7 +19,6 @@ namespace latent::models {
 //
 // The epilogue's tensors have the result's sizes [..., out]. On the oneDNN path, with
 // contiguous tensors, it runs inside the product; elsewhere after it, with LibTorch's ops.
-// Row divisors (attention's) are not taken here.
 torch::Tensor linear(const torch::Tensor& x, const torch::Tensor& weight,
                      const torch::Tensor& bias, const onednn::Epilogue& epilogue = {});
 // A layer's product; an 8-bit weight (quantized_weights.h) is dequantized to x's precision first.

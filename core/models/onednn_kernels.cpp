@@ -17,12 +17,6 @@ namespace latent::models::onednn {
 
 bool takes_epilogue(const Epilogue& epilogue, const torch::Tensor& out) {
   if (epilogue.gelu && epilogue.exp) return false;
-  if (const auto& d = epilogue.divided_by; d.defined()) {
-    auto sizes = out.sizes().vec();
-    if (!sizes.empty()) sizes.back() = 1;
-    if (!(d.sizes().vec() == sizes && d.is_contiguous() && d.scalar_type() == torch::kFloat32 && d.device().is_cpu()))
-      return false;
-  }
   for (const auto* t : {&epilogue.times, &epilogue.plus})
     if (t->defined() && !(t->sizes() == out.sizes() && t->is_contiguous() &&
                           t->scalar_type() == out.scalar_type() && t->device().is_cpu() && !t->is_same(out)))
@@ -131,33 +125,15 @@ void batched_matmul(const torch::Tensor& a, const torch::Tensor& b, const torch:
                        bias.scalar_type() == a.scalar_type() && bias.device().is_cpu() && scale == 1.0f),
         "batched_matmul: the bias must be a contiguous [n] CPU tensor of the operands' dtype, with scale 1");
   check(takes_epilogue(epilogue, out),
-        "batched_matmul: an epilogue has at most one of GELU and exp, float32 divisors of the output's "
-        "rows, and other tensors contiguous, of the output's sizes and dtype");
-  // oneDNN's fast kernels spread a value over its row only within one matrix of the batch
-  // (with more, it falls back to reference code): one product per matrix then.
-  if (epilogue.divided_by.defined() && a.size(0) > 1) {
-    for (int64_t i = 0; i < a.size(0); ++i) {
-      Epilogue one = epilogue;
-      for (auto* t : {&one.divided_by, &one.times, &one.plus})
-        if (t->defined()) *t = t->narrow(0, i, 1);
-      batched_matmul(a.narrow(0, i, 1), b.narrow(0, i, 1), out.narrow(0, i, 1), scale, bias, one);
-    }
-    return;
-  }
+        "batched_matmul: an epilogue has at most one of GELU and exp, and its tensors are contiguous, "
+        "of the output's sizes and dtype");
   const auto a_md = describe(a), b_md = describe(b), out_md = describe(out);
   const auto bias_md = with_bias ? describe(bias.view({1, 1, bias.size(0)})) : dnnl::memory::desc();
-  const auto divisors_md = epilogue.divided_by.defined() ? describe(epilogue.divided_by) : dnnl::memory::desc();
   const auto times_md = epilogue.times.defined() ? describe(epilogue.times) : dnnl::memory::desc();
   const auto plus_md = epilogue.plus.defined() ? describe(epilogue.plus) : dnnl::memory::desc();
   uint32_t scale_bits = 0;
   std::memcpy(&scale_bits, &scale, sizeof scale);
-  std::vector<int64_t> key{0,
-                           scale_bits,
-                           with_bias,
-                           epilogue.gelu,
-                           epilogue.exp,
-                           epilogue.divided_by.defined(),
-                           epilogue.times.defined(),
+  std::vector<int64_t> key{0,          scale_bits, with_bias, epilogue.gelu, epilogue.exp, epilogue.times.defined(),
                            epilogue.plus.defined()};
   for (const auto* md : {&a_md, &b_md, &out_md}) append_layout(key, *md);
   auto primitive = primitives().get(key, [&] {
@@ -166,7 +142,6 @@ void batched_matmul(const torch::Tensor& a, const torch::Tensor& b, const torch:
     dnnl::post_ops steps;
     if (epilogue.gelu) steps.append_eltwise(1.0f, dnnl::algorithm::eltwise_gelu_erf, 0.0f, 0.0f);
     if (epilogue.exp) steps.append_eltwise(1.0f, dnnl::algorithm::eltwise_exp, 0.0f, 0.0f);
-    if (epilogue.divided_by.defined()) steps.append_binary(dnnl::algorithm::binary_div, divisors_md);
     if (epilogue.times.defined()) steps.append_binary(dnnl::algorithm::binary_mul, times_md);
     if (epilogue.plus.defined()) steps.append_binary(dnnl::algorithm::binary_add, plus_md);
     attr.set_post_ops(steps);
@@ -179,10 +154,12 @@ void batched_matmul(const torch::Tensor& a, const torch::Tensor& b, const torch:
       {DNNL_ARG_SRC, wrap(a_md, a)}, {DNNL_ARG_WEIGHTS, wrap(b_md, b)}, {DNNL_ARG_DST, wrap(out_md, out)}};
   if (with_bias) args.emplace(DNNL_ARG_BIAS, wrap(bias_md, bias));
   // Binary post-ops take their operand by position in the chain: GELU or exp, if any, first.
-  int position = epilogue.gelu || epilogue.exp ? 1 : 0;
-  for (const auto& [tensor, md] : {std::pair{&epilogue.divided_by, &divisors_md}, std::pair{&epilogue.times, &times_md},
-                                   std::pair{&epilogue.plus, &plus_md}})
-    if (tensor->defined()) args.emplace(DNNL_ARG_ATTR_MULTIPLE_POST_OP(position++) | DNNL_ARG_SRC_1, wrap(*md, *tensor));
+  const int first_binary = epilogue.gelu || epilogue.exp ? 1 : 0;
+  if (epilogue.times.defined())
+    args.emplace(DNNL_ARG_ATTR_MULTIPLE_POST_OP(first_binary) | DNNL_ARG_SRC_1, wrap(times_md, epilogue.times));
+  if (epilogue.plus.defined())
+    args.emplace(DNNL_ARG_ATTR_MULTIPLE_POST_OP(first_binary + (epilogue.times.defined() ? 1 : 0)) | DNNL_ARG_SRC_1,
+                 wrap(plus_md, epilogue.plus));
   primitive.execute(thread_stream(), args);
   thread_stream().wait();
 }

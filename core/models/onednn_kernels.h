@@ -19,17 +19,15 @@ bool supports(const torch::Tensor& t);
 // What a product goes through inside the kernel, in float32, before it is rounded and
 // written: each step saves a trip of the whole result through memory.
 struct Epilogue {
-  bool gelu = false;          // GELU (the exact, erf form)
-  bool exp = false;           // or eˣ: attention's probabilities before they are normalised
-  torch::Tensor divided_by;   // then divided by one float32 value per row: [g, m, 1]
-  torch::Tensor times;        // then multiplied by this, elementwise
-  torch::Tensor plus;         // then this added, elementwise (a residual)
+  bool gelu = false;      // GELU (the exact, erf form)
+  bool exp = false;       // or eˣ: attention's probabilities before they are normalised
+  torch::Tensor times;    // then multiplied by this, elementwise
+  torch::Tensor plus;     // then this added, elementwise (a residual)
 };
 
-// Whether batched_matmul takes `epilogue` with `out`: at most one of GELU and eˣ; its
-// divisors a contiguous float32 CPU tensor of out's sizes with a last dimension of 1; its
-// other tensors contiguous CPU tensors of out's sizes and dtype (oneDNN's fast kernels take
-// no other), none of them out itself.
+// Whether batched_matmul takes `epilogue` with `out`: at most one of GELU and eˣ, and its
+// tensors contiguous CPU tensors of out's sizes and dtype (oneDNN's fast kernels take no
+// other), none of them out itself.
 bool takes_epilogue(const Epilogue& epilogue, const torch::Tensor& out);
 
 // out = scale · a·b (+ bias) for 3-D tensors a [g, m, k], b [g, k, n] and out [g, m, n] of

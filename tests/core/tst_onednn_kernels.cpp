@@ -23,8 +23,6 @@ class TestOneDnnKernels : public QObject {
   void exponentialProducts();
   void rowSumsMatchLibTorch_data() { productsMatchBmm_data(); }
   void rowSumsMatchLibTorch();
-  void rowDivisors_data() { productsMatchBmm_data(); }
-  void rowDivisors();
   void badOperandsAreRefused();
   void productWithBias_data() { productsMatchBmm_data(); }
   void productWithBias();
@@ -160,33 +158,6 @@ void TestOneDnnKernels::rowSumsMatchLibTorch() {
   QVERIFY_THROWS_EXCEPTION(latent::Error, onednn::row_sums(t, torch::empty({3, 5})));
   QVERIFY_THROWS_EXCEPTION(latent::Error, onednn::row_sums(t, torch::empty({3, 5, 1}, torch::kBFloat16)));
   QVERIFY_THROWS_EXCEPTION(latent::Error, onednn::row_sums(t.transpose(0, 1), torch::empty({5, 3, 1})));
-#endif
-}
-
-// Attention's second product: each row of the result divided by its own float32 value, for
-// one matrix and for a batch of them (which oneDNN's fast kernels take one at a time).
-void TestOneDnnKernels::rowDivisors() {
-#ifdef LATENT_WITH_ONEDNN
-  QFETCH(int, dtype);
-  const auto type = static_cast<torch::ScalarType>(dtype);
-  torch::InferenceMode guard;
-  torch::manual_seed(18);
-  for (const int64_t g : {1, 3}) {
-    const auto a = torch::rand({g, 20, 64}).to(type), b = torch::randn({g, 64, 24}).to(type);
-    const auto divisors = torch::rand({g, 20, 1}) * 10 + 1;
-    const auto expected = torch::bmm(a.to(torch::kFloat64), b.to(torch::kFloat64)) / divisors.to(torch::kFloat64);
-    onednn::Epilogue epilogue;
-    epilogue.divided_by = divisors;
-    const auto out = torch::empty({g, 20, 24}, type);
-    onednn::batched_matmul(a, b, out, 1.0f, {}, epilogue);
-    const double allowed = type == torch::kBFloat16 ? expected.abs().max().item<double>() / 128 : 1e-5;
-    QVERIFY2(max_abs_difference(out, expected) <= allowed, qPrintable(QString::number(max_abs_difference(out, expected))));
-    epilogue.divided_by = torch::ones({g, 20, 24});  // not one value per row
-    QVERIFY_THROWS_EXCEPTION(latent::Error, onednn::batched_matmul(a, b, out, 1.0f, {}, epilogue));
-  }
-  onednn::Epilogue rows;
-  rows.divided_by = torch::ones({20, 1});
-  QVERIFY_THROWS_EXCEPTION(latent::Error, latent::models::linear(torch::rand({20, 64}), torch::rand({24, 64}), {}, rows));
 #endif
 }
 
