@@ -21,9 +21,10 @@ torch::Tensor attend(const torch::Tensor& q, const torch::Tensor& k_t, const tor
 }
 
 // Blocks of scores of a few MB stay in the processor's caches between the two products
-// (measured faster than whole heads at 512×512). The oneDNN path, which normalises in
-// place, measured best at 16 MB (float32 UNet step 4% faster than at 8 MB, bfloat16 4%),
-// the LibTorch path at 8 MB.
+// (measured faster than whole heads at 512×512). The oneDNN path measured best at 16 MB
+// when it still normalised the scores in place (float32 UNet step 4% faster than at 8 MB,
+// bfloat16 4%), and without that pass 2, 8 and 16 MB are within 4% of each other at 4096
+// tokens; the LibTorch path is best at 8 MB.
 constexpr int64_t kBlockBytesOneDnn = 16ll << 20;
 constexpr int64_t kBlockBytesLibTorch = 8ll << 20;
 

@@ -133,7 +133,7 @@ void batched_matmul(const torch::Tensor& a, const torch::Tensor& b, const torch:
   const auto plus_md = epilogue.plus.defined() ? describe(epilogue.plus) : dnnl::memory::desc();
   uint32_t scale_bits = 0;
   std::memcpy(&scale_bits, &scale, sizeof scale);
-  std::vector<int64_t> key{0,          scale_bits, with_bias, epilogue.gelu, epilogue.exp, epilogue.times.defined(),
+  std::vector<int64_t> key{0, scale_bits, with_bias, epilogue.gelu, epilogue.exp, epilogue.times.defined(),
                            epilogue.plus.defined()};
   for (const auto* md : {&a_md, &b_md, &out_md}) append_layout(key, *md);
   auto primitive = primitives().get(key, [&] {

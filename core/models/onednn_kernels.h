@@ -1,11 +1,12 @@
 #pragma once
 
-// Attention's products and softmax straight through oneDNN on the CPU.
+// Attention's products, row sums and softmax, the linear layers' products and a few
+// activations, straight through oneDNN on the CPU.
 //
 // LibTorch 1.13 sends float32 bmm to the system BLAS; Debian's OpenBLAS (0.3.21) runs this
 // processor with its AVX2 kernels, at half the speed oneDNN reaches with AVX-512. LibTorch
 // links oneDNN anyway (for its convolutions), so attention calls the same library directly
-// for its two products and its softmax. Built in where CMake finds oneDNN's headers
+// for its products, sums and softmax. Built in where CMake finds oneDNN's headers
 // (Debian's libdnnl-dev); elsewhere `available()` is false and callers use LibTorch.
 
 #include <torch/torch.h>

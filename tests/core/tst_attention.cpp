@@ -91,8 +91,8 @@ void TestAttention::extremeScores_data() {
 
 // Scores near +96 in half the heads and −96 in the others: e⁹⁶ is beyond float32 and e⁻⁹⁶
 // below its smallest normal number, so the exponentials may not be taken without first
-// subtracting each row's maximum, and attention must notice. The scores are whole numbers, exact
-// in bfloat16 too, so both types can be held to their usual tolerance.
+// subtracting each row's maximum, and attention must notice. The scores are whole numbers,
+// exact in bfloat16 too, so both types can be held to their usual tolerance.
 void TestAttention::extremeScores() {
   QFETCH(int, dtype);
   const auto type = static_cast<torch::ScalarType>(dtype);
