@@ -7,8 +7,7 @@ namespace {
 
 // Whether oneDNN takes the activation of `x`: bfloat16 on the CPU, outside training.
 bool through_onednn(const torch::Tensor& x) {
-  return x.scalar_type() == torch::kBFloat16 && onednn::supports(x) &&
-         !(torch::GradMode::is_enabled() && x.requires_grad());
+  return x.scalar_type() == torch::kBFloat16 && onednn::supports_inference(x);
 }
 
 }  // namespace

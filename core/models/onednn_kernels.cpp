@@ -15,6 +15,10 @@
 
 namespace latent::models::onednn {
 
+bool supports_inference(const torch::Tensor& t) {
+  return supports(t) && !(torch::GradMode::is_enabled() && t.requires_grad());
+}
+
 bool takes_epilogue(const Epilogue& epilogue, const torch::Tensor& out) {
   if (epilogue.gelu && epilogue.exp) return false;
   for (const auto* t : {&epilogue.times, &epilogue.plus})

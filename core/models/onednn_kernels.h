@@ -16,6 +16,9 @@ namespace latent::models::onednn {
 // Whether the kernels are compiled in and take tensors like t (CPU, float32 or bfloat16).
 bool available();
 bool supports(const torch::Tensor& t);
+// supports(t), and no gradient is wanted through t: the kernels write into tensors made
+// beforehand, which autograd cannot follow (training takes LibTorch's operators).
+bool supports_inference(const torch::Tensor& t);
 
 // What a product goes through inside the kernel, in float32, before it is rounded and
 // written: each step saves a trip of the whole result through memory.

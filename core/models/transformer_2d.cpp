@@ -28,12 +28,6 @@ CrossAttentionImpl::CrossAttentionImpl(int64_t query_dim, int64_t context_dim, i
 
 namespace {
 
-// Whether GEGLU's GELU and multiplication can run inside its products: oneDNN on the CPU
-// (bfloat16 or float32), outside training.
-bool gelu_inside_products(const torch::Tensor& x) {
-  return onednn::available() && onednn::supports(x) && !(torch::GradMode::is_enabled() && x.requires_grad());
-}
-
 onednn::Epilogue adding(const torch::Tensor& residual) {
   onednn::Epilogue epilogue;
   epilogue.plus = residual;
@@ -76,7 +70,8 @@ GEGLUImpl::GEGLUImpl(int64_t dim_in, int64_t dim_out) {
 // where AMX makes the products faster) and 2.6% of a float32 one, where oneDNN's GELU
 // differs from LibTorch's by a few parts in 10⁷.
 torch::Tensor GEGLUImpl::forward(const torch::Tensor& x) {
-  if (!gelu_inside_products(x)) return gelu_gate(linear(proj, x));  // [B, N, inner]
+  // oneDNN on the CPU (bfloat16 or float32), outside training.
+  if (!onednn::supports_inference(x)) return gelu_gate(linear(proj, x));  // [B, N, inner]
   const auto weight = compute_weight(*proj, proj->weight, x.scalar_type());
   const int64_t inner = weight.size(0) / 2;
   const auto half = [&](const torch::Tensor& t, int64_t first) {
